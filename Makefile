@@ -1,0 +1,43 @@
+# selfserve: `make run` serves the app on the embedded defaults; `make test` runs everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := app
+
+.PHONY: setup run test lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app campaigns import demo/campaigns.toml
+	@echo
+	@echo "  selfserve is running at http://127.0.0.1:5000"
+	@echo "  Twilio webhook: POST http://127.0.0.1:5000/webhooks/twilio/sms"
+	@echo "  Talon.One: built-in sandbox unless TALON_API_KEY is set"
+	@echo
+	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,115 @@
+"""The application factory: settings → services → blueprints, error handlers and commands.
+
+`flask --app app run` and `gunicorn "app:create_app()"` both start here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from flask import Flask
+
+from handlers.errors import register_error_handlers
+from handlers.sandbox import create_talon_sandbox
+from selfserve.campaigns import CampaignBook
+from selfserve.cli import build_cli
+from selfserve.database import build_engine, build_sessionmaker
+from selfserve.logs import configure_logging
+from selfserve.services import Services
+from selfserve.settings import Settings
+from selfserve.sms import SandboxSender, SmsSender, TwilioSender
+from selfserve.talon import TalonClient
+from selfserve.texts import TextAnswerer
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings) -> Services:
+    """Build every collaborator once, from settings: one place decides what is real."""
+    engine = build_engine(settings.database_url)
+    sessions = build_sessionmaker(engine)
+    writes = build_sessionmaker(engine, write_first=True)
+    timeout = httpx.Timeout(
+        settings.talon_timeout_seconds, connect=min(2.0, settings.talon_timeout_seconds)
+    )
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+    if settings.talon_sandbox:
+        # The same client, over HTTP semantics, into the built-in sandbox app.
+        transport: httpx.BaseTransport = httpx.WSGITransport(app=create_talon_sandbox())
+    else:
+        transport = httpx.HTTPTransport(limits=limits, retries=0)
+    http = httpx.Client(timeout=timeout, transport=transport)
+    talon = TalonClient(
+        base_url=settings.talon_base_url,
+        api_key=settings.talon_key,
+        deployment_host=settings.talon_destination_host,
+        platform_name=settings.talon_platform_name,
+        dry_run=settings.talon_dry_run,
+        http=http,
+    )
+    sms: SmsSender
+    if settings.sms_sandbox:
+        sms = SandboxSender()
+    else:
+        sms = TwilioSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_api_base_url,
+            settings.twilio_from_number,
+            settings.twilio_messaging_service_sid,
+            status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/twilio/status",
+        )
+    campaigns = CampaignBook(sessions)
+    texts = TextAnswerer(
+        sessions,
+        campaigns,
+        talon,
+        identity_secret=settings.identity_secret,
+        default_region=settings.default_region,
+        help_text=settings.effective_help_text,
+        deadline_seconds=settings.webhook_deadline_seconds,
+    )
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        writes=writes,
+        http=http,
+        talon=talon,
+        sms=sms,
+        campaigns=campaigns,
+        texts=texts,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Create the selfserve app; tests pass their own Settings."""
+    if settings is None:
+        settings = Settings.from_environment()
+    configure_logging(as_json=settings.log_json)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
+        MAX_CONTENT_LENGTH=256 * 1024,
+    )
+    services = build_services(settings)
+    app.extensions["selfserve"] = services
+
+    from handlers import sms
+
+    app.register_blueprint(sms.bp)
+    register_error_handlers(app)
+    for command in build_cli(lambda: services):
+        app.cli.add_command(command)
+    log.info(
+        "app_created",
+        extra={
+            "talon": "sandbox" if settings.talon_sandbox else "live",
+            "sms": "sandbox" if settings.sms_sandbox else "twilio",
+        },
+    )
+    return app

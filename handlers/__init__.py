@@ -1,0 +1,1 @@
+"""The HTTP edge: thin Flask blueprints that parse, call the domain once, and render."""

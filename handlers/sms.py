@@ -1,0 +1,63 @@
+"""Twilio's webhooks: inbound texts and delivery status callbacks, answered with TwiML."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, request
+from twilio.twiml.messaging_response import MessagingResponse
+
+from handlers.services import services
+from handlers.twilio_signature import requires_twilio_signature
+from selfserve.texts import InboundText
+
+log = logging.getLogger(__name__)
+bp = Blueprint("sms", __name__, url_prefix="/webhooks/twilio")
+
+
+def twiml(text: str | None) -> Response:
+    """A TwiML answer: one <Message>, or an empty <Response/> to send nothing."""
+    answer = MessagingResponse()
+    if text:
+        answer.message(text)
+    return Response(str(answer), status=200, mimetype="text/xml")
+
+
+def required_field(name: str) -> str:
+    """A form field Twilio always sends; its absence is a 400, not a 500."""
+    value = request.form.get(name, "")
+    if not value:
+        abort(Response(f"missing {name}", status=400, mimetype="text/plain"))
+    return value
+
+
+@bp.post("/sms")
+@requires_twilio_signature
+def inbound_text() -> Response:
+    """Answer one inbound text message with TwiML."""
+    token = request.headers.get("I-Twilio-Idempotency-Token")
+    if token:
+        log.debug("twilio_idempotency_token", extra={"token": token[:64]})
+    reply = services().texts.answer(
+        InboundText(
+            message_sid=required_field("MessageSid")[:64],
+            sender=required_field("From"),
+            body=request.form.get("Body", ""),
+            to=request.form.get("To", ""),
+            opt_out_type=request.form.get("OptOutType", ""),
+        )
+    )
+    return twiml(reply.text)
+
+
+@bp.post("/status")
+@requires_twilio_signature
+def delivery_status() -> Response:
+    """Record a delivery status callback for a text we sent."""
+    error_code = request.form.get("ErrorCode", "")
+    services().record_delivery_status(
+        message_sid=required_field("MessageSid")[:64],
+        status=required_field("MessageStatus")[:32],
+        error_code=int(error_code) if error_code.isdigit() else None,
+    )
+    return twiml(None)

@@ -1,0 +1,67 @@
+"""The situations the domain names; handlers map them to answers in one table."""
+
+from __future__ import annotations
+
+
+class SelfserveError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class SettingsError(SelfserveError):
+    """A setting has an unusable value; the message names the variable."""
+
+
+class InvalidPhoneNumber(SelfserveError):
+    """A phone number could not be read as a valid E.164 number."""
+
+
+class CampaignFileError(SelfserveError):
+    """A campaigns file has problems; `problems` lists each with its campaign and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class TalonError(SelfserveError):
+    """Talon.One did not give us what we asked for."""
+
+
+class TalonRejected(TalonError):
+    """Talon.One answered 400/401/404: a configuration error that retrying will not fix."""
+
+    def __init__(self, status: int, error: str, request_uuid: str) -> None:
+        super().__init__(f"Talon.One answered {status}: {error} (RequestUUID {request_uuid})")
+        self.status = status
+        self.error = error
+        self.request_uuid = request_uuid
+
+
+class TalonUnavailable(TalonError):
+    """Talon.One timed out, refused the connection or answered 5xx: worth retrying later."""
+
+    def __init__(self, reason: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_seconds = retry_after_seconds
+
+
+class TalonRateLimited(TalonUnavailable):
+    """Talon.One answered 429, or our own budget is spent; retry after the given time."""
+
+
+class SmsError(SelfserveError):
+    """An outbound SMS was not accepted."""
+
+    def __init__(self, reason: str, code: int | None = None, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.permanent = permanent
+
+
+class RecipientOptedOut(SmsError):
+    """The recipient replied STOP (Twilio error 21610): never retry, record the opt-out."""
+
+    def __init__(self, reason: str = "recipient opted out") -> None:
+        super().__init__(reason, 21610, permanent=True)

@@ -1,0 +1,156 @@
+"""The database tables, as typed SQLAlchemy 2.0 mappings.
+
+Full phone numbers are stored only where the app must text the customer back (the directory,
+opt-outs, the outbox); the message log keeps a masked number and the pseudonymous customer id.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime, TypeDecorator
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite forgets zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of every table; the naming convention gives Alembic stable constraint names."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+class Campaign(Base):
+    """A campaign as imported: the whole validated definition, plus what queries need."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(default=True)
+    definition: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Keyword(Base):
+    """A word customers text; each belongs to exactly one campaign."""
+
+    __tablename__ = "keywords"
+
+    keyword: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+
+
+class Customer(Base):
+    """The imported customer directory: a phone number and the brand's own customer id."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(16), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(128), unique=True)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    birthday: Mapped[date | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundMessage(Base):
+    """One received text: claimed by MessageSid before any work, then its outcome and reply."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="sms")
+    phone_masked: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    to_number: Mapped[str | None] = mapped_column(String(32))
+    keyword: Mapped[str | None] = mapped_column(String(64))
+    campaign_slug: Mapped[str | None] = mapped_column(String(64), index=True)
+    source: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="processing")
+    outcome: Mapped[str | None] = mapped_column(String(32), index=True)
+    reply: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class IssuedCoupon(Base):
+    """A code Talon.One gave us for one identifier: asked for once, kept for good."""
+
+    __tablename__ = "issued_coupons"
+    __table_args__ = (UniqueConstraint("campaign_slug", "identifier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_slug: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    code: Mapped[str] = mapped_column(String(128))
+    talon_coupon_id: Mapped[int | None]
+    starts_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OptOut(Base):
+    """A number that texted STOP. Opting back in keeps the row with `opted_out` false."""
+
+    __tablename__ = "opt_outs"
+
+    phone_e164: Mapped[str] = mapped_column(String(16), primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(default=True)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(String(32), default="keyword")
+
+
+class OutboundMessage(Base):
+    """Every text we send ourselves (not TwiML replies): through Twilio or the sandbox outbox."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_to_created", "to_e164", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    to_e164: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(16))
+    message_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(32))
+    error_code: Mapped[int | None]
+    campaign_slug: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,71 @@
+"""Phone numbers: E.164 normalisation, channel prefixes and masking for logs and pages."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from selfserve.errors import InvalidPhoneNumber
+
+CHANNEL_PREFIXES = ("whatsapp:", "sms:", "mms:", "rcs:")
+MAX_INPUT_LENGTH = 40
+
+
+def split_channel(address: str) -> tuple[str, str]:
+    """Split Twilio's `whatsapp:+61…` form into ("whatsapp", "+61…"); plain numbers are "sms"."""
+    lowered = address.lower()
+    for prefix in CHANNEL_PREFIXES:
+        if lowered.startswith(prefix):
+            return prefix[:-1], address[len(prefix) :]
+    return "sms", address
+
+
+def to_e164(raw: str, default_region: str) -> str:
+    """Normalise a number typed in any local or international form to E.164.
+
+    Raises InvalidPhoneNumber when it is not a possible, valid number.
+    """
+    text = (raw or "").strip()
+    if not text or len(text) > MAX_INPUT_LENGTH or "\x00" in text:
+        raise InvalidPhoneNumber("not a phone number")
+    try:
+        parsed = phonenumbers.parse(text, default_region.upper())
+    except phonenumbers.NumberParseException:
+        raise InvalidPhoneNumber("not a phone number") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhoneNumber("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def region_of(phone_e164: str) -> str | None:
+    """The two-letter region of an E.164 number, or None when unknown."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(phone_e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def mask_phone(phone: str) -> str:
+    """Mask a number for logs and pages: `+61 4•• ••• •56` (country, first and last two digits)."""
+    try:
+        parsed = phonenumbers.parse(phone, None)
+        shown = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        country = f"+{parsed.country_code}"
+    except phonenumbers.NumberParseException:
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        return "•" * max(len(digits) - 2, 0) + digits[-2:] if digits else "unknown"
+    national = shown[len(country) :]
+    digit_positions = [i for i, ch in enumerate(national) if ch.isdigit()]
+    keep = set(digit_positions[:1] + digit_positions[-2:])
+    masked = "".join(
+        ch if (not ch.isdigit() or i in keep) else "•" for i, ch in enumerate(national)
+    )
+    return country + masked
+
+
+def national_format(phone_e164: str) -> str:
+    """How a local customer writes the number (`0480 000 000`), for posters and pages."""
+    try:
+        parsed = phonenumbers.parse(phone_e164, None)
+    except phonenumbers.NumberParseException:
+        return phone_e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)

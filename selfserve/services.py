@@ -1,0 +1,40 @@
+"""The collaborators one running app shares: built once by the factory, used everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from selfserve.campaigns import CampaignBook
+from selfserve.settings import Settings
+from selfserve.sms import SmsSender, record_status
+from selfserve.talon import TalonClient
+from selfserve.texts import TextAnswerer
+
+
+@dataclass
+class Services:
+    """What is real in this deployment; handlers and commands ask for these, never build them."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    writes: sessionmaker[Session]  # for transactions that read before they write
+    http: httpx.Client
+    talon: TalonClient
+    sms: SmsSender
+    campaigns: CampaignBook
+    texts: TextAnswerer
+
+    def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
+        """Apply a Twilio status callback; a 21610 failure records the opt-out."""
+        with self.sessions.begin() as db:
+            record_status(db, message_sid, status, error_code, opt_out_on_21610=True)
+
+    def close(self) -> None:
+        """Release connections (tests build many apps)."""
+        self.http.close()
+        self.engine.dispose()

@@ -1,0 +1,240 @@
+"""The Talon.One customer-engagement (CEP) client, exactly as docs/talon-one-cep.md describes.
+
+Transport failures and error bodies become domain exceptions here; callers never see httpx.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import httpx
+
+from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class Budget(Protocol):
+    """A shared allowance of Talon.One calls; `try_spend` is False when none is left now."""
+
+    def try_spend(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class CouponRequest:
+    """The query of GET /customer_engagement/coupon."""
+
+    application_id: int
+    campaign_id: int
+    external_campaign_id: str
+    identifier: str
+    recipient_integration_id: str | None = None
+    usage_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Coupon:
+    """A coupon as Talon.One gives it (its answer uses capitalised keys)."""
+
+    code: str
+    talon_id: int | None
+    starts_at: datetime | None
+    expires_at: datetime | None
+    recipient_integration_id: str | None
+
+
+@dataclass(frozen=True)
+class LoyaltyBalance:
+    """The parts of a loyalty ledger a reply can show."""
+
+    program_title: str
+    balance: float
+    pending: float
+    tier: str
+    points_to_next_tier: float | None
+
+
+@dataclass(frozen=True)
+class TalonCall:
+    """One finished call, for metrics: which endpoint, its status (0 = no answer), seconds."""
+
+    endpoint: str
+    status: int
+    seconds: float
+
+
+class TalonClient:
+    """Calls Talon.One's CEP endpoints with the headers every call needs."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        deployment_host: str,
+        platform_name: str,
+        dry_run: bool,
+        http: httpx.Client,
+        budget: Budget | None = None,
+        observe: Any = None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._headers = {
+            "Authorization": f"ApiKey-v1 {api_key}",
+            "destination-hostname": deployment_host,
+            "customer-engagement-platform-name": platform_name,
+            "X-DRY-RUN": "true" if dry_run else "false",
+            "Accept": "application/json",
+        }
+        self._http = http
+        self._budget = budget
+        self._observe = observe
+
+    def coupon(self, request: CouponRequest, *, dry_run: bool | None = None) -> Coupon:
+        """Create the coupon for `request.identifier`, or retrieve the one made for it before."""
+        params: dict[str, str | int] = {
+            "applicationId": request.application_id,
+            "campaignId": request.campaign_id,
+            "externalCampaignId": request.external_campaign_id,
+            "identifier": request.identifier,
+        }
+        if request.recipient_integration_id:
+            params["recipientIntegrationId"] = request.recipient_integration_id
+        if request.usage_limit is not None:
+            params["usageLimit"] = request.usage_limit
+        body = self._call("GET", "/customer_engagement/coupon", params=params, dry_run=dry_run)
+        try:
+            return Coupon(
+                code=str(body["Value"]),
+                talon_id=body.get("ID"),
+                starts_at=_parse_time(body.get("StartDate")),
+                expires_at=_parse_time(body.get("ExpiryDate")),
+                recipient_integration_id=body.get("RecipientIntegrationID") or None,
+            )
+        except (KeyError, TypeError, ValueError):
+            raise TalonUnavailable("Talon.One's coupon answer had no Value") from None
+
+    def loyalty(self, profile_integration_id: str, loyalty_program_id: int) -> LoyaltyBalance:
+        """The customer's ledger in one profile-based loyalty program."""
+        body = self._call(
+            "GET",
+            "/customer_engagement/loyalty",
+            params={
+                "profileIntegrationId": profile_integration_id,
+                "loyaltyProgramId": loyalty_program_id,
+            },
+        )
+        try:
+            ledger = body["ledger"]
+            tier = ledger.get("currentTier") or {}
+            return LoyaltyBalance(
+                program_title=str(body.get("title", "")),
+                balance=float(ledger.get("currentBalance", 0)),
+                pending=float(ledger.get("pendingBalance", 0)),
+                tier=str(tier.get("name", "")),
+                points_to_next_tier=ledger.get("pointsToNextTier"),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise TalonUnavailable("Talon.One's loyalty answer had no ledger") from None
+
+    def add_loyalty_points(
+        self, profile_integration_id: str, loyalty_program_id: int, points: float, name: str = ""
+    ) -> None:
+        """Give a customer points in a loyalty program (answers 204)."""
+        payload: dict[str, Any] = {
+            "loyaltyProgramId": loyalty_program_id,
+            "profileIntegrationId": profile_integration_id,
+            "points": points,
+        }
+        if name:
+            payload["name"] = name
+        self._call("POST", "/customer_engagement/add_loyalty_points", json=payload)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        dry_run: bool | None = None,
+    ) -> dict[str, Any]:
+        if self._budget is not None and not self._budget.try_spend():
+            raise TalonRateLimited("our Talon.One budget is spent for now")
+        headers = self._headers
+        if dry_run is not None:
+            headers = {**headers, "X-DRY-RUN": "true" if dry_run else "false"}
+        started = time.perf_counter()
+        status = 0
+        try:
+            response = self._http.request(
+                method, self._base_url + path, params=params, json=json, headers=headers
+            )
+            status = response.status_code
+        except httpx.TimeoutException:
+            raise TalonUnavailable("Talon.One timed out") from None
+        except httpx.HTTPError as error:
+            raise TalonUnavailable(f"Talon.One unreachable ({type(error).__name__})") from None
+        finally:
+            if self._observe is not None:
+                self._observe(TalonCall(path, status, time.perf_counter() - started))
+        if response.status_code in (200, 201):
+            try:
+                answer = response.json()
+            except ValueError:
+                raise TalonUnavailable("Talon.One answered with unreadable JSON") from None
+            if not isinstance(answer, dict):
+                raise TalonUnavailable("Talon.One answered with unexpected JSON")
+            return answer
+        if response.status_code == 204:
+            return {}
+        raise _error_for(response)
+
+
+def _error_for(response: httpx.Response) -> Exception:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    error = str(body.get("Error") or body.get("message") or response.reason_phrase or "")
+    request_uuid = str(body.get("RequestUUID") or "")
+    if status == 429:
+        return TalonRateLimited(
+            "Talon.One answered 429 Too many requests", retry_after_seconds=_retry_after(response)
+        )
+    if status >= 500:
+        return TalonUnavailable(
+            f"Talon.One answered {status}", retry_after_seconds=_retry_after(response)
+        )
+    return TalonRejected(status, error, request_uuid)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

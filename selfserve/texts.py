@@ -1,0 +1,398 @@
+"""Answering one inbound text: claim it, apply compliance words, route the keyword, reply.
+
+The MessageSid is claimed under a UNIQUE constraint before any work, so a duplicate delivery
+(Twilio retry, fallback URL, replay), even in another process, never makes a second
+Talon.One call: it waits for the first delivery's reply and answers the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
+from selfserve.compliance import Compliance, classify, first_word
+from selfserve.database import insert_ignoring_duplicates
+from selfserve.errors import InvalidPhoneNumber, TalonError, TalonRejected
+from selfserve.identity import Identity, identify
+from selfserve.models import InboundMessage, IssuedCoupon, utcnow
+from selfserve.phones import mask_phone, split_channel, to_e164
+from selfserve.sms import is_opted_out, set_opt_out
+from selfserve.talon import CouponRequest, TalonClient
+
+log = logging.getLogger(__name__)
+
+SORRY = "Sorry, we can't do that right now. Please try again later."
+
+
+@dataclass(frozen=True)
+class InboundText:
+    """The parts of Twilio's webhook form the domain needs."""
+
+    message_sid: str
+    sender: str
+    body: str
+    to: str = ""
+    opt_out_type: str = ""
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to answer: `text` None means an empty <Response/>."""
+
+    text: str | None
+    outcome: str
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A decision about a text, before it is written down."""
+
+    text: str | None
+    outcome: str
+    keyword: str | None = None
+    campaign_slug: str | None = None
+    customer_id: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code for one customer and campaign, from our records or fresh from Talon.One."""
+
+    code: str
+    expires_at: datetime | None
+    starts_at: datetime | None
+    fresh: bool
+
+
+class TextAnswerer:
+    """Turns an inbound text into a reply, recording it in the message log."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        campaigns: CampaignBook,
+        talon: TalonClient,
+        identity_secret: str,
+        default_region: str,
+        help_text: str,
+        deadline_seconds: float = 8.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._campaigns = campaigns
+        self._talon = talon
+        self._secret = identity_secret
+        self._region = default_region
+        self._help_text = help_text
+        self._deadline = deadline_seconds
+        self._clock = clock
+
+    def answer(self, text: InboundText) -> Reply:
+        """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
+        channel, address = split_channel(text.sender)
+        try:
+            phone = to_e164(address, self._region)
+        except InvalidPhoneNumber:
+            phone = ""
+        masked = mask_phone(phone) if phone else "unknown"
+        with self._sessions.begin() as db:
+            claimed = insert_ignoring_duplicates(
+                db,
+                InboundMessage.__table__,
+                {
+                    "message_sid": text.message_sid,
+                    "received_at": self._clock(),
+                    "channel": channel,
+                    "phone_masked": masked,
+                    "to_number": _clean(text.to)[:32],
+                    "source": text.source,
+                    "state": "processing",
+                },
+            )
+            outcome: Outcome | _Pending | None = None
+            if claimed:
+                outcome = (
+                    self._decide(db, phone, text) if phone else Outcome(None, "invalid_sender")
+                )
+                if isinstance(outcome, Outcome):
+                    self._record(db, text.message_sid, outcome)
+        if outcome is None:  # outside the transaction, so the first delivery can finish
+            return self._wait_for_first_delivery(text.message_sid)
+        if isinstance(outcome, _Pending):
+            outcome = self._complete(outcome)
+            with self._sessions.begin() as db:
+                self._record(db, text.message_sid, outcome)
+        log.info(
+            "text_answered",
+            extra={
+                "message_sid": text.message_sid,
+                "phone": masked,
+                "outcome": outcome.outcome,
+                "campaign": outcome.campaign_slug,
+                "customer_id": outcome.customer_id,
+            },
+        )
+        return Reply(outcome.text, outcome.outcome)
+
+    def _decide(self, db: Session, phone: str, text: InboundText) -> Outcome | _Pending:
+        compliance = classify(text.body, text.opt_out_type)
+        if compliance is Compliance.OPT_OUT:
+            set_opt_out(db, phone, True, reason="keyword")
+            return Outcome(None, "opted_out")
+        if compliance is Compliance.OPT_IN:
+            set_opt_out(db, phone, False, reason="keyword")
+            return Outcome(None, "opted_in")
+        if compliance is Compliance.HELP:
+            return Outcome(self._help_text, "help")
+        if is_opted_out(db, phone):
+            return Outcome(None, "ignored_opted_out")
+        keyword = first_word(text.body)
+        campaign = self._campaigns.by_keyword(keyword) if keyword else None
+        if campaign is None:
+            return Outcome(
+                self._unknown_keyword_text(), "unknown_keyword", keyword=keyword[:64] or None
+            )
+        if not campaign.active:
+            return Outcome(
+                f"Sorry, {campaign.name} has ended. " + self._keyword_hint(),
+                "campaign_inactive",
+                keyword,
+                campaign.slug,
+            )
+        who = identify(db, phone, self._secret)
+        return self._start(db, campaign, who, keyword)
+
+    def _start(
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+    ) -> Outcome | _Pending:
+        pending = _Pending(campaign, who, keyword, identifier="")
+        if campaign.action == "coupon":
+            identifier = self.identifier_for(campaign, who.customer_id, keyword)
+            known = find_issued_code(db, campaign.slug, identifier)
+            pending = _Pending(campaign, who, keyword, identifier)
+            if known is not None:
+                return self._coupon_outcome(pending, known, "code_resent")
+        return pending
+
+    def _complete(self, pending: _Pending) -> Outcome:
+        """Do the Talon.One part, outside any database transaction."""
+        campaign = pending.campaign
+        try:
+            if campaign.action == "loyalty":
+                return self._loyalty_outcome(pending)
+            issued = self.issue_code(campaign, pending.who.customer_id, pending.identifier)
+        except TalonRejected as error:
+            log.error(
+                "talon_rejected",
+                extra={
+                    "campaign": campaign.slug,
+                    "status": error.status,
+                    "error": error.error,
+                    "request_uuid": error.request_uuid,
+                },
+            )
+            return self._failed(pending, "failed", str(error))
+        except TalonError as error:
+            log.warning(
+                "talon_unavailable", extra={"campaign": campaign.slug, "reason": str(error)}
+            )
+            return self._failed(pending, "talon_unavailable", str(error))
+        return self._coupon_outcome(pending, issued, "code_issued")
+
+    def identifier_for(self, campaign: CampaignSpec, customer_id: str, keyword: str) -> str:
+        """The Talon.One identifier from the campaign's template (never the phone number)."""
+        now = self._clock()
+        return render_template(
+            campaign.identifier,
+            {
+                "customer_id": customer_id,
+                "campaign_id": campaign.campaign_id,
+                "application_id": campaign.application_id,
+                "external_campaign_id": campaign.external_campaign_id,
+                "slug": campaign.slug,
+                "keyword": keyword or (campaign.keywords[0] if campaign.keywords else ""),
+                "year": f"{now:%Y}",
+                "month": f"{now:%Y-%m}",
+                "date": f"{now:%Y-%m-%d}",
+            },
+        )
+
+    def issue_code(
+        self, campaign: CampaignSpec, customer_id: str, identifier: str, dry_run: bool | None = None
+    ) -> IssuedCode:
+        """Create or retrieve the customer's coupon at Talon.One and keep it.
+
+        Raises TalonRejected (configuration) or TalonUnavailable/TalonRateLimited (transient).
+        """
+        with self._sessions() as db:
+            known = find_issued_code(db, campaign.slug, identifier)
+        if known is not None:
+            return known
+        assert campaign.application_id is not None  # noqa: S101 - validated on import
+        assert campaign.campaign_id is not None  # noqa: S101 - validated on import
+        coupon = self._talon.coupon(
+            CouponRequest(
+                application_id=campaign.application_id,
+                campaign_id=campaign.campaign_id,
+                external_campaign_id=campaign.external_campaign_id,
+                identifier=identifier,
+                recipient_integration_id=customer_id if campaign.recipient else None,
+                usage_limit=campaign.usage_limit,
+            ),
+            dry_run=dry_run,
+        )
+        if dry_run:
+            return IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
+        with self._sessions.begin() as db:
+            insert_ignoring_duplicates(
+                db,
+                IssuedCoupon.__table__,
+                {
+                    "campaign_slug": campaign.slug,
+                    "identifier": identifier,
+                    "customer_id": customer_id,
+                    "code": coupon.code,
+                    "talon_coupon_id": coupon.talon_id,
+                    "starts_at": coupon.starts_at,
+                    "expires_at": coupon.expires_at,
+                    "issued_at": self._clock(),
+                },
+            )
+            stored = find_issued_code(db, campaign.slug, identifier)
+        assert stored is not None  # noqa: S101 - inserted or already there
+        return IssuedCode(stored.code, stored.expires_at, stored.starts_at, fresh=True)
+
+    def _loyalty_outcome(self, pending: _Pending) -> Outcome:
+        campaign = pending.campaign
+        assert campaign.loyalty_program_id is not None  # noqa: S101 - validated on import
+        ledger = self._talon.loyalty(pending.who.customer_id, campaign.loyalty_program_id)
+        text = render_template(
+            campaign.reply,
+            {
+                **self._common_fields(pending),
+                "balance": _points(ledger.balance),
+                "pending": _points(ledger.pending),
+                "tier": ledger.tier,
+                "points_to_next_tier": _points(ledger.points_to_next_tier or 0),
+            },
+        )
+        return Outcome(
+            text, "loyalty_balance", pending.keyword, campaign.slug, pending.who.customer_id
+        )
+
+    def _coupon_outcome(self, pending: _Pending, issued: IssuedCode, outcome: str) -> Outcome:
+        text = render_template(
+            pending.campaign.reply,
+            {
+                **self._common_fields(pending),
+                "code": issued.code,
+                "expiry": issued.expires_at,
+                "starts": issued.starts_at,
+            },
+        )
+        return Outcome(
+            text, outcome, pending.keyword, pending.campaign.slug, pending.who.customer_id
+        )
+
+    def _failed(self, pending: _Pending, outcome: str, detail: str) -> Outcome:
+        return Outcome(
+            SORRY,
+            outcome,
+            pending.keyword,
+            pending.campaign.slug,
+            pending.who.customer_id,
+            detail=detail,
+        )
+
+    @staticmethod
+    def _common_fields(pending: _Pending) -> dict[str, Any]:
+        return {
+            "name": pending.campaign.name,
+            "first_name": pending.who.first_name,
+            "keyword": pending.keyword,
+        }
+
+    def _unknown_keyword_text(self) -> str:
+        return "Sorry, we didn't recognise that. " + self._keyword_hint()
+
+    def _keyword_hint(self) -> str:
+        keywords = self._campaigns.active_keywords()
+        if not keywords:
+            return "There are no offers right now. Reply HELP for help, STOP to opt out."
+        listed = ", ".join(keywords[:5])
+        return f"Text {listed} to take part. Reply HELP for help, STOP to opt out."
+
+    def _record(self, db: Session, message_sid: str, outcome: Outcome) -> None:
+        db.execute(
+            update(InboundMessage)
+            .where(InboundMessage.message_sid == message_sid)
+            .values(
+                state="done",
+                outcome=outcome.outcome,
+                reply=outcome.text,
+                keyword=outcome.keyword,
+                campaign_slug=outcome.campaign_slug,
+                customer_id=outcome.customer_id,
+                detail=outcome.detail,
+            )
+        )
+
+    def _wait_for_first_delivery(self, message_sid: str) -> Reply:
+        """A duplicate: wait (briefly) for the first delivery's reply and give the same."""
+        deadline = time.monotonic() + self._deadline
+        delay = 0.02
+        while True:
+            with self._sessions() as db:
+                row = db.execute(
+                    select(
+                        InboundMessage.state, InboundMessage.reply, InboundMessage.outcome
+                    ).where(InboundMessage.message_sid == message_sid)
+                ).first()
+            if row is not None and row.state == "done":
+                return Reply(row.reply, row.outcome or "duplicate", duplicate=True)
+            if time.monotonic() >= deadline:
+                log.warning("duplicate_still_processing", extra={"message_sid": message_sid})
+                return Reply(None, "duplicate_pending", duplicate=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A decision that needs Talon.One: made inside the claim, finished outside it."""
+
+    campaign: CampaignSpec
+    who: Identity
+    keyword: str
+    identifier: str
+
+
+def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:
+    """The code already issued for this campaign and identifier, if any."""
+    row = db.execute(
+        select(IssuedCoupon.code, IssuedCoupon.expires_at, IssuedCoupon.starts_at).where(
+            IssuedCoupon.campaign_slug == campaign_slug, IssuedCoupon.identifier == identifier
+        )
+    ).first()
+    if row is None:
+        return None
+    return IssuedCode(row.code, row.expires_at, row.starts_at, fresh=False)
+
+
+def _points(value: float) -> str:
+    return f"{value:g}" if value != int(value) else f"{int(value)}"
+
+
+def _clean(value: str) -> str:
+    return value.replace("\x00", "")
