@@ -422,7 +422,7 @@ def _validate_template(
 
 def _keyword_conflicts_with_database(db: Session, specs: list[CampaignSpec]) -> list[str]:
     slugs = {spec.slug for spec in specs}
-    owners = dict(db.execute(select(Keyword.keyword, Campaign.slug).join(Campaign)).tuples().all())
+    owners = dict(db.execute(select(Keyword.keyword, Campaign.slug).join(Campaign)).all())
     problems = []
     for spec in specs:
         for keyword in spec.keywords:

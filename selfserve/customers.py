@@ -122,9 +122,7 @@ def import_customers(
                 select(Customer.customer_id, Customer.phone_e164).where(
                     Customer.customer_id.in_([r.customer_id for r in chunk])
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     for row in rows:
         owner = owner_of_id.get(row.customer_id)

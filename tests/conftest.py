@@ -1,0 +1,301 @@
+"""Shared fixtures: settings on a fresh database, the app, stand-ins on real sockets, signing.
+
+Every test that takes `database_url` (directly or through `settings`/`app`) runs on SQLite,
+and again on PostgreSQL when TEST_DATABASE_URL is set (`.ci/run` sets it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+from twilio.request_validator import RequestValidator
+
+from app import create_app
+from selfserve import migrate
+from selfserve.database import build_engine
+from selfserve.models import Base
+from selfserve.settings import Settings
+from tests.stand_ins import talon as talon_contract
+from tests.stand_ins import twilio_rest
+from tests.stand_ins.server import ServedApp
+from tests.stand_ins.talon import TalonStandIn
+from tests.stand_ins.twilio_rest import TwilioRestStandIn
+
+PUBLIC_BASE_URL = "https://sms.acme.example"
+WEBHOOK_TOKEN = twilio_rest.AUTH_TOKEN
+ACCOUNT_SID = twilio_rest.ACCOUNT_SID
+OUR_NUMBER = twilio_rest.FROM_NUMBER
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+DATABASES = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
+
+SPRING_CAMPAIGNS = """
+[[campaign]]
+slug = "spring"
+name = "Spring 20% off"
+keywords = ["SPRING", "BLOOM"]
+action = "coupon"
+application_id = 12
+campaign_id = 34
+external_campaign_id = "sms-spring"
+identifier = "{customer_id}:{campaign_id}"
+recipient = true
+reply = "Your Spring code: {code} (valid until {expiry:%d %b})"
+
+[[campaign]]
+slug = "points"
+name = "Acme Rewards"
+keywords = ["POINTS"]
+action = "loyalty"
+loyalty_program_id = 7
+reply = "You have {balance} points ({tier}), {pending} pending"
+
+[[campaign]]
+slug = "broken"
+name = "Misconfigured"
+keywords = ["BROKEN"]
+action = "coupon"
+application_id = 404
+campaign_id = 404
+"""
+
+
+def pytest_report_header() -> list[str]:
+    """Say loudly which real services this run uses."""
+    return [
+        f"PostgreSQL: {'yes' if TEST_DATABASE_URL else 'NO (TEST_DATABASE_URL unset)'}; "
+        f"Redis: {'yes' if TEST_REDIS_URL else 'NO (TEST_REDIS_URL unset)'}"
+    ]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to head once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = build_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+_postgres_migrated = False
+
+
+def _fresh_postgres() -> str:
+    global _postgres_migrated
+    engine = build_engine(TEST_DATABASE_URL)
+    if not _postgres_migrated:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        migrate.upgrade(engine)
+        _postgres_migrated = True
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A database at the latest migration with no rows: SQLite, then PostgreSQL if set."""
+    if request.param == "postgresql":
+        return _fresh_postgres()
+    path = tmp_path / "selfserve.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def talon_stand_in() -> Iterator[TalonStandIn]:
+    """A Talon.One CEP stand-in on a real socket."""
+    stand_in = TalonStandIn()
+    served = ServedApp(stand_in)
+    stand_in.url = served.url  # type: ignore[attr-defined]
+    yield stand_in
+    served.stop()
+
+
+@pytest.fixture
+def twilio_stand_in() -> Iterator[TwilioRestStandIn]:
+    """A stand-in for Twilio's Messages resource on a real socket."""
+    stand_in = TwilioRestStandIn()
+    served = ServedApp(stand_in)
+    stand_in.url = served.url  # type: ignore[attr-defined]
+    yield stand_in
+    served.stop()
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    tmp_path: Path,
+    talon_stand_in: TalonStandIn,
+    twilio_stand_in: TwilioRestStandIn,
+) -> Settings:
+    """Settings pointing at the stand-ins, as a production install points at the real thing."""
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key",
+        public_base_url=PUBLIC_BASE_URL,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=WEBHOOK_TOKEN,
+        twilio_from_number=OUR_NUMBER,
+        twilio_api_base_url=twilio_stand_in.url,  # type: ignore[attr-defined]
+        talon_cep_url=talon_stand_in.url,  # type: ignore[attr-defined]
+        talon_api_key=talon_contract.API_KEY,
+        talon_deployment_host=talon_contract.DEPLOYMENT_HOST,
+        talon_platform_name="selfserve-tests",
+        talon_timeout_seconds=2.0,
+        identity_secret="test-identity-secret",
+        default_region="AU",
+        program_name="Acme Rewards",
+        webhook_deadline_seconds=5.0,
+        instance_path=str(tmp_path / "instance"),
+    ).completed()
+
+
+@pytest.fixture
+def sandbox_settings(settings: Settings) -> Settings:
+    """The `make run` defaults: built-in Talon.One sandbox and SMS outbox, no accounts."""
+    return replace(
+        settings,
+        talon_api_key="",
+        talon_deployment_host="",
+        twilio_account_sid="",
+        twilio_auth_token="",
+        talon_cep_url="https://integration.talon.one",
+        twilio_api_base_url="https://api.twilio.com",
+    ).completed()
+
+
+def _build_app(settings: Settings) -> Flask:
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    """The app on a fresh database, with the test campaigns imported."""
+    application = _build_app(settings)
+    import_campaigns_text(application, SPRING_CAMPAIGNS)
+    yield application
+    application.extensions["selfserve"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Flask's test client for `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """Runs `flask --app app …` commands against `app`."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def live_app(app: Flask) -> Iterator[ServedApp]:
+    """The app on a real port, for tests that need concurrency or real HTTP."""
+    served = ServedApp(app)
+    yield served
+    served.stop()
+
+
+def import_campaigns_text(application: Flask, toml_text: str) -> None:
+    """Import a campaigns file's text into the app's database."""
+    from selfserve.campaigns import import_campaigns
+
+    services = application.extensions["selfserve"]
+    with services.writes.begin() as db:
+        import_campaigns(db, toml_text)
+    services.campaigns.invalidate()
+
+
+_sids = itertools.count(1)
+
+
+def new_message_sid() -> str:
+    """A fresh, well-formed MessageSid."""
+    return f"SM{next(_sids):032x}"
+
+
+def inbound_form(
+    body: str, sender: str = "+61491570156", message_sid: str | None = None, **extra: str
+) -> dict[str, str]:
+    """The whole form Twilio posts for one inbound SMS, including fields the app ignores."""
+    sid = message_sid or new_message_sid()
+    return {
+        "ToCountry": "AU",
+        "ToState": "",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": "AU",
+        "To": OUR_NUMBER,
+        "MessagingServiceSid": "",
+        "ToZip": "",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+
+
+def signature_for(
+    path: str, form: dict[str, str], token: str = WEBHOOK_TOKEN, base_url: str = PUBLIC_BASE_URL
+) -> str:
+    """X-Twilio-Signature as Twilio computes it, with the twilio library's own validator."""
+    return RequestValidator(token).compute_signature(base_url + path, form)
+
+
+def post_signed(
+    client: Any,
+    form: dict[str, str],
+    path: str = "/webhooks/twilio/sms",
+    token: str = WEBHOOK_TOKEN,
+) -> Any:
+    """POST a signed webhook through the Flask test client."""
+    return client.post(
+        path, data=form, headers={"X-Twilio-Signature": signature_for(path, form, token)}
+    )
+
+
+def send_text(
+    client: Any, body: str, sender: str = "+61491570156", message_sid: str | None = None
+) -> Any:
+    """Text `body` from `sender` as Twilio would deliver it."""
+    return post_signed(client, inbound_form(body, sender, message_sid))
+
+
+def reply_text(response: Any) -> str | None:
+    """The <Message> text of a TwiML answer, or None for an empty <Response/>."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(response.data)  # noqa: S314 - our own app's TwiML
+    assert root.tag == "Response"
+    message = root.find("Message")
+    return None if message is None else message.text
