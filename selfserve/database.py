@@ -74,4 +74,6 @@ def insert_ignoring_duplicates(db: Session, table: Any, values: dict[str, Any]) 
         statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only the two supported dialects reach here
         statement = insert(table).values(**values)
-    return db.execute(statement).rowcount == 1
+    # RETURNING, not rowcount: drivers disagree on rowcount for a skipped conflict.
+    first_column = next(iter(table.primary_key.columns))
+    return db.execute(statement.returning(first_column)).first() is not None
