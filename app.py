@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     for command in build_cli(lambda: services):
         app.cli.add_command(command)
-    log.info(
+    log.debug(
         "app_created",
         extra={
             "talon": "sandbox" if settings.talon_sandbox else "live",

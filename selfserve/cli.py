@@ -12,6 +12,8 @@ from selfserve import migrate
 from selfserve.campaigns import export_campaigns, import_campaigns
 from selfserve.customers import CustomerFileError, import_customers
 from selfserve.errors import CampaignFileError
+from selfserve.poster_cli import posters_group
+from selfserve.posters import PosterCampaign
 from selfserve.services import Services
 
 
@@ -121,4 +123,20 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         for line, reason in report.rejected:
             click.echo(f"  line {line}: {reason}", err=True)
 
-    return [db_group, campaigns_group, customers_group]
+    def find_poster_campaign(slug: str) -> PosterCampaign | None:
+        services = get_services()
+        campaign = services.campaigns.by_slug(slug)
+        if campaign is None:
+            return None
+        return PosterCampaign(
+            slug=campaign.slug,
+            name=campaign.name,
+            keyword=campaign.keywords[0] if campaign.keywords else "",
+            sms_number=campaign.option("sms_number") or services.settings.twilio_from_number,
+            offer=campaign.option("offer", ""),
+            terms_url=campaign.option("terms_url", ""),
+            brand_colour=campaign.option("brand_colour", ""),
+        )
+
+    posters = posters_group(find_poster_campaign, lambda: get_services().settings.public_base_url)
+    return [db_group, campaigns_group, customers_group, posters]
