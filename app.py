@@ -100,8 +100,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["selfserve"] = services
 
     from handlers import sms
+    from handlers.web import csrf, init_web_protections
 
+    init_web_protections(app, settings)
     app.register_blueprint(sms.bp)
+    csrf.exempt(sms.bp)  # Twilio signs its webhooks; it cannot send a CSRF token
     register_error_handlers(app)
     for command in build_cli(lambda: services):
         app.cli.add_command(command)
