@@ -9,13 +9,16 @@ import logging
 
 import httpx
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handlers.errors import register_error_handlers
 from handlers.sandbox import create_talon_sandbox
 from selfserve.campaigns import CampaignBook
 from selfserve.cli import build_cli
 from selfserve.database import build_engine, build_sessionmaker
+from selfserve.health import database_check
 from selfserve.logs import configure_logging
+from selfserve.metrics import MeteredSender, observe_talon_call
 from selfserve.services import Services
 from selfserve.settings import Settings
 from selfserve.sms import SandboxSender, SmsSender, TwilioSender
@@ -47,6 +50,7 @@ def build_services(settings: Settings) -> Services:
         platform_name=settings.talon_platform_name,
         dry_run=settings.talon_dry_run,
         http=http,
+        observe=observe_talon_call,
     )
     sms: SmsSender
     if settings.sms_sandbox:
@@ -60,6 +64,7 @@ def build_services(settings: Settings) -> Services:
             settings.twilio_messaging_service_sid,
             status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/twilio/status",
         )
+    sms = MeteredSender(sms)
     campaigns = CampaignBook(sessions)
     texts = TextAnswerer(
         sessions,
@@ -80,6 +85,7 @@ def build_services(settings: Settings) -> Services:
         sms=sms,
         campaigns=campaigns,
         texts=texts,
+        readiness=[database_check(engine)],
     )
 
 
@@ -99,13 +105,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = build_services(settings)
     app.extensions["selfserve"] = services
 
-    from handlers import sms
+    from handlers import ops, sms
     from handlers.web import csrf, init_web_protections
 
     init_web_protections(app, settings)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(ops.bp)
     csrf.exempt(sms.bp)  # Twilio signs its webhooks; it cannot send a CSRF token
     register_error_handlers(app)
+    if settings.trusted_proxy_hops:
+        # Behind N proxies (a TLS terminator, a load balancer): trust their X-Forwarded-For and
+        # -Proto so per-IP throttles see the customer and the scheme is https. Twilio
+        # signatures do not depend on this: they are checked against PUBLIC_BASE_URL.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     for command in build_cli(lambda: services):
         app.cli.add_command(command)
     log.debug(

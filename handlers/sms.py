@@ -9,6 +9,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from handlers.services import services
 from handlers.twilio_signature import requires_twilio_signature
+from selfserve import metrics
 from selfserve.texts import InboundText
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def inbound_text() -> Response:
             opt_out_type=request.form.get("OptOutType", ""),
         )
     )
+    metrics.count_answer(reply.outcome)
     return twiml(reply.text)
 
 
@@ -55,6 +57,7 @@ def inbound_text() -> Response:
 def delivery_status() -> Response:
     """Record a delivery status callback for a text we sent."""
     error_code = request.form.get("ErrorCode", "")
+    metrics.count_delivery_status(required_field("MessageStatus"))
     services().record_delivery_status(
         message_sid=required_field("MessageSid")[:64],
         status=required_field("MessageStatus")[:32],

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
+from selfserve.health import ReadinessCheck
+from selfserve.metrics import SharedGauge
 from selfserve.settings import Settings
 from selfserve.sms import SmsSender, record_status
 from selfserve.talon import TalonClient
@@ -28,6 +30,8 @@ class Services:
     sms: SmsSender
     campaigns: CampaignBook
     texts: TextAnswerer
+    readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
+    shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped
 
     def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""

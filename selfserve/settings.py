@@ -44,6 +44,7 @@ class Settings:
     help_text: str = ""
     webhook_deadline_seconds: float = 8.0
     log_json: bool = False
+    trusted_proxy_hops: int = 0
     instance_path: str = "instance"
 
     @property
@@ -120,6 +121,8 @@ class Settings:
             raise SettingsError("DEFAULT_REGION must be a two-letter region code such as AU")
         if self.twilio_from_number and self.twilio_messaging_service_sid:
             raise SettingsError("set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, not both")
+        if self.trusted_proxy_hops < 0:
+            raise SettingsError("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
         if self.talon_rate_limit_per_minute < 1:
             raise SettingsError("TALON_RATE_LIMIT_PER_MINUTE must be at least 1")
         if not self.talon_sandbox and not self.talon_deployment_host:

@@ -1,0 +1,49 @@
+"""Readiness: can this process serve texts right now? Each check is cheap and names no secret.
+
+`/readyz` runs every check on each call (a load balancer polls every few seconds); a check
+that fails is logged with its name and the kind of error only, never a URL or password.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    """One dependency: `probe` returns when it is reachable and raises when it is not."""
+
+    name: str
+    probe: Callable[[], None]
+
+
+def database_check(engine: Engine) -> ReadinessCheck:
+    """The database answers a trivial query."""
+
+    def probe() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    return ReadinessCheck("database", probe)
+
+
+def run_checks(checks: Iterable[ReadinessCheck]) -> dict[str, bool]:
+    """Run every check; {name: passed}."""
+    results: dict[str, bool] = {}
+    for check in checks:
+        try:
+            check.probe()
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+            log.warning(
+                "readiness_check_failed", extra={"check": check.name, "error": type(error).__name__}
+            )
+            results[check.name] = False
+        else:
+            results[check.name] = True
+    return results
