@@ -18,7 +18,9 @@ from selfserve.cli import build_cli
 from selfserve.database import build_engine, build_sessionmaker
 from selfserve.health import database_check
 from selfserve.logs import configure_logging
+from selfserve.message_log import MessageLogWriter
 from selfserve.metrics import MeteredSender, observe_talon_call
+from selfserve.returning import ReturningCustomers
 from selfserve.services import Services
 from selfserve.settings import Settings
 from selfserve.sms import SandboxSender, SmsSender, TwilioSender
@@ -66,6 +68,12 @@ def build_services(settings: Settings) -> Services:
         )
     sms = MeteredSender(sms)
     campaigns = CampaignBook(sessions)
+    returning = ReturningCustomers(
+        engine,
+        campaigns,
+        identity_secret=settings.identity_secret,
+        log_writer=MessageLogWriter(engine),
+    )
     texts = TextAnswerer(
         sessions,
         campaigns,
@@ -74,6 +82,7 @@ def build_services(settings: Settings) -> Services:
         default_region=settings.default_region,
         help_text=settings.effective_help_text,
         deadline_seconds=settings.webhook_deadline_seconds,
+        returning=returning,
     )
     return Services(
         settings=settings,
@@ -86,6 +95,7 @@ def build_services(settings: Settings) -> Services:
         campaigns=campaigns,
         texts=texts,
         readiness=[database_check(engine)],
+        returning=returning,
     )
 
 

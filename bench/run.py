@@ -400,6 +400,8 @@ def twilio_form(body: str, sender: str, sid: str) -> dict[str, str]:
 def write_requests(path: Path, phones: list[str], count: int, tag: str) -> Path:
     """`count` signed requests cycling through `phones`, each with its own MessageSid.
 
+    `tag` (10 hex digits) starts every MessageSid of the file, so files never share one.
+
     The twilio library signs each one, as Twilio would; the form is encoded once and only the
     fields that change are quoted per request (urlencode of the whole form was the slow part).
     """
@@ -412,7 +414,7 @@ def write_requests(path: Path, phones: list[str], count: int, tag: str) -> Path:
     quoted_bodies = [quote_plus(body) for body in bodies]
     with path.open("w") as out:
         for i in range(count):
-            sid = f"SM{tag}{i:030x}"[:34]
+            sid = f"SM{tag}{i:022x}"  # SM + 32 hex digits, as Twilio's
             body = bodies[i % len(bodies)]
             phone = phones[i % len(phones)]
             form = {**template, "Body": body, "From": phone, "MessageSid": sid}
@@ -540,7 +542,7 @@ class Bench:
     def requests(self, phones: list[str], count: int) -> Path:
         """A fresh file of signed requests (fresh MessageSids every time)."""
         self._files += 1
-        tag = f"{self._files:02d}{random.getrandbits(32):08x}"
+        tag = f"{self._files:02x}{random.getrandbits(32):08x}"
         return write_requests(self.workdir / f"requests-{tag}.txt", phones, count, tag)
 
     def sqlite_url(self, name: str) -> str:
@@ -616,10 +618,10 @@ class Bench:
         with talon_stand_in(0.3, self.log) as talon:
             env = app_env(url, talon, self.workdir / "instance")
             with gunicorn("app:create_app()", env, self.log) as app:
-                warm = write_requests(self.workdir / "new-warm.txt", phones[:2000], 2000, "w")
+                warm = write_requests(self.workdir / "new-warm.txt", phones[:2000], 2000, "a" * 10)
                 run_wrk(app, warm, 3, 128)
                 measured = write_requests(
-                    self.workdir / "new.txt", phones[2000:], len(phones) - 2000, "n"
+                    self.workdir / "new.txt", phones[2000:], len(phones) - 2000, "b" * 10
                 )
                 result = run_wrk(app, measured, seconds, 128)
         ok = result.rate >= 100 and result.p99_ms < 1000 and result.error_count == 0

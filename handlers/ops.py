@@ -4,13 +4,22 @@ and free of secrets and phone numbers (restrict /metrics at the proxy if it must
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from handlers.services import services
+from handlers.web import limiter
 from selfserve import metrics
 from selfserve.health import run_checks
 
 bp = Blueprint("ops", __name__)
+MACHINE_BLUEPRINTS = frozenset({"ops", "sms"})
+
+
+@limiter.request_filter
+def machine_to_machine() -> bool:
+    """Never throttle probes or Twilio's signed webhooks per IP (they all come from a few of
+    Twilio's or the load balancer's addresses), and skip the limiter's work for them."""
+    return request.blueprint in MACHINE_BLUEPRINTS
 
 
 @bp.get("/healthz")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
@@ -18,10 +19,16 @@ bp = Blueprint("sms", __name__, url_prefix="/webhooks/twilio")
 
 def twiml(text: str | None) -> Response:
     """A TwiML answer: one <Message>, or an empty <Response/> to send nothing."""
+    return Response(twiml_document(text), status=200, mimetype="text/xml")
+
+
+@lru_cache(maxsize=8192)
+def twiml_document(text: str | None) -> str:
+    """The TwiML text for a reply (cached: help texts, hints and a customer's code repeat)."""
     answer = MessagingResponse()
     if text:
         answer.message(text)
-    return Response(str(answer), status=200, mimetype="text/xml")
+    return str(answer)
 
 
 def required_field(name: str) -> str:

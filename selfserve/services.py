@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns import CampaignBook
 from selfserve.health import ReadinessCheck
 from selfserve.metrics import SharedGauge
+from selfserve.returning import ReturningCustomers
 from selfserve.settings import Settings
 from selfserve.sms import SmsSender, record_status
 from selfserve.talon import TalonClient
@@ -32,6 +33,7 @@ class Services:
     texts: TextAnswerer
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
     shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped
+    returning: ReturningCustomers | None = None  # the fast path and its message-log writer
 
     def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""
@@ -39,6 +41,8 @@ class Services:
             record_status(db, message_sid, status, error_code, opt_out_on_21610=True)
 
     def close(self) -> None:
-        """Release connections (tests build many apps)."""
+        """Write what is queued, then release connections (tests build many apps)."""
+        if self.returning is not None:
+            self.returning.close()
         self.http.close()
         self.engine.dispose()

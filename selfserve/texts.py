@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
 from selfserve.compliance import Compliance, classify, first_word
 from selfserve.database import insert_ignoring_duplicates
-from selfserve.errors import InvalidPhoneNumber, TalonError, TalonRejected
+from selfserve.errors import TalonError, TalonRejected
 from selfserve.identity import Identity, identify
 from selfserve.models import InboundMessage, IssuedCoupon, utcnow
-from selfserve.phones import mask_phone, split_channel, to_e164
+from selfserve.returning import ReturningCustomers, ReturningText, read_sender
 from selfserve.sms import is_opted_out, set_opt_out
 from selfserve.talon import CouponRequest, TalonClient
 
@@ -63,6 +63,7 @@ class Outcome:
     campaign_slug: str | None = None
     customer_id: str | None = None
     detail: str | None = None
+    opt_out_phone: str | None = None  # opted_out / opted_in: whose choice _record writes
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class TextAnswerer:
         help_text: str,
         deadline_seconds: float = 8.0,
         clock: Callable[[], datetime] = utcnow,
+        returning: ReturningCustomers | None = None,
     ) -> None:
         self._sessions = sessions
         self._campaigns = campaigns
@@ -97,15 +99,20 @@ class TextAnswerer:
         self._help_text = help_text
         self._deadline = deadline_seconds
         self._clock = clock
+        self._returning = returning
 
     def answer(self, text: InboundText) -> Reply:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
-        channel, address = split_channel(text.sender)
-        try:
-            phone = to_e164(address, self._region)
-        except InvalidPhoneNumber:
-            phone = ""
-        masked = mask_phone(phone) if phone else "unknown"
+        sender = read_sender(text.sender, self._region)
+        channel, phone, masked = sender.channel, sender.phone, sender.masked
+        if phone and self._returning is not None:
+            known = self._returning.find(
+                text.message_sid, phone, text.body, text.opt_out_type, self.identifier_for
+            )
+            if known is not None:
+                return self._answer_returning(text, channel, masked, known)
+        # Claim the MessageSid in a transaction of its own: the write lock (SQLite) is held
+        # for one INSERT, not for the reads and Talon.One call that follow.
         with self._sessions.begin() as db:
             claimed = insert_ignoring_duplicates(
                 db,
@@ -120,20 +127,52 @@ class TextAnswerer:
                     "state": "processing",
                 },
             )
-            outcome: Outcome | _Pending | None = None
-            if claimed:
-                outcome = (
-                    self._decide(db, phone, text) if phone else Outcome(None, "invalid_sender")
-                )
-                if isinstance(outcome, Outcome):
-                    self._record(db, text.message_sid, outcome)
-        if outcome is None:  # outside the transaction, so the first delivery can finish
+        if not claimed:
             return self._wait_for_first_delivery(text.message_sid)
+        with self._sessions() as db:  # reads only; any write happens in _record
+            outcome = self._decide(db, phone, text) if phone else Outcome(None, "invalid_sender")
         if isinstance(outcome, _Pending):
             outcome = self._complete(outcome)
-            with self._sessions.begin() as db:
-                self._record(db, text.message_sid, outcome)
+        with self._sessions.begin() as db:
+            self._record(db, text.message_sid, outcome)
         log.info(
+            "text_answered",
+            extra={
+                "message_sid": text.message_sid,
+                "phone": masked,
+                "outcome": outcome.outcome,
+                "campaign": outcome.campaign_slug,
+                "customer_id": outcome.customer_id,
+            },
+        )
+        return Reply(outcome.text, outcome.outcome)
+
+    def _answer_returning(
+        self, text: InboundText, channel: str, masked: str, known: ReturningText
+    ) -> Reply:
+        """A code already issued: reply now, log the text in the next batch (returning.py)."""
+        issued = IssuedCode(known.code.code, known.code.expires_at, known.code.starts_at, False)
+        pending = _Pending(known.campaign, known.who, known.keyword, known.identifier)
+        outcome = self._coupon_outcome(pending, issued, "code_resent")
+        assert self._returning is not None  # noqa: S101 - only called with the fast path on
+        self._returning.record(
+            {
+                "message_sid": text.message_sid,
+                "received_at": self._clock(),
+                "channel": channel,
+                "phone_masked": masked,
+                "customer_id": outcome.customer_id,
+                "to_number": _clean(text.to)[:32],
+                "keyword": outcome.keyword,
+                "campaign_slug": outcome.campaign_slug,
+                "source": text.source,
+                "state": "done",
+                "outcome": outcome.outcome,
+                "reply": outcome.text,
+                "detail": None,
+            }
+        )
+        log.debug(  # INFO would cost a third of this path; the message log and /metrics count it
             "text_answered",
             extra={
                 "message_sid": text.message_sid,
@@ -148,11 +187,9 @@ class TextAnswerer:
     def _decide(self, db: Session, phone: str, text: InboundText) -> Outcome | _Pending:
         compliance = classify(text.body, text.opt_out_type)
         if compliance is Compliance.OPT_OUT:
-            set_opt_out(db, phone, True, reason="keyword")
-            return Outcome(None, "opted_out")
+            return Outcome(None, "opted_out", opt_out_phone=phone)
         if compliance is Compliance.OPT_IN:
-            set_opt_out(db, phone, False, reason="keyword")
-            return Outcome(None, "opted_in")
+            return Outcome(None, "opted_in", opt_out_phone=phone)
         if compliance is Compliance.HELP:
             return Outcome(self._help_text, "help")
         if is_opted_out(db, phone):
@@ -347,6 +384,8 @@ class TextAnswerer:
                 detail=outcome.detail,
             )
         )
+        if outcome.opt_out_phone is not None:  # after the UPDATE, which took the write lock
+            set_opt_out(db, outcome.opt_out_phone, outcome.outcome == "opted_out", reason="keyword")
 
     def _wait_for_first_delivery(self, message_sid: str) -> Reply:
         """A duplicate: wait (briefly) for the first delivery's reply and give the same."""
