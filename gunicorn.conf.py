@@ -104,3 +104,10 @@ def on_exit(server: Any) -> None:
     """gunicorn stops: remove the metrics folder it made for itself."""
     if _made_metrics_dir:
         shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Each worker: hand the GIL over sooner (see SWITCH_INTERVAL)."""
+    import sys
+
+    sys.setswitchinterval(float(os.environ.get("PYTHON_SWITCH_INTERVAL", "0.005")))

@@ -2,8 +2,8 @@
 
 A returning customer's reply does not depend on its message-log row, so the webhook hands the
 row to this writer and answers at once; the writer inserts whatever has gathered in one
-statement (`INSERT … ON CONFLICT (message_sid) DO NOTHING`, executed for many rows), a few
-times a second. Why this is safe:
+statement (`INSERT … VALUES (…), (…) … ON CONFLICT (message_sid) DO NOTHING`), a few times
+a second. Why this is safe:
 
 - The row is a record, not a decision. Codes are written by the slow path before it answers,
   so a crash can lose at most the log rows of the last moment, never a code.
@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
+from selfserve.database import write_turn
 from selfserve.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class MessageLogWriter:
         self,
         engine: Engine,
         interval_seconds: float = 0.1,
-        batch_size: int = 1000,
+        batch_size: int = 200,
         max_pending: int = 200_000,
     ) -> None:
         self._engine = engine
@@ -53,6 +54,7 @@ class MessageLogWriter:
         self._pid = 0
         self._closed = False
         self._statement = _insert_ignoring_duplicates(engine)
+        self._write_turn = write_turn(engine)
         self.written = 0
         self.dropped = 0
 
@@ -131,8 +133,11 @@ class MessageLogWriter:
 
     def _write(self, rows: list[dict[str, Any]]) -> bool:
         try:
-            with self._engine.begin() as connection:
-                connection.execute(self._statement, rows)
+            # One multi-row INSERT: a single statement step however many rows (executemany
+            # steps per row, and each step waits its turn for the GIL under load).
+            statement = self._statement.values(rows)
+            with self._write_turn, self._engine.begin() as connection:
+                connection.execute(statement)
         except Exception as error:  # noqa: BLE001 - keep the rows whatever went wrong
             log.warning(
                 "message_log_write_failed",

@@ -109,6 +109,16 @@ class Facts:
     codes: dict[str, KnownCode]  # identifier → code, this customer's codes in the campaign
 
 
+@dataclass(frozen=True)
+class NewCustomer:
+    """The same read found no code yet: the slow path needs no further reads to start."""
+
+    campaign: CampaignSpec
+    who: Identity
+    keyword: str
+    identifier: str
+
+
 class FactReader:
     """A few driver connections set aside for the fast path's one read.
 
@@ -227,8 +237,9 @@ class ReturningCustomers:
         body: str,
         opt_out_type: str,
         identifier_for: Callable[[CampaignSpec, str, str], str],
-    ) -> ReturningText | None:
-        """The returning customer's code for this text, or None for the slow path."""
+    ) -> ReturningText | NewCustomer | None:
+        """The returning customer's code for this text; NewCustomer when a coupon campaign's
+        code is still to be issued; None when the slow path must decide everything."""
         if classify(body, opt_out_type) is not None:
             return None
         keyword = first_word(body)
@@ -237,7 +248,7 @@ class ReturningCustomers:
             return None
         stranger = pseudonym(phone, self._secret)
         facts = self._reader.facts(phone, message_sid, campaign.slug, stranger)
-        if facts.seen or facts.opted_out or not facts.codes:
+        if facts.seen or facts.opted_out:
             return None
         if facts.customer_id is not None:
             who = Identity(phone, facts.customer_id, facts.first_name or "", in_directory=True)
@@ -246,7 +257,7 @@ class ReturningCustomers:
         identifier = identifier_for(campaign, who.customer_id, keyword)
         code = facts.codes.get(identifier)
         if code is None:
-            return None
+            return NewCustomer(campaign, who, keyword, identifier)
         return ReturningText(campaign, who, keyword, identifier, code)
 
     def record(self, row: dict[str, Any]) -> None:

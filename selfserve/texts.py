@@ -14,20 +14,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
 from selfserve.compliance import Compliance, classify, first_word
-from selfserve.database import insert_ignoring_duplicates
+from selfserve.database import insert_ignoring_duplicates, write_turn
 from selfserve.errors import TalonError, TalonRejected
 from selfserve.identity import Identity, identify
 from selfserve.models import InboundMessage, IssuedCoupon, utcnow
-from selfserve.returning import ReturningCustomers, ReturningText, read_sender
+from selfserve.returning import NewCustomer, ReturningCustomers, ReturningText, read_sender
 from selfserve.sms import is_opted_out, set_opt_out
 from selfserve.talon import CouponRequest, TalonClient
 
 log = logging.getLogger(__name__)
+
+_messages = InboundMessage.__table__
+# Built once, values bound per call: a Core UPDATE, not the ORM's bulk-update machinery.
+_RECORD = (
+    update(_messages)
+    .where(_messages.c.message_sid == bindparam("sid"))
+    .values(
+        state="done",
+        outcome=bindparam("new_outcome"),
+        reply=bindparam("new_reply"),
+        keyword=bindparam("new_keyword"),
+        campaign_slug=bindparam("new_campaign_slug"),
+        customer_id=bindparam("new_customer_id"),
+        detail=bindparam("new_detail"),
+    )
+)
 
 SORRY = "Sorry, we can't do that right now. Please try again later."
 
@@ -100,20 +116,22 @@ class TextAnswerer:
         self._deadline = deadline_seconds
         self._clock = clock
         self._returning = returning
+        self._write_turn = write_turn(sessions.kw["bind"])  # SQLite: one writer thread at a time
 
     def answer(self, text: InboundText) -> Reply:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
         sender = read_sender(text.sender, self._region)
         channel, phone, masked = sender.channel, sender.phone, sender.masked
+        known: ReturningText | NewCustomer | None = None
         if phone and self._returning is not None:
             known = self._returning.find(
                 text.message_sid, phone, text.body, text.opt_out_type, self.identifier_for
             )
-            if known is not None:
+            if isinstance(known, ReturningText):
                 return self._answer_returning(text, channel, masked, known)
         # Claim the MessageSid in a transaction of its own: the write lock (SQLite) is held
         # for one INSERT, not for the reads and Talon.One call that follow.
-        with self._sessions.begin() as db:
+        with self._write_turn, self._sessions.begin() as db:
             claimed = insert_ignoring_duplicates(
                 db,
                 InboundMessage.__table__,
@@ -129,11 +147,17 @@ class TextAnswerer:
             )
         if not claimed:
             return self._wait_for_first_delivery(text.message_sid)
-        with self._sessions() as db:  # reads only; any write happens in _record
-            outcome = self._decide(db, phone, text) if phone else Outcome(None, "invalid_sender")
+        outcome: Outcome | _Pending
+        if isinstance(known, NewCustomer):  # the fast path's read already decided
+            outcome = _Pending(known.campaign, known.who, known.keyword, known.identifier, True)
+        else:
+            with self._sessions() as db:  # reads only; any write happens in _record
+                outcome = (
+                    self._decide(db, phone, text) if phone else Outcome(None, "invalid_sender")
+                )
         if isinstance(outcome, _Pending):
             outcome = self._complete(outcome)
-        with self._sessions.begin() as db:
+        with self._write_turn, self._sessions.begin() as db:
             self._record(db, text.message_sid, outcome)
         log.info(
             "text_answered",
@@ -228,7 +252,12 @@ class TextAnswerer:
         try:
             if campaign.action == "loyalty":
                 return self._loyalty_outcome(pending)
-            issued = self.issue_code(campaign, pending.who.customer_id, pending.identifier)
+            issued = self.issue_code(
+                campaign,
+                pending.who.customer_id,
+                pending.identifier,
+                known_missing=pending.code_missing,
+            )
         except TalonRejected as error:
             log.error(
                 "talon_rejected",
@@ -266,16 +295,23 @@ class TextAnswerer:
         )
 
     def issue_code(
-        self, campaign: CampaignSpec, customer_id: str, identifier: str, dry_run: bool | None = None
+        self,
+        campaign: CampaignSpec,
+        customer_id: str,
+        identifier: str,
+        dry_run: bool | None = None,
+        known_missing: bool = False,
     ) -> IssuedCode:
         """Create or retrieve the customer's coupon at Talon.One and keep it.
 
+        `known_missing`: the caller has just read that no code is stored (skip that read).
         Raises TalonRejected (configuration) or TalonUnavailable/TalonRateLimited (transient).
         """
-        with self._sessions() as db:
-            known = find_issued_code(db, campaign.slug, identifier)
-        if known is not None:
-            return known
+        if not known_missing:
+            with self._sessions() as db:
+                known = find_issued_code(db, campaign.slug, identifier)
+            if known is not None:
+                return known
         assert campaign.application_id is not None  # noqa: S101 - validated on import
         assert campaign.campaign_id is not None  # noqa: S101 - validated on import
         coupon = self._talon.coupon(
@@ -291,8 +327,8 @@ class TextAnswerer:
         )
         if dry_run:
             return IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
-        with self._sessions.begin() as db:
-            insert_ignoring_duplicates(
+        with self._write_turn, self._sessions.begin() as db:
+            inserted = insert_ignoring_duplicates(
                 db,
                 IssuedCoupon.__table__,
                 {
@@ -306,7 +342,12 @@ class TextAnswerer:
                     "issued_at": self._clock(),
                 },
             )
-            stored = find_issued_code(db, campaign.slug, identifier)
+            # Ours, or the one another process stored first (then read it: codes never fork).
+            stored = (
+                IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
+                if inserted
+                else find_issued_code(db, campaign.slug, identifier)
+            )
         assert stored is not None  # noqa: S101 - inserted or already there
         return IssuedCode(stored.code, stored.expires_at, stored.starts_at, fresh=True)
 
@@ -372,17 +413,16 @@ class TextAnswerer:
 
     def _record(self, db: Session, message_sid: str, outcome: Outcome) -> None:
         db.execute(
-            update(InboundMessage)
-            .where(InboundMessage.message_sid == message_sid)
-            .values(
-                state="done",
-                outcome=outcome.outcome,
-                reply=outcome.text,
-                keyword=outcome.keyword,
-                campaign_slug=outcome.campaign_slug,
-                customer_id=outcome.customer_id,
-                detail=outcome.detail,
-            )
+            _RECORD,
+            {
+                "sid": message_sid,
+                "new_outcome": outcome.outcome,
+                "new_reply": outcome.text,
+                "new_keyword": outcome.keyword,
+                "new_campaign_slug": outcome.campaign_slug,
+                "new_customer_id": outcome.customer_id,
+                "new_detail": outcome.detail,
+            },
         )
         if outcome.opt_out_phone is not None:  # after the UPDATE, which took the write lock
             set_opt_out(db, outcome.opt_out_phone, outcome.outcome == "opted_out", reason="keyword")
@@ -415,6 +455,7 @@ class _Pending:
     who: Identity
     keyword: str
     identifier: str
+    code_missing: bool = False  # read just now: no code stored for the identifier
 
 
 def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:
