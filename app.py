@@ -13,10 +13,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handlers.errors import register_error_handlers
 from handlers.sandbox import create_talon_sandbox
+from handlers.sessions import CachedSerializerSessions
 from selfserve.campaigns import CampaignBook
 from selfserve.cli import build_cli
 from selfserve.database import build_engine, build_sessionmaker
-from selfserve.health import database_check
+from selfserve.health import database_check, redis_check
 from selfserve.logs import configure_logging
 from selfserve.message_log import MessageLogWriter
 from selfserve.metrics import MeteredSender, observe_talon_call
@@ -94,7 +95,8 @@ def build_services(settings: Settings) -> Services:
         sms=sms,
         campaigns=campaigns,
         texts=texts,
-        readiness=[database_check(engine)],
+        readiness=[database_check(engine)]
+        + ([redis_check(settings.redis_url)] if settings.redis_url else []),
         returning=returning,
     )
 
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
         MAX_CONTENT_LENGTH=256 * 1024,
     )
+    app.session_interface = CachedSerializerSessions()
     services = build_services(settings)
     app.extensions["selfserve"] = services
 

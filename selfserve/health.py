@@ -33,6 +33,18 @@ def database_check(engine: Engine) -> ReadinessCheck:
     return ReadinessCheck("database", probe)
 
 
+def redis_check(url: str) -> ReadinessCheck:
+    """Redis answers PING (shared throttles, and the queue and budget once they use it)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+
+    def probe() -> None:
+        client.ping()
+
+    return ReadinessCheck("redis", probe)
+
+
 def run_checks(checks: Iterable[ReadinessCheck]) -> dict[str, bool]:
     """Run every check; {name: passed}."""
     results: dict[str, bool] = {}

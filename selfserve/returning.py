@@ -264,6 +264,10 @@ class ReturningCustomers:
         """Queue the text's message-log row (written in the next batch)."""
         self._writer.add(row)
 
+    def flush(self) -> None:
+        """Write the queued message-log rows now."""
+        self._writer.flush()
+
     def close(self) -> None:
         """Write the queued rows and release connections."""
         self._writer.close()
