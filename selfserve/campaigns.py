@@ -420,6 +420,11 @@ def _validate_template(
             problem(name, f"cannot be rendered ({error})")
 
 
+def keyword_conflicts(db: Session, specs: list[CampaignSpec]) -> list[str]:
+    """Problems for keywords that a stored campaign outside `specs` already owns."""
+    return _keyword_conflicts_with_database(db, specs)
+
+
 def _keyword_conflicts_with_database(db: Session, specs: list[CampaignSpec]) -> list[str]:
     slugs = {spec.slug for spec in specs}
     owners = dict(db.execute(select(Keyword.keyword, Campaign.slug).join(Campaign)).all())
