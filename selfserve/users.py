@@ -25,7 +25,10 @@ from selfserve.models import ConsoleUser, utcnow
 MIN_PASSWORD_LENGTH = 8  # NIST SP 800-63B's floor for chosen passwords
 MAX_PASSWORD_LENGTH = 1024  # hashing a megabyte "password" is a cheap denial of service
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-_hasher = PasswordHasher()
+# OWASP's argon2id settings (19 MiB, 2 passes, 1 lane): strong against offline guessing, yet a
+# burst of log-in attempts cannot make the server allocate 64 MiB each, as argon2's defaults do.
+# Hashes made with other settings still verify and are upgraded at the next log-in.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 @dataclass(frozen=True)
