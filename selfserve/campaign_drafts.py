@@ -62,9 +62,11 @@ def definition_from_form(
         rule = FIELDS.get(name)
         if rule is None:
             continue
-        raw.pop(name, None)
+        was_set = raw.pop(name, None) is not None
         if rule.kind is bool:
-            raw[name] = form.get(name, "") in ("on", "true", "1", "yes")
+            checked = form.get(name, "") in ("on", "true", "1", "yes")
+            if was_set or checked != rule.default:  # keep the file as short as it was
+                raw[name] = checked
             continue
         text = (form.get(name) or "").strip()
         if not text:

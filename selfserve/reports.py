@@ -178,16 +178,16 @@ def message_log(
         InboundMessage.source.label("note"),
     )
     outbound = select(
-        literal("out", String),
-        OutboundMessage.created_at,
-        OutboundMessage.id,
-        OutboundMessage.to_e164,
-        OutboundMessage.campaign_slug,
-        cast(null(), String),
-        OutboundMessage.status,
-        OutboundMessage.body,
-        OutboundMessage.provider,
-        OutboundMessage.purpose,
+        literal("out", String).label("direction"),
+        OutboundMessage.created_at.label("at"),
+        OutboundMessage.id.label("row_id"),
+        OutboundMessage.to_e164.label("phone"),
+        OutboundMessage.campaign_slug.label("campaign_slug"),
+        cast(null(), String).label("keyword"),
+        OutboundMessage.status.label("outcome"),
+        OutboundMessage.body.label("text"),
+        OutboundMessage.provider.label("channel"),
+        OutboundMessage.purpose.label("note"),
     )
     if campaign_slug:
         inbound = inbound.where(InboundMessage.campaign_slug == campaign_slug)
