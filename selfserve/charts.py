@@ -115,8 +115,8 @@ def source_chart(sources: Sequence[SourceCount], width: float = 960, limit: int 
     row_height = 30.0
     left, top, right = 200.0, 8.0, width - 60.0
     bottom = top + row_height * max(len(shown), 1)
-    top_value, _ = nice_ceiling(max((source.texts for source in shown), default=0))
-    scale = (right - left) / top_value
+    # Each bar carries its number, so the longest bar simply fills the row: no axis needed.
+    scale = (right - left) / max(max((source.texts for source in shown), default=0), 1)
     bars: list[Bar] = []
     labels: list[Label] = []
     for index, source in enumerate(shown):
