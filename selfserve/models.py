@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -121,7 +130,7 @@ class IssuedCoupon(Base):
     identifier: Mapped[str] = mapped_column(String(255))
     customer_id: Mapped[str] = mapped_column(String(128), index=True)
     code: Mapped[str] = mapped_column(String(128))
-    talon_coupon_id: Mapped[int | None]
+    talon_coupon_id: Mapped[int | None] = mapped_column(BigInteger)  # Talon.One ids grow
     starts_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
