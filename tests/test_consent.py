@@ -12,8 +12,8 @@ from selfserve.consent import (
     QuietHours,
     marketing_skip_reason,
     next_send_time,
-    record_consent,
     recipient_zone,
+    record_consent,
 )
 from selfserve.errors import SettingsError
 from selfserve.models import ConsentRecord, OptOut
@@ -25,7 +25,8 @@ slug = "club"
 name = "Acme SMS Club"
 keywords = ["JOIN"]
 action = "subscribe"
-reply = "Reply Y to get Acme offers by SMS (max 4/month). Msg&data rates may apply. Reply STOP to cancel."
+reply = "Reply Y to get Acme offers by SMS (max 4/month). Msg&data rates may apply. \
+Reply STOP to cancel."
 confirm_reply = "Welcome to the Acme SMS Club! Reply STOP to cancel."
 """
 NUMBER = "+61491570156"
