@@ -1,7 +1,7 @@
 """console users
 
 Revision ID: 0003_console
-Revises: 0001_core
+Revises: 0007_consent
 Create Date: 2026-11-23 03:24:06.489120
 """
 
@@ -11,7 +11,7 @@ import selfserve.models
 
 
 revision = '0003_console'
-down_revision = '0001_core'
+down_revision = '0007_consent'
 branch_labels = None
 depends_on = None
 
