@@ -60,17 +60,35 @@ def only_in_sandbox_or_for_console_users() -> None:
 bp.after_request(private_page)
 
 
+# Mobile numbers the Australian regulator (ACMA) keeps for fiction: safe to text even when
+# Twilio is live. Elsewhere the region's example number from phonenumbers is used.
+FICTIONAL_AU_MOBILES = (
+    "+61491570006",
+    "+61491570110",
+    "+61491570313",
+    "+61491570737",
+    "+61491571266",
+    "+61491571491",
+    "+61491571804",
+    "+61491572549",
+)
+
+
 def _default_number() -> str:
+    """A number for a browser that has not chosen one: each browser is its own customer."""
     region = services().settings.default_region.upper()
+    if region == "AU":
+        return secrets.choice(FICTIONAL_AU_MOBILES)
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
     if example is None:
-        return "+61491570156"
+        return secrets.choice(FICTIONAL_AU_MOBILES)
     return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _chosen_number(raw: str | None) -> tuple[str, str | None]:
     """The simulated number as E.164, or the last one used, with a problem to show if any."""
     fallback = session.get("phone_number") or _default_number()
+    session.setdefault("phone_number", fallback)
     if not raw:
         return fallback, None
     try:
@@ -162,7 +180,7 @@ def send_from_phone() -> Response | tuple[str, int]:
         flash(problem, "error")
     if wants_fragment:
         return render_template("phone/_thread.html", **_thread_context(number)), 200
-    return redirect(url_for("phone.phone_page", number=number, _anchor="latest"))
+    return redirect(url_for("phone.phone_page", number=number))
 
 
 def _twilio_form(number: str, body: str, message_sid: str) -> dict[str, str]:

@@ -7,6 +7,7 @@
   var threadUrl = thread.getAttribute("data-thread-url");
   var POLL_MS = 3000;
 
+  // The thread is a column-reverse box: its end (the newest text) is where scrolling starts.
   function scrollToEnd() { thread.scrollTop = thread.scrollHeight; }
 
   function show(html) {
