@@ -42,7 +42,13 @@ from selfserve.campaign_drafts import (
     set_active,
     stored_definition,
 )
-from selfserve.campaigns import ACTIONS, DEFAULT_DEFERRED_REPLY, FIELDS, CampaignSpec
+from selfserve.campaigns import (
+    ACTIONS,
+    DEFAULT_CONFIRM_REPLY,
+    DEFAULT_DEFERRED_REPLY,
+    FIELDS,
+    CampaignSpec,
+)
 from selfserve.charts import daily_chart, source_chart
 from selfserve.posters import (
     FORMATS,
@@ -311,8 +317,17 @@ FORM_SECTIONS: list[tuple[str, list[FormField]]] = [
                 "reply",
                 "Reply text",
                 "Coupons: {code}, {expiry:%d %b}, {name}, {first_name}. "
-                "Loyalty: {balance}, {tier}, {pending}, {points_to_next_tier}.",
+                "Loyalty: {balance}, {tier}, {pending}, {points_to_next_tier}. "
+                "Opt-ins must ask the customer to reply Y.",
                 kind="textarea",
+            ),
+            FormField(
+                "confirm_reply",
+                "Reply to their Y",
+                "Sent when the customer confirms with Y. {name}, {first_name}, {keyword}.",
+                kind="textarea",
+                only_for="subscribe",
+                placeholder=DEFAULT_CONFIRM_REPLY,
             ),
             FormField(
                 "deferred_reply",
@@ -340,7 +355,16 @@ FORM_SECTIONS: list[tuple[str, list[FormField]]] = [
         ],
     ),
 ]
-FORM_FIELD_NAMES = [form_field.name for _, fields in FORM_SECTIONS for form_field in fields]
+FORM_FIELDS = [form_field for _, fields in FORM_SECTIONS for form_field in fields]
+
+
+def _fields_for(action: str, *, with_slug: bool) -> list[str]:
+    """The inputs the form shows for `action`: hidden ones of other actions are not read."""
+    return [
+        form_field.name
+        for form_field in FORM_FIELDS
+        if form_field.only_for in ("", action) and (with_slug or form_field.name != "slug")
+    ]
 
 
 def _form_values(definition: dict[str, Any]) -> dict[str, Any]:
@@ -394,7 +418,8 @@ def new_campaign() -> Response | tuple[str, int]:
     if request.method == "GET":
         defaults = {"action": "coupon", "active": True, "identifier": "{customer_id}:{campaign_id}"}
         return _render_form(slug=None, values=defaults)
-    raw = definition_from_form(request.form, FORM_FIELD_NAMES)
+    action = request.form.get("action", "coupon")
+    raw = definition_from_form(request.form, _fields_for(action, with_slug=True))
     with services().writes.begin() as db:
         result = save_draft(db, raw, is_new=True)
     if not result.is_saved:
@@ -419,8 +444,8 @@ def edit_campaign(slug: str) -> Response | tuple[str, int]:
         abort(404)
     if request.method == "GET":
         return _render_form(slug=slug, values=_form_values(definition))
-    shown = [name for name in FORM_FIELD_NAMES if name != "slug"]
-    raw = definition_from_form(request.form, shown, base=definition)
+    action = request.form.get("action", "coupon")
+    raw = definition_from_form(request.form, _fields_for(action, with_slug=False), base=definition)
     raw["slug"] = slug
     with services().writes.begin() as db:
         result = save_draft(db, raw, is_new=False)

@@ -43,6 +43,12 @@ def rehearse(texts: TextAnswerer, talon: TalonClient, campaign: CampaignSpec) ->
     keyword = campaign.keywords[0] if campaign.keywords else ""
     common = {"name": campaign.name, "first_name": "Alex", "keyword": keyword}
     identifier = None
+    if campaign.action not in ("coupon", "loyalty"):
+        return Rehearsal(
+            True,
+            f"A {campaign.action} campaign does not call Talon.One: there is nothing to test.",
+            reply_preview=render_template(campaign.reply, common),
+        )
     try:
         if campaign.action == "loyalty":
             assert campaign.loyalty_program_id is not None  # noqa: S101 - validated on save

@@ -24,6 +24,7 @@ from selfserve.phones import mask_phone
 ISSUED_OUTCOMES = ("code_issued",)
 RESENT_OUTCOMES = ("code_resent",)
 BALANCE_OUTCOMES = ("loyalty_balance",)
+SUBSCRIBED_OUTCOMES = ("subscribed",)
 DEFERRED_OUTCOMES = ("deferred",)
 FAILED_OUTCOMES = ("failed", "talon_unavailable", "talon_rejected", "code_failed")
 DIRECT_SOURCE = ""  # texts typed by hand, not from a tracked QR poster
@@ -41,6 +42,7 @@ class Activity:
     codes_issued: int = 0
     codes_resent: int = 0
     balances: int = 0
+    subscribed: int = 0
     deferred: int = 0
     failed: int = 0
     failed_today: int = 0
@@ -91,6 +93,7 @@ def dashboard(db: Session, campaigns: Sequence[CampaignSpec], now: datetime) -> 
             count_where(InboundMessage.outcome.in_(ISSUED_OUTCOMES)).label("codes_issued"),
             count_where(InboundMessage.outcome.in_(RESENT_OUTCOMES)).label("codes_resent"),
             count_where(InboundMessage.outcome.in_(BALANCE_OUTCOMES)).label("balances"),
+            count_where(InboundMessage.outcome.in_(SUBSCRIBED_OUTCOMES)).label("subscribed"),
             count_where(InboundMessage.outcome.in_(DEFERRED_OUTCOMES)).label("deferred"),
             count_where(InboundMessage.outcome.in_(FAILED_OUTCOMES)).label("failed"),
             count_where(and_(is_today, InboundMessage.outcome.in_(FAILED_OUTCOMES))).label(

@@ -257,3 +257,33 @@ class TestPosters:
         for mode in ("sms", "web"):
             for fmt in ("pdf", "png", "svg"):
                 assert f"/admin/campaigns/spring/posters/{mode}.{fmt}" in html
+
+
+class TestOtherActions:
+    def test_a_loyalty_campaign_ignores_the_hidden_coupon_inputs(self, app, console):
+        form = {**AUTUMN, "action": "loyalty", "loyalty_program_id": "7"}
+        form["reply"] = "You have {balance} points"
+        assert submit(console, "/admin/campaigns/new", form).status_code == 302
+        definition = stored(app, "autumn").definition
+        assert definition["action"] == "loyalty"
+        assert definition["loyalty_program_id"] == 7
+        assert "application_id" not in definition
+
+    def test_an_opt_in_campaign_is_created_and_its_test_explains_there_is_nothing_to_test(
+        self, app, console, talon_stand_in
+    ):
+        form = {
+            "name": "Acme news",
+            "slug": "news",
+            "keywords": "NEWS",
+            "action": "subscribe",
+            "active": "on",
+            "reply": "Reply Y to get {name} offers by SMS. Reply STOP to opt out.",
+        }
+        assert submit(console, "/admin/campaigns/new", form).status_code == 302
+        assert stored(app, "news").definition["action"] == "subscribe"
+        html = submit(console, "/admin/campaigns/news/test", {}, page="/admin/campaigns").get_data(
+            as_text=True
+        )
+        assert "does not call Talon.One" in html
+        assert talon_stand_in.requests == []
