@@ -345,8 +345,9 @@ FORM_SECTIONS: list[tuple[str, list[FormField]]] = [
             FormField(
                 "sms_number",
                 "SMS number",
-                "Optional. The number customers text, if not the default sender.",
-                placeholder="+61480000000",
+                "Optional: the number customers text, if not TWILIO_FROM_NUMBER. "
+                "International form: +61 then the number without its leading 0.",
+                placeholder="+61…",
             ),
             FormField("terms_url", "Terms URL", "Optional.", kind="url"),
             FormField("brand_colour", "Brand colour", "Like #0a7d3b.", placeholder="#0a7d3b"),

@@ -204,6 +204,19 @@ class TestMessageLog:
             page = message_log(db, **filters)
         assert [entry.text for entry in page.entries] == expected
 
+    def test_the_filters_offer_the_campaigns_and_outcomes_in_the_log(self, app, console):
+        texter = app.test_client()
+        send_text(texter, "POINTS")
+        send_text(texter, "HELLO")
+        with app.extensions["selfserve"].sessions.begin() as db:
+            send_sms(db, SandboxSender(), CUSTOMERS[0], "later", "deferred_code", "broken")
+        html = console.get("/admin/messages").get_data(as_text=True)
+        campaigns = re.search(r'name="campaign">(.*?)</select>', html, re.DOTALL).group(1)
+        outcomes = re.search(r'name="outcome">(.*?)</select>', html, re.DOTALL).group(1)
+        assert re.findall(r'<option value="(\w+)"', campaigns) == ["broken", "points"]
+        for outcome in ("loyalty_balance", "unknown_keyword", "sandboxed", "code_issued"):
+            assert f'<option value="{outcome}"' in outcomes
+
     def test_pages_of_fifty_link_to_older_and_newer(self, app, console):
         add_messages(
             app,
