@@ -94,6 +94,14 @@ class TestCreate:
         with app.extensions["selfserve"].sessions() as db:
             assert db.scalar(select(func.count()).select_from(Campaign)) == 3
 
+    def test_every_problem_shows_at_once_next_to_its_field(self, console):
+        bad = {**AUTUMN, "slug": "Bad Slug", "keywords": "HELP", "application_id": ""}
+        html = submit(console, "/admin/campaigns/new", bad).get_data(as_text=True)
+        assert "is required" in field_errors(html, "application_id")
+        assert "use lower-case letters" in field_errors(html, "slug")
+        assert "HELP is reserved" in field_errors(html, "keywords")
+        assert "fix 3 fields" in html
+
     def test_the_form_says_what_the_import_command_says(self, app, console):
         bad = {**AUTUMN, "reply": "Your code {coupon}"}
         html = submit(console, "/admin/campaigns/new", bad).get_data(as_text=True)
