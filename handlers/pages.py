@@ -1,4 +1,4 @@
-"""What every HTML page of ours shares: strict security headers and local-time-free formatting."""
+"""Security headers every HTML page of ours shares: CSP, no framing, no sniffing."""
 
 from __future__ import annotations
 
