@@ -125,6 +125,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(sms.bp)
     app.register_blueprint(ops.bp)
     csrf.exempt(sms.bp)  # Twilio signs its webhooks; it cannot send a CSRF token
+    from handlers import home, phone
+    from handlers.admin import init_console
+
+    init_console(app)
+    app.register_blueprint(phone.bp)
+    app.register_blueprint(home.bp)
     register_error_handlers(app)
     if settings.trusted_proxy_hops:
         # Behind N proxies (a TLS terminator, a load balancer): trust their X-Forwarded-For and

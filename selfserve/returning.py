@@ -35,7 +35,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from selfserve.campaigns import CampaignBook, CampaignSpec
-from selfserve.compliance import classify, first_word
+from selfserve.compliance import classify, first_word, normalise_body
+from selfserve.consent import CONFIRM_WORDS
 from selfserve.errors import InvalidPhoneNumber
 from selfserve.identity import Identity, pseudonym
 from selfserve.message_log import MessageLogWriter
@@ -240,7 +241,7 @@ class ReturningCustomers:
     ) -> ReturningText | NewCustomer | None:
         """The returning customer's code for this text; NewCustomer when a coupon campaign's
         code is still to be issued; None when the slow path must decide everything."""
-        if classify(body, opt_out_type) is not None:
+        if classify(body, opt_out_type) is not None or normalise_body(body) in CONFIRM_WORDS:
             return None
         keyword = first_word(body)
         campaign = self._campaigns.by_keyword(keyword) if keyword else None

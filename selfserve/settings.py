@@ -45,6 +45,7 @@ class Settings:
     webhook_deadline_seconds: float = 8.0
     log_json: bool = False
     trusted_proxy_hops: int = 0
+    quiet_hours: str = "21:00-08:00"
     instance_path: str = "instance"
 
     @property
@@ -123,6 +124,9 @@ class Settings:
             raise SettingsError("set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, not both")
         if self.trusted_proxy_hops < 0:
             raise SettingsError("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
+        from selfserve.consent import QuietHours
+
+        QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS
         if self.talon_rate_limit_per_minute < 1:
             raise SettingsError("TALON_RATE_LIMIT_PER_MINUTE must be at least 1")
         if not self.talon_sandbox and not self.talon_deployment_host:

@@ -17,8 +17,20 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
-from selfserve.compliance import Compliance, classify, first_word
+from selfserve.campaigns import (
+    DEFAULT_CONFIRM_REPLY,
+    CampaignBook,
+    CampaignSpec,
+    render_template,
+)
+from selfserve.compliance import Compliance, classify, first_word, normalise_body
+from selfserve.consent import (
+    CONFIRM_WORDS,
+    ConsentState,
+    pending_subscription,
+    record_consent,
+    revoke,
+)
 from selfserve.database import insert_ignoring_duplicates, write_turn
 from selfserve.errors import TalonError, TalonRejected
 from selfserve.identity import Identity, identify
@@ -79,7 +91,6 @@ class Outcome:
     campaign_slug: str | None = None
     customer_id: str | None = None
     detail: str | None = None
-    opt_out_phone: str | None = None  # opted_out / opted_in: whose choice _record writes
 
 
 @dataclass(frozen=True)
@@ -129,36 +140,39 @@ class TextAnswerer:
             )
             if isinstance(known, ReturningText):
                 return self._answer_returning(text, channel, masked, known)
-        # Claim the MessageSid in a transaction of its own: the write lock (SQLite) is held
-        # for one INSERT, not for the reads and Talon.One call that follow.
-        with self._write_turn, self._sessions.begin() as db:
-            claimed = insert_ignoring_duplicates(
-                db,
-                InboundMessage.__table__,
-                {
-                    "message_sid": text.message_sid,
-                    "received_at": self._clock(),
-                    "channel": channel,
-                    "phone_masked": masked,
-                    "to_number": _clean(text.to)[:32],
-                    "source": text.source,
-                    "state": "processing",
-                },
-            )
-        if not claimed:
-            return self._wait_for_first_delivery(text.message_sid)
-        outcome: Outcome | _Pending
-        if isinstance(known, NewCustomer):  # the fast path's read already decided
-            outcome = _Pending(known.campaign, known.who, known.keyword, known.identifier, True)
+        claim = {
+            "message_sid": text.message_sid,
+            "received_at": self._clock(),
+            "channel": channel,
+            "phone_masked": masked,
+            "to_number": _clean(text.to)[:32],
+            "source": text.source,
+            "state": "processing",
+        }
+        outcome: Outcome | _Pending | None = None
+        if isinstance(known, NewCustomer):
+            # The fast path's read has decided already: the claim is the whole transaction,
+            # so SQLite's write lock is held for one INSERT, not for reads.
+            with self._write_turn, self._sessions.begin() as db:
+                if insert_ignoring_duplicates(db, InboundMessage.__table__, claim):
+                    outcome = _Pending(
+                        known.campaign, known.who, known.keyword, known.identifier, True
+                    )
         else:
-            with self._sessions() as db:  # reads only; any write happens in _record
-                outcome = (
-                    self._decide(db, phone, text) if phone else Outcome(None, "invalid_sender")
-                )
+            with self._write_turn, self._sessions.begin() as db:
+                claimed = insert_ignoring_duplicates(db, InboundMessage.__table__, claim)
+                if claimed:
+                    outcome = (
+                        self._decide(db, phone, text) if phone else Outcome(None, "invalid_sender")
+                    )
+                    if isinstance(outcome, Outcome):
+                        self._record(db, text.message_sid, outcome)
+        if outcome is None:  # outside the transaction, so the first delivery can finish
+            return self._wait_for_first_delivery(text.message_sid)
         if isinstance(outcome, _Pending):
             outcome = self._complete(outcome)
-        with self._write_turn, self._sessions.begin() as db:
-            self._record(db, text.message_sid, outcome)
+            with self._write_turn, self._sessions.begin() as db:
+                self._record(db, text.message_sid, outcome)
         log.info(
             "text_answered",
             extra={
@@ -211,9 +225,18 @@ class TextAnswerer:
     def _decide(self, db: Session, phone: str, text: InboundText) -> Outcome | _Pending:
         compliance = classify(text.body, text.opt_out_type)
         if compliance is Compliance.OPT_OUT:
-            return Outcome(None, "opted_out", opt_out_phone=phone)
+            set_opt_out(db, phone, True, reason="keyword")
+            revoke(db, phone, "keyword", f"Texted {normalise_body(text.body)[:32]}")
+            return Outcome(None, "opted_out")
+        if normalise_body(text.body) in CONFIRM_WORDS and not text.opt_out_type:
+            confirmed = self._confirm_subscription(db, phone)
+            if confirmed is not None:
+                return confirmed
+            if normalise_body(text.body) == "Y":
+                return Outcome(self._help_text, "help")
         if compliance is Compliance.OPT_IN:
-            return Outcome(None, "opted_in", opt_out_phone=phone)
+            set_opt_out(db, phone, False, reason="keyword")
+            return Outcome(None, "opted_in")
         if compliance is Compliance.HELP:
             return Outcome(self._help_text, "help")
         if is_opted_out(db, phone):
@@ -237,6 +260,8 @@ class TextAnswerer:
     def _start(
         self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
     ) -> Outcome | _Pending:
+        if campaign.action == "subscribe":
+            return self._ask_to_subscribe(db, campaign, who, keyword)
         pending = _Pending(campaign, who, keyword, identifier="")
         if campaign.action == "coupon":
             identifier = self.identifier_for(campaign, who.customer_id, keyword)
@@ -275,6 +300,53 @@ class TextAnswerer:
             )
             return self._failed(pending, "talon_unavailable", str(error))
         return self._coupon_outcome(pending, issued, "code_issued")
+
+    def _ask_to_subscribe(
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+    ) -> Outcome:
+        """JOIN: record a pending consent with the exact wording, and ask for a Y."""
+        text = render_template(
+            campaign.reply,
+            {"name": campaign.name, "first_name": who.first_name, "keyword": keyword},
+        )
+        record_consent(
+            db,
+            who.phone_e164,
+            ConsentState.PENDING,
+            "keyword",
+            text,
+            campaign_slug=campaign.slug,
+            at=self._clock(),
+        )
+        return Outcome(text, "subscribe_pending", keyword, campaign.slug, who.customer_id)
+
+    def _confirm_subscription(self, db: Session, phone: str) -> Outcome | None:
+        """Y (or YES) within 24 hours of a JOIN: consent to the wording they were sent."""
+        pending = pending_subscription(db, phone, self._clock())
+        if pending is None:
+            return None
+        campaign = self._campaigns.by_slug(pending.campaign_slug or "")
+        set_opt_out(db, phone, False, reason="keyword")
+        record_consent(
+            db,
+            phone,
+            ConsentState.CONSENTED,
+            "keyword",
+            pending.wording,
+            campaign_slug=pending.campaign_slug,
+            at=self._clock(),
+        )
+        who = identify(db, phone, self._secret)
+        template = campaign.confirm_reply if campaign else DEFAULT_CONFIRM_REPLY
+        reply = render_template(
+            template,
+            {
+                "name": campaign.name if campaign else "our",
+                "first_name": who.first_name,
+                "keyword": "Y",
+            },
+        )
+        return Outcome(reply, "subscribed", "Y", pending.campaign_slug, who.customer_id)
 
     def identifier_for(self, campaign: CampaignSpec, customer_id: str, keyword: str) -> str:
         """The Talon.One identifier from the campaign's template (never the phone number)."""
@@ -424,8 +496,6 @@ class TextAnswerer:
                 "new_detail": outcome.detail,
             },
         )
-        if outcome.opt_out_phone is not None:  # after the UPDATE, which took the write lock
-            set_opt_out(db, outcome.opt_out_phone, outcome.outcome == "opted_out", reason="keyword")
 
     def _wait_for_first_delivery(self, message_sid: str) -> Reply:
         """A duplicate: wait (briefly) for the first delivery's reply and give the same."""
