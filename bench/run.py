@@ -63,6 +63,7 @@ GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 CONFIG = ROOT / "gunicorn.conf.py"
 DEFAULT_PG = "postgresql+psycopg://selfserve:selfserve@127.0.0.1:5432/selfserve_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
+DEAD = "http://127.0.0.1:9"  # Talon.One for scenarios that must never call it
 CAMPAIGNS = """
 [[campaign]]
 slug = "spring"
@@ -678,14 +679,19 @@ class Bench:
         phones = {label: self._sample_phones(size) for label, size in sizes.items()}
         seconds, connections = self.args.duration, self.args.connections
         rates: dict[str, list[WrkResult]] = {"small": [], "large": []}
-        for label in ("small", "large"):
-            env = app_env(urls[label], "http://127.0.0.1:9", self.workdir / "instance")
-            with gunicorn("app:create_app()", env, self.log) as app:
-                check_reply(app, phones[label][0], "Your Spring code: T1-")
-                run_wrk(app, self.requests(phones[label], 5000), 3, connections)
-                for _ in range(self.args.rounds):
+        instance = self.workdir / "instance"
+        with (
+            gunicorn("app:create_app()", app_env(urls["small"], DEAD, instance), self.log) as a,
+            gunicorn("app:create_app()", app_env(urls["large"], DEAD, instance), self.log) as b,
+        ):
+            servers = {"small": a, "large": b}
+            for label, url in servers.items():
+                check_reply(url, phones[label][0], "Your Spring code: T1-")
+                run_wrk(url, self.requests(phones[label], 5000), 3, connections)
+            for _ in range(self.args.rounds):  # alternating, so drift hits both alike
+                for label, url in servers.items():
                     file = self.requests(phones[label], int(seconds * self.args.max_rate))
-                    result = run_wrk(app, file, seconds, connections)
+                    result = run_wrk(url, file, seconds, connections)
                     print(f"    {label:5} ({sizes[label]:>8}) {result.line()}", flush=True)
                     rates[label].append(result)
         small_rate = statistics.fmean(r.rate for r in rates["small"])

@@ -138,8 +138,9 @@ class FactReader:
                 sql = sql.replace(f":{name}", f"%({name})s")
         self._sql = sql
         # SQLite connections are cheap (one per busy thread); PostgreSQL ones are not, and a
-        # few suffice: the read is one round trip.
-        self._cap = 16 if self._postgres else 128
+        # few suffice: the read is one round trip, so 4 serve thousands of texts a second,
+        # and every worker of every host holds its own (max_connections adds up quickly).
+        self._cap = 4 if self._postgres else 128
         self._idle: list[Any] = []
         self._open = 0
         self._available = threading.Condition(threading.Lock())
