@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -414,9 +414,10 @@ class TextAnswerer:
                     "issued_at": self._clock(),
                 },
             )
-            # Ours, or the one another process stored first (then read it: codes never fork).
+            # Ours (in UTC, as the database gives it back, so every later reply renders the
+            # same), or the one another process stored first: codes never fork.
             stored = (
-                IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
+                IssuedCode(coupon.code, _utc(coupon.expires_at), _utc(coupon.starts_at), True)
                 if inserted
                 else find_issued_code(db, campaign.slug, identifier)
             )
@@ -542,6 +543,10 @@ def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> Issued
 
 def _points(value: float) -> str:
     return f"{value:g}" if value != int(value) else f"{int(value)}"
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC) if moment is not None else None
 
 
 def _clean(value: str) -> str:

@@ -59,6 +59,23 @@ class TestReturningCustomers:
         assert first == second == third
         assert [r.message_sid for r in logged(app)].count(sid) == 1
 
+    def test_the_first_reply_and_every_later_one_render_the_same_dates(
+        self, client, talon_stand_in
+    ):
+        talon_stand_in.answer_next(
+            200,
+            {
+                "ID": 7,
+                "Value": "T1-NEWYEAR",
+                "StartDate": "2026-01-01T00:00:00+02:00",
+                "ExpiryDate": "2027-01-01T00:30:00+02:00",  # 31 Dec in UTC
+                "RecipientIntegrationID": "",
+            },
+        )
+        first = reply_text(send_text(client, "SPRING", sender="+61491570605"))
+        again = reply_text(send_text(client, "SPRING", sender="+61491570605"))
+        assert first == again == "Your Spring code: T1-NEWYEAR (valid until 31 Dec)"
+
     def test_an_opted_out_customer_with_a_code_gets_nothing(self, client, talon_stand_in):
         assert reply_text(send_text(client, "SPRING", sender="+61491570603"))
         assert reply_text(send_text(client, "STOP", sender="+61491570603")) is None
