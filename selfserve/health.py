@@ -24,11 +24,17 @@ class ReadinessCheck:
 
 
 def database_check(engine: Engine) -> ReadinessCheck:
-    """The database answers a trivial query."""
+    """The database answers, and has a schema (`flask --app app db upgrade` has run).
+
+    Any migrated version counts: during a deploy the schema may be one release ahead of
+    this process, which must stay ready meanwhile.
+    """
 
     def probe() -> None:
         with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+            version = connection.execute(text("SELECT version_num FROM alembic_version"))
+            if version.first() is None:
+                raise LookupError("the database has no schema version")
 
     return ReadinessCheck("database", probe)
 

@@ -47,6 +47,16 @@ class TestHealth:
         assert response.json == {"status": "not ready", "checks": {"database": "failing"}}
         assert password not in response.get_data(as_text=True)
 
+    def test_readyz_is_503_until_the_database_is_migrated(self, settings, tmp_path):
+        empty = replace(settings, database_url=f"sqlite:///{tmp_path / 'not-migrated.db'}")
+        application = create_app(empty)
+        try:
+            response = application.test_client().get("/readyz")
+        finally:
+            application.extensions["selfserve"].close()
+        assert response.status_code == 503
+        assert response.json["checks"] == {"database": "failing"}
+
     def test_readyz_checks_redis_when_it_is_configured(self, settings):
         application = create_app(
             replace(settings, redis_url=f"redis://:hunter2@127.0.0.1:{free_port()}/0")
