@@ -12,6 +12,7 @@ from selfserve import migrate
 from selfserve.campaigns import export_campaigns, import_campaigns
 from selfserve.customers import CustomerFileError, import_customers
 from selfserve.errors import CampaignFileError
+from selfserve.jobs import run_worker
 from selfserve.poster_cli import posters_group
 from selfserve.posters import PosterCampaign
 from selfserve.services import Services
@@ -139,4 +140,17 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         )
 
     posters = posters_group(find_poster_campaign, lambda: get_services().settings.public_base_url)
-    return [db_group, campaigns_group, customers_group, posters]
+
+    @click.command("worker")
+    @click.option("--threads", type=int, default=None, help="worker threads (WORKER_THREADS)")
+    def worker(threads: int | None) -> None:
+        """Run the task queue's consumer: owed codes, outbound texts (stop with Ctrl-C)."""
+        services = get_services()
+        settings = services.settings
+        run_worker(
+            services.jobs,
+            threads or settings.worker_threads,
+            settings.worker_lease_seconds,
+        )
+
+    return [db_group, campaigns_group, customers_group, posters, worker]

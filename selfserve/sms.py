@@ -1,7 +1,9 @@
 """Outbound SMS: Twilio's Messages resource, or the sandbox outbox when Twilio is not set up.
 
-Every text we send ourselves (not TwiML replies) is recorded in `outbound_messages`; in the
-sandbox that table *is* the outbox, which /dev/phone and the console show.
+Senders only talk to the provider. Every text we send ourselves (not TwiML replies) goes
+through `selfserve.outbox.Outbox`, which records it in `outbound_messages` first and sends it
+at most once per dedupe key; in the sandbox that table *is* the outbox, which /dev/phone and
+the console show.
 """
 
 from __future__ import annotations
@@ -11,15 +13,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from selfserve.errors import RecipientOptedOut, SmsError
 from selfserve.models import OptOut, OutboundMessage, utcnow
-from selfserve.phones import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +98,36 @@ class TwilioSender:
             ) from None
         except TwilioException as error:
             raise SmsError(
-                f"Twilio unreachable ({type(error).__name__})", permanent=False
+                f"Twilio client error ({type(error).__name__})", permanent=False
             ) from None
         except OSError as error:
+            if never_reached_provider(error):
+                raise SmsError(
+                    f"Twilio unreachable ({type(error).__name__})", permanent=False
+                ) from None
+            # A read timeout or a dropped answer: Twilio may have created the message, and it
+            # has no idempotency key, so sending again could text the customer twice.
             raise SmsError(
-                f"Twilio unreachable ({type(error).__name__})", permanent=False
+                f"Twilio's answer was lost ({type(error).__name__})",
+                permanent=False,
+                maybe_sent=True,
             ) from None
         return SentMessage(sid=str(message.sid), status=str(message.status), provider="twilio")
+
+
+def never_reached_provider(error: OSError) -> bool:
+    """True when a transport error happened before the request could reach the provider.
+
+    Refused connections, DNS failures and connect timeouts are safe to retry; anything after
+    the request went out (a read timeout, a dropped answer) is not.
+    """
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.ConnectionError):
+        reason = error.args[0] if error.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        return isinstance(reason, NewConnectionError | ConnectionRefusedError)
+    return isinstance(error, ConnectionRefusedError)
 
 
 class SandboxSender:
@@ -129,49 +155,6 @@ def set_opt_out(db: Session, phone_e164: str, opted_out: bool, reason: str) -> N
         row.reason = reason
         row.changed_at = utcnow()
     db.flush()
-
-
-def send_text(
-    db: Session,
-    sender: SmsSender,
-    to_e164: str,
-    body: str,
-    purpose: str,
-    campaign_slug: str | None = None,
-) -> OutboundMessage | None:
-    """Send one text unless the number opted out, and record it; None when not sent.
-
-    A 21610 answer records the opt-out. Raises SmsError for other failures (`permanent`
-    says whether a retry can help); the failed attempt is recorded too.
-    """
-    if is_opted_out(db, to_e164):
-        log.info("sms_skipped_opted_out", extra={"to": mask_phone(to_e164), "purpose": purpose})
-        return None
-    record = OutboundMessage(
-        to_e164=to_e164,
-        body=body,
-        purpose=purpose,
-        provider=sender.provider,
-        status="sending",
-        campaign_slug=campaign_slug,
-    )
-    db.add(record)
-    db.flush()
-    try:
-        sent = sender.send(to_e164, body)
-    except RecipientOptedOut:
-        set_opt_out(db, to_e164, True, reason="twilio-21610")
-        record.status, record.error_code = "failed", 21610
-        log.warning("sms_recipient_opted_out", extra={"to": mask_phone(to_e164)})
-        return None
-    except SmsError as error:
-        record.status, record.error_code = "failed", error.code
-        raise
-    record.message_sid, record.status = sent.sid, sent.status
-    log.info(
-        "sms_sent", extra={"to": mask_phone(to_e164), "purpose": purpose, "provider": sent.provider}
-    )
-    return record
 
 
 def record_status(
