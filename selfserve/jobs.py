@@ -33,7 +33,11 @@ def build_huey(redis_url: str, queue_path: Path) -> Huey:
     if redis_url:
         return RedisHuey(QUEUE_NAME, url=redis_url, results=False)
     queue_path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=str(queue_path), results=False, timeout=10)
+    # No fsync per enqueue: the database rows are the durable record and the sweeper re-enqueues
+    # anything a power cut takes from the queue file, so the webhook need not wait on the disk.
+    return SqliteHuey(
+        QUEUE_NAME, filename=str(queue_path), results=False, timeout=10, fsync=False
+    )
 
 
 class Jobs:
