@@ -35,9 +35,7 @@ def build_huey(redis_url: str, queue_path: Path) -> Huey:
     queue_path.parent.mkdir(parents=True, exist_ok=True)
     # No fsync per enqueue: the database rows are the durable record and the sweeper re-enqueues
     # anything a power cut takes from the queue file, so the webhook need not wait on the disk.
-    return SqliteHuey(
-        QUEUE_NAME, filename=str(queue_path), results=False, timeout=10, fsync=False
-    )
+    return SqliteHuey(QUEUE_NAME, filename=str(queue_path), results=False, timeout=10, fsync=False)
 
 
 class Jobs:
