@@ -199,18 +199,28 @@ class RedisBudget:
 
     def seconds_until_free(self) -> float:
         """Seconds until the oldest call in a full window leaves it, or a hold ends."""
-        hold_ms = self._redis.pttl(self._hold_key)
-        wait = max(hold_ms, 0) / 1000.0
-        stats = self._limiter.get_window_stats(self._item, BUDGET_KEY)
+        import redis
+
+        try:
+            hold_ms = self._redis.pttl(self._hold_key)
+            wait = max(hold_ms, 0) / 1000.0
+            stats = self._limiter.get_window_stats(self._item, BUDGET_KEY)
+        except redis.RedisError:
+            return 1.0  # unknown while Redis is away: look again soon
         if stats.remaining <= 0:
             wait = max(wait, stats.reset_time - time.time())
         return max(wait, 0.0)
 
     def hold(self, seconds: float) -> None:
         """Spend nothing for `seconds`, on every host (a longer hold already set wins)."""
+        import redis
+
         milliseconds = max(int(min(seconds, LONGEST_HOLD_SECONDS) * 1000), 1)
-        if self._redis.pttl(self._hold_key) < milliseconds:
-            self._redis.set(self._hold_key, "1", px=milliseconds)
+        try:
+            if self._redis.pttl(self._hold_key) < milliseconds:
+                self._redis.set(self._hold_key, "1", px=milliseconds)
+        except redis.RedisError as error:
+            log.warning("talon_budget_unreachable", extra={"error": type(error).__name__})
 
     def spent_in_window(self) -> int:
         """Calls counted in the current window (for tests and the console)."""

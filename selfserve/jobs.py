@@ -13,6 +13,7 @@ rows that are overdue, and a claim counter makes a duplicate copy harmless.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -194,6 +195,13 @@ def run_worker(jobs: Jobs, threads: int, lease_seconds: float) -> None:
     """Run the consumer and the sweeper until SIGINT/SIGTERM (`flask --app app worker`)."""
     sweeper = Sweeper(jobs.sweep, sweep_interval(lease_seconds))
     consumer = build_consumer(jobs.huey, threads)
+
+    def stop_soon(signum: int, frame: object) -> None:
+        # A signal that lands before Huey has installed its own handlers still stops cleanly.
+        consumer.stop_flag.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop_soon)
     sweeper.start()
     log.info("worker_started", extra={"threads": threads})
     try:

@@ -77,7 +77,7 @@ class Outbox:
         *,
         lease_seconds: float = 30.0,
         retry_base_seconds: float = 2.0,
-        retry_max_seconds: float = 120.0,
+        retry_max_seconds: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions

@@ -40,7 +40,7 @@ class Settings:
     talon_inline_timeout_seconds: float = 2.0
     talon_rate_window_seconds: float = 60.0
     talon_retry_base_seconds: float = 2.0
-    talon_retry_max_seconds: float = 120.0
+    talon_retry_max_seconds: float = 30.0
     worker_threads: int = 4
     worker_lease_seconds: float = 30.0
     redis_url: str = field(default="", repr=False)

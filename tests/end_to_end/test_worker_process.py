@@ -88,7 +88,7 @@ def test_a_worker_killed_mid_queue_and_restarted_loses_nothing_and_repeats_nothi
 ):
     services = queue_app.extensions["selfserve"]
     client = queue_app.test_client()
-    customers = [f"+6149159{n:04d}" for n in range(8)]
+    customers = [f"+6149159{n:04d}" for n in range(6)]
     talon_stand_in.down = True
     for number in customers:
         assert reply_text(send_text(client, "SPRING", sender=number)) == DEFERRED_REPLY
@@ -103,7 +103,7 @@ def test_a_worker_killed_mid_queue_and_restarted_loses_nothing_and_repeats_nothi
     sent_by_first = len(twilio_stand_in.messages)
     assert sent_by_first < len(customers), first.log_path.read_text()
 
-    start_worker()
+    second = start_worker()
     wait_for(
         lambda: all(twilio_stand_in.messages_to(n) for n in customers),
         60,
@@ -119,10 +119,5 @@ def test_a_worker_killed_mid_queue_and_restarted_loses_nothing_and_repeats_nothi
         statuses = db.scalars(select(OutboundMessage.status)).all()
     assert states == ["sms_queued"] * len(customers)
     assert statuses == ["queued"] * len(customers)
-
-
-def test_the_worker_stops_cleanly_on_sigterm(queue_app, start_worker):
-    worker = start_worker()
-    wait_for(lambda: b"worker_started" in worker.log_path.read_bytes(), 30, "the worker")
-    worker.stop()
-    assert worker.process.returncode == 0, worker.log_path.read_text()
+    second.stop()  # SIGTERM: a clean stop
+    assert second.process.returncode == 0, second.log_path.read_text()
