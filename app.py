@@ -77,7 +77,10 @@ def build_services(settings: Settings) -> Services:
         sessions,
         campaigns,
         # The webhook waits briefly for Talon.One, then owes the code; the worker waits longer.
-        talon.with_timeout(settings.talon_inline_timeout_seconds),
+        talon.with_timeout(
+            settings.talon_inline_timeout_seconds,
+            pause_after_failure_seconds=settings.talon_inline_pause_seconds,
+        ),
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
         help_text=settings.effective_help_text,

@@ -38,6 +38,7 @@ class Settings:
     talon_rate_limit_per_minute: int = 500
     talon_timeout_seconds: float = 5.0
     talon_inline_timeout_seconds: float = 2.0
+    talon_inline_pause_seconds: float = 1.0
     talon_rate_window_seconds: float = 60.0
     talon_retry_base_seconds: float = 2.0
     talon_retry_max_seconds: float = 30.0
@@ -138,6 +139,8 @@ class Settings:
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be more than 0")
+        if self.talon_inline_pause_seconds < 0:
+            raise SettingsError("TALON_INLINE_PAUSE_SECONDS must be 0 or more")
         if self.worker_threads < 1:
             raise SettingsError("WORKER_THREADS must be at least 1")
         if not self.talon_sandbox and not self.talon_deployment_host:

@@ -70,6 +70,16 @@ class TestTheWebhookDefers:
         assert reply == DEFERRED_REPLY
         assert elapsed < settings.talon_inline_timeout_seconds + 0.9
 
+    def test_after_a_failure_the_webhook_stops_asking_for_a_moment(
+        self, app, client, talon_stand_in
+    ):
+        assert app.extensions["selfserve"].settings.talon_inline_pause_seconds >= 1
+        talon_stand_in.down = True
+        for number in ("+61491570001", "+61491570002", "+61491570003"):
+            assert reply_text(send_text(client, "SPRING", sender=number)) == DEFERRED_REPLY
+        assert len(talon_stand_in.coupon_requests()) == 1
+        assert len(rows(app, DeferredCode)) == 3
+
     def test_a_spent_budget_defers_without_calling_talon(self, app, client, talon_stand_in):
         budget = app.extensions["selfserve"].budget
         while budget.try_spend():
@@ -152,7 +162,11 @@ class TestTheWorkerDelivers:
     ):
         talon_stand_in.down = True
         assert reply_text(send_text(client, "SPRING", sender=CUSTOMER)) == DEFERRED_REPLY
+        resume_at = (
+            time.monotonic() + app.extensions["selfserve"].settings.talon_inline_pause_seconds
+        )
         talon_stand_in.down = False
+        wait_for(lambda: time.monotonic() > resume_at, 5, "the webhook's pause to pass")
         inline = reply_text(send_text(client, "SPRING", sender=CUSTOMER))
         assert codes_in(inline)
         services = app.extensions["selfserve"]
