@@ -122,24 +122,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     return f"sqlite:///{path}"
 
 
+def _served(stand_in: Any) -> Iterator[Any]:
+    served = ServedApp(stand_in)
+    stand_in.url = served.url
+    yield stand_in
+    served.stop()
+
+
 @pytest.fixture
 def talon_stand_in() -> Iterator[TalonStandIn]:
     """A Talon.One CEP stand-in on a real socket."""
-    stand_in = TalonStandIn()
-    served = ServedApp(stand_in)
-    stand_in.url = served.url  # type: ignore[attr-defined]
-    yield stand_in
-    served.stop()
+    yield from _served(TalonStandIn())
 
 
 @pytest.fixture
 def twilio_stand_in() -> Iterator[TwilioRestStandIn]:
     """A stand-in for Twilio's Messages resource on a real socket."""
-    stand_in = TwilioRestStandIn()
-    served = ServedApp(stand_in)
-    stand_in.url = served.url  # type: ignore[attr-defined]
-    yield stand_in
-    served.stop()
+    yield from _served(TwilioRestStandIn())
 
 
 @pytest.fixture
@@ -352,3 +351,23 @@ def reply_text(response: Any) -> str | None:
     assert root.tag == "Response"
     message = root.find("Message")
     return None if message is None else message.text
+
+
+# --- Browser tests (Playwright driving Debian's Chromium) -----------------------------------
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; `playwright install` cannot download here
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole run (start-up costs seconds)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()

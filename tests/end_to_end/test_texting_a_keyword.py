@@ -98,13 +98,21 @@ def test_an_operator_sets_up_and_a_customer_texts_a_keyword(operator_env, tmp_pa
     assert "491570156" not in output
 
 
-def test_make_run_defaults_answer_from_the_built_in_sandbox(sandbox_settings):
+@pytest.fixture
+def sandbox_app(sandbox_settings):
     from app import create_app
-    from tests.conftest import import_campaigns_text, post_signed, reply_text, send_text
+    from tests.conftest import import_campaigns_text
 
     application = create_app(sandbox_settings)
     import_campaigns_text(application, Path(ROOT / "demo/campaigns.toml").read_text())
-    client = application.test_client()
+    yield application
+    application.extensions["selfserve"].close()
+
+
+def test_make_run_defaults_answer_from_the_built_in_sandbox(sandbox_app, sandbox_settings):
+    from tests.conftest import post_signed, reply_text, send_text
+
+    client = sandbox_app.test_client()
     token = sandbox_settings.webhook_auth_token
     first = reply_text(post_signed(client, inbound_form("SPRING"), token=token))
     again = reply_text(post_signed(client, inbound_form("bloom"), token=token))
@@ -114,4 +122,3 @@ def test_make_run_defaults_answer_from_the_built_in_sandbox(sandbox_settings):
     assert send_text(client, "SPRING").status_code == 403  # signed with another token
     unsigned = client.post("/webhooks/twilio/sms", data=inbound_form("SPRING"))
     assert unsigned.status_code == 403
-    application.extensions["selfserve"].close()
