@@ -74,11 +74,24 @@ class SqliteBudget:
         self._db = sqlite3.connect(
             str(path), timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS spent (at REAL NOT NULL)")
-        self._db.execute("CREATE INDEX IF NOT EXISTS spent_at ON spent (at)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS hold (until REAL NOT NULL)")
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        # The web server and the worker start together (`make run`): whoever comes second may
+        # find the file locked while the first switches it to WAL, so keep trying briefly.
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS spent (at REAL NOT NULL)")
+                self._db.execute("CREATE INDEX IF NOT EXISTS spent_at ON spent (at)")
+                self._db.execute("CREATE TABLE IF NOT EXISTS hold (until REAL NOT NULL)")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def try_spend(self) -> bool:
         """Spend one call if fewer than `limit` were spent in the last window.

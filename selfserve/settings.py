@@ -145,6 +145,11 @@ class Settings:
                 raise SettingsError(f"{name.upper()} must be more than 0")
         if self.talon_inline_pause_seconds < 0:
             raise SettingsError("TALON_INLINE_PAUSE_SECONDS must be 0 or more")
+        if self.worker_lease_seconds <= self.talon_timeout_seconds:
+            raise SettingsError(
+                "WORKER_LEASE_SECONDS must be longer than TALON_TIMEOUT_SECONDS "
+                "(a worker holds a job at least that long)"
+            )
         if self.worker_threads < 1:
             raise SettingsError("WORKER_THREADS must be at least 1")
         if not self.talon_sandbox and not self.talon_deployment_host:

@@ -23,6 +23,7 @@ from urllib3.exceptions import NewConnectionError
 
 from selfserve.errors import RecipientOptedOut, SmsError
 from selfserve.models import OptOut, OutboundMessage, utcnow
+from selfserve.phones import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,53 @@ def set_opt_out(db: Session, phone_e164: str, opted_out: bool, reason: str) -> N
         row.reason = reason
         row.changed_at = utcnow()
     db.flush()
+
+
+def send_text(
+    db: Session,
+    sender: SmsSender,
+    to_e164: str,
+    body: str,
+    purpose: str,
+    campaign_slug: str | None = None,
+) -> OutboundMessage | None:
+    """Send one text unless the number opted out, and record it; None when not sent.
+
+    Kept for tests and tools that write outbox rows directly. It calls the provider inside
+    the caller's transaction and has no dedupe key: application code sends through
+    `selfserve.outbox.Outbox.send()` (services.outbox), which does neither.
+
+    A 21610 answer records the opt-out. Raises SmsError for other failures (`permanent`
+    says whether a retry can help); the failed attempt is recorded too.
+    """
+    if is_opted_out(db, to_e164):
+        log.info("sms_skipped_opted_out", extra={"to": mask_phone(to_e164), "purpose": purpose})
+        return None
+    record = OutboundMessage(
+        to_e164=to_e164,
+        body=body,
+        purpose=purpose,
+        provider=sender.provider,
+        status="sending",
+        campaign_slug=campaign_slug,
+    )
+    db.add(record)
+    db.flush()
+    try:
+        sent = sender.send(to_e164, body)
+    except RecipientOptedOut:
+        set_opt_out(db, to_e164, True, reason="twilio-21610")
+        record.status, record.error_code = "failed", 21610
+        log.warning("sms_recipient_opted_out", extra={"to": mask_phone(to_e164)})
+        return None
+    except SmsError as error:
+        record.status, record.error_code = "failed", error.code
+        raise
+    record.message_sid, record.status = sent.sid, sent.status
+    log.info(
+        "sms_sent", extra={"to": mask_phone(to_e164), "purpose": purpose, "provider": sent.provider}
+    )
+    return record
 
 
 def record_status(
