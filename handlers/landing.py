@@ -89,6 +89,7 @@ def csrf_refused(error: CSRFError) -> tuple[str, int]:
     return render_template(
         "landing/message.html",
         page=None,
+        brand_name=services().settings.program_name,
         palette=palette_for("", ""),
         nonce=csp_nonce(),
         heading="Please try that again",
@@ -314,6 +315,7 @@ def _not_found(slug: str, error: SelfserveError) -> tuple[str, int]:
     return render_template(
         "landing/message.html",
         page=None,
+        brand_name=services().settings.program_name,
         palette=palette_for(
             str(campaign.option("brand_colour", "") or "") if campaign else "",
             str(campaign.option("accent_colour", "") or "") if campaign else "",
@@ -335,6 +337,7 @@ def _common(page: LandingPage) -> dict[str, Any]:
     sms_href = sms_uri(page.sms_number, page.keyword, ios) if page.sms_number else ""
     return {
         "page": page,
+        "brand_name": services().settings.program_name,
         "palette": page.palette,
         "nonce": csp_nonce(),
         "sms_href": sms_href,

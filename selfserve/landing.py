@@ -513,7 +513,13 @@ def palette_for(brand: str, accent: str) -> Palette:
         on_brand=readable_on(brand),
         accent=accent.lower(),
         on_accent=readable_on(accent),
-        accent_ink=darken_until_readable(accent, WHITE),
+        accent_ink=(
+            accent.lower()
+            if contrast_ratio(accent, WHITE) >= 4.5
+            else brand.lower()
+            if contrast_ratio(brand, WHITE) >= 4.5
+            else darken_until_readable(accent, WHITE)
+        ),
     )
 
 

@@ -136,8 +136,8 @@ class PhoneVisitor:
 
     @property
     def text(self) -> str:
-        """The page with HTML entities decoded, for checking what a person reads."""
-        return html.unescape(self.page)
+        """The page's words without tags, entities decoded: what a person reads."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.page))
 
     def get(self, url: str) -> Any:
         """Open a page."""
