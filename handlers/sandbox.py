@@ -68,8 +68,7 @@ def create_talon_sandbox() -> Flask:
         start = datetime(2026, 1, 1, tzinfo=UTC)
         return jsonify(
             {
-                # 31 bits: the id must fit a signed INTEGER column (PostgreSQL refuses more).
-                "ID": int.from_bytes(seed[:4], "big") & 0x7FFFFFFF,
+                "ID": int.from_bytes(seed[:4], "big") >> 1,
                 "ApplicationID": application_id,
                 "CampaignID": campaign_id,
                 "Value": code,
