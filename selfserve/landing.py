@@ -167,6 +167,10 @@ class LandingJourney:
         self._public_base_url = public_base_url
         self._clock = clock
 
+    def close(self) -> None:
+        """Release the throttle's connections."""
+        self._throttle.close()
+
     # -- the page ---------------------------------------------------------------------------
 
     def campaign(self, slug: str) -> CampaignSpec:

@@ -39,4 +39,5 @@ class Services:
     def close(self) -> None:
         """Release connections (tests build many apps)."""
         self.http.close()
+        self.landing.close()
         self.engine.dispose()

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import limits
 from limits.storage import storage_from_string
@@ -236,7 +237,15 @@ class SendThrottle:
         secret: str,
         namespace: str = "otp",
     ) -> None:
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self._pool: Any = None
+        options: dict[str, Any] = {}
+        if storage_uri.startswith(("redis://", "rediss://")):
+            import redis
+
+            # Our own pool, so close() can release its sockets (tests build many apps).
+            self._pool = redis.ConnectionPool.from_url(storage_uri)
+            options["connection_pool"] = self._pool
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
         self._per_number = limits.parse_many(per_number)
         self._per_address = limits.parse_many(per_address)
         self._key = hmac.new(secret.encode(), b"selfserve/otp-throttle", hashlib.sha256).digest()
@@ -255,6 +264,11 @@ class SendThrottle:
             # test() then hit() can race; hit() is the authority and refuses past the limit.
             if not self._limiter.hit(item, self._namespace, kind, key):
                 raise TooManyCodeRequests(kind, self._retry_after(item, kind, key))
+
+    def close(self) -> None:
+        """Release the shared store's connections, if any."""
+        if self._pool is not None:
+            self._pool.disconnect()
 
     def _retry_after(self, item: limits.RateLimitItem, kind: str, key: str) -> int:
         stats = self._limiter.get_window_stats(item, self._namespace, kind, key)
