@@ -113,7 +113,7 @@ def landing(slug: str) -> Any:
         return _not_found(slug, error)
     src = _valid_src(request.args.get("src"))
     journey().record_visit(page.slug, src)
-    _remember(page.slug, src=src)
+    _remember(page.slug, src=src or "")  # the latest scan names the poster
     return _number_form(page, src)
 
 

@@ -11,6 +11,7 @@ import base64
 import json
 import logging
 import re
+import secrets
 import shutil
 import zlib
 from dataclasses import replace
@@ -32,7 +33,13 @@ from selfserve.models import (
     PhoneVerification,
     utcnow,
 )
-from tests.conftest import OUR_NUMBER, import_campaigns_text, reply_text, send_text
+from tests.conftest import (
+    OUR_NUMBER,
+    TEST_REDIS_URL,
+    import_campaigns_text,
+    reply_text,
+    send_text,
+)
 from tests.phone_visitor import (
     ANDROID,
     IPHONE,
@@ -806,6 +813,33 @@ class TestRateLimits(SqliteOnly):
         response = visitor.enter_number(TYPED)
         assert response.status_code == 429
         assert 500 <= int(response.headers["Retry-After"]) <= 600
+
+
+if TEST_REDIS_URL:  # Redis variants run only when TEST_REDIS_URL is set (conftest pattern)
+
+    class TestRateLimitsSharedThroughRedis(SqliteOnly):
+        def test_two_app_processes_share_the_per_number_limit(self, settings, twilio_stand_in):
+            shared = replace(
+                settings,
+                redis_url=TEST_REDIS_URL,
+                secret_key=secrets.token_hex(16),  # fresh counter keys for this run
+                otp_limit_per_number="1 per 10 minutes",
+            )
+            first, second = create_app(shared), create_app(shared)
+            try:
+                for application in (first, second):
+                    import_campaigns_text(application, _spring_only())
+                address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.1"
+                one = PhoneVisitor(first.test_client(), address=address)
+                one.scan()
+                assert one.enter_number(TYPED).status_code == 200
+                other = PhoneVisitor(second.test_client(), address="10.255.255.254")
+                other.scan()
+                assert other.enter_number(TYPED).status_code == 429
+                assert len(twilio_stand_in.messages_to(PHONE)) == 1
+            finally:
+                first.extensions["selfserve"].close()
+                second.extensions["selfserve"].close()
 
 
 class TestLogs(SqliteOnly):
