@@ -179,10 +179,17 @@ def check_code(slug: str) -> Any:
         return _result(page, already, record=False)
     try:
         verified = journey().verify(page.slug, token, request.form.get("code", ""))
-    except VerificationFailed as error:
-        return _code_form(page, state.get("masked_phone", ""), error=error)
+    except VerificationMissing as error:
+        return _number_form(page, _src_for(page.slug), error=error)
     except VerificationError as error:
-        return _number_form(page, _src_for(page.slug), error=error, offer_resend=True)
+        # Wrong, expired or locked: the code form stays (a dead code keeps being refused)
+        # with "send me a new code" first when the code can no longer work.
+        return _code_form(
+            page,
+            state.get("masked_phone", ""),
+            error=error,
+            dead_code=not isinstance(error, VerificationFailed),
+        )
     return _result(page, verified, record=True)
 
 
@@ -231,7 +238,6 @@ def _number_form(
     src: str | None,
     error: SelfserveError | None = None,
     typed: str = "",
-    offer_resend: bool = False,
 ) -> tuple[str, int, dict[str, str]]:
     status, message = _problem(page, error)
     headers = _retry_after(error)
@@ -248,7 +254,6 @@ def _number_form(
             typed=typed[:PHONE_ECHO_LIMIT],
             example_number=_example_mobile(),
             has_coupon=has_coupon,
-            offer_resend=offer_resend and bool(state.get("token")),
         ),
         status,
         headers,
@@ -261,6 +266,7 @@ def _code_form(
     error: SelfserveError | None = None,
     status: HTTPStatus | None = None,
     notice: str = "",
+    dead_code: bool = False,
 ) -> tuple[str, int, dict[str, str]]:
     problem_status, message = _problem(page, error)
     return (
@@ -270,6 +276,7 @@ def _code_form(
             masked_phone=masked_phone,
             error=message,
             notice=notice,
+            dead_code=dead_code,
             lifetime_minutes=int(journey().codes.lifetime.total_seconds() // 60),
         ),
         int(status) if status is not None and error is None else problem_status,

@@ -633,13 +633,10 @@ class TestCheckingTheCode:
         assert "1 more try." in error_text(visitor.page)
         assert visitor.enter_code(wrong).status_code == 429
         assert "no longer works" in error_text(visitor.page)
-        # The form to try again is the number form, not the code form.
-        number_form(visitor.page)
-        response = visitor.client.post(
-            "/q/spring/verify",
-            data={"csrf_token": number_form(visitor.page).data()["csrf_token"], "code": code},
-        )
+        # The code form stays, so the dead code can be tried: it is refused too.
+        response = visitor.enter_code(code)
         assert response.status_code == 429
+        assert "no longer works" in error_text(visitor.page)
         assert shown_code(response.get_data(as_text=True)) is None
         assert talon_stand_in.requests == []
         [row] = rows(app, PhoneVerification)
@@ -651,7 +648,7 @@ class TestCheckingTheCode:
         wrong = wrong_code_for(latest_code(twilio_stand_in))
         for _ in range(5):
             visitor.enter_code(wrong)
-        assert visitor.press("Send a new code to the same number").status_code == 200
+        assert visitor.press("Send me a new code").status_code == 200
         assert visitor.enter_code(latest_code(twilio_stand_in)).status_code == 200
         assert shown_code(visitor.page)
 
