@@ -235,3 +235,50 @@ def test_make_run_mode_reads_the_code_from_the_sandbox_outbox(browser, sandbox_s
     finally:
         live.stop()
         services.close()
+
+
+CONTRAST_OF_RENDERED_TEXT = """
+() => {
+  const parse = (c) => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = getComputedStyle(el).backgroundColor;
+      if (c && !c.startsWith("rgba(0, 0, 0, 0)") && c !== "transparent") return c;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const worst = [];
+  for (const el of document.querySelectorAll("h1, h2, p, a, button, label, span, strong")) {
+    if (!el.textContent.trim() || el.offsetParent === null) continue;
+    const [a, b] = [lum(parse(getComputedStyle(el).color)), lum(parse(background(el)))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    worst.push([ratio, el.tagName + " " + el.textContent.trim().slice(0, 30)]);
+  }
+  return worst.sort((x, y) => x[0] - y[0]).slice(0, 3);
+}
+"""
+
+
+def test_every_field_has_a_label_and_all_text_keeps_its_contrast(browser, served, twilio_stand_in):
+    page = phone_page(browser)
+    ask_for_a_code(page, f"{served.url}/q/spring")
+    for url in (f"{served.url}/q/spring", f"{served.url}/q/spring/verify"):
+        page.goto(url)
+        unlabelled = page.evaluate(
+            "() => [...document.querySelectorAll('input:not([type=hidden])')]"
+            ".filter(i => i.labels.length === 0).map(i => i.name)"
+        )
+        assert unlabelled == []
+        worst = page.evaluate(CONTRAST_OF_RENDERED_TEXT)
+        assert worst[0][0] >= 4.5, worst
+    page.get_by_label("6-digit code").fill(
+        one_time_code(twilio_stand_in.messages_to(PHONE)[-1].body)
+    )
+    page.get_by_role("button", name="Show my code").click()
+    expect(page.locator("#coupon-code")).to_be_visible()
+    worst = page.evaluate(CONTRAST_OF_RENDERED_TEXT)
+    assert worst[0][0] >= 4.5, worst
