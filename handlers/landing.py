@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
@@ -45,6 +47,7 @@ from selfserve.landing import (
     sms_uri,
 )
 from selfserve.posters import PosterError, check_src
+from selfserve.verification import VerifiedNumber
 
 log = logging.getLogger(__name__)
 bp = Blueprint("landing", __name__, url_prefix="/q")
@@ -104,13 +107,24 @@ def csrf_refused(error: CSRFError) -> tuple[str, int]:
 # -- views ---------------------------------------------------------------------------------------
 
 
+def for_campaign(view: Callable[[LandingPage], Any]) -> Callable[[str], Any]:
+    """Resolve `<slug>` to the active campaign's page; unknown or ended → the friendly 404."""
+
+    @wraps(view)
+    def resolved(slug: str) -> Any:
+        try:
+            page = journey().page(slug)
+        except (UnknownCampaign, CampaignClosed) as error:
+            return _not_found(slug, error)
+        return view(page)
+
+    return resolved
+
+
 @bp.get("/<slug>")
-def landing(slug: str) -> Any:
+@for_campaign
+def landing(page: LandingPage) -> Any:
     """The campaign's page: what the offer is, the number form and the `sms:` alternative."""
-    try:
-        page = journey().page(slug)
-    except (UnknownCampaign, CampaignClosed) as error:
-        return _not_found(slug, error)
     src = _valid_src(request.args.get("src"))
     journey().record_visit(page.slug, src)
     _remember(page.slug, src=src or "")  # the latest scan names the poster
@@ -118,22 +132,16 @@ def landing(slug: str) -> Any:
 
 
 @bp.get("/<slug>/number")
-def number_form(slug: str) -> Any:
+@for_campaign
+def number_form(page: LandingPage) -> Any:
     """The number form again ("use a different number"), without counting another visit."""
-    try:
-        page = journey().page(slug)
-    except (UnknownCampaign, CampaignClosed) as error:
-        return _not_found(slug, error)
     return _number_form(page, _src_for(page.slug))
 
 
 @bp.post("/<slug>")
-def send_code(slug: str) -> Any:
+@for_campaign
+def send_code(page: LandingPage) -> Any:
     """Text a one-time code to the number typed, then ask for it."""
-    try:
-        page = journey().page(slug)
-    except (UnknownCampaign, CampaignClosed) as error:
-        return _not_found(slug, error)
     src = _valid_src(request.form.get("src")) or _src_for(page.slug)
     typed = request.form.get("phone", "")
     try:
@@ -151,12 +159,9 @@ def send_code(slug: str) -> Any:
 
 
 @bp.get("/<slug>/verify")
-def code_form(slug: str) -> Any:
+@for_campaign
+def code_form(page: LandingPage) -> Any:
     """The code form for the code already sent (after a reload)."""
-    try:
-        page = journey().page(slug)
-    except (UnknownCampaign, CampaignClosed) as error:
-        return _not_found(slug, error)
     state = _state(page.slug)
     if not state.get("token"):
         return _number_form(page, _src_for(page.slug))
@@ -164,12 +169,9 @@ def code_form(slug: str) -> Any:
 
 
 @bp.post("/<slug>/verify")
-def check_code(slug: str) -> Any:
+@for_campaign
+def check_code(page: LandingPage) -> Any:
     """Check the typed code; the right one shows the coupon."""
-    try:
-        page = journey().page(slug)
-    except (UnknownCampaign, CampaignClosed) as error:
-        return _not_found(slug, error)
     state = _state(page.slug)
     token = state.get("token", "")
     if not token:
@@ -194,12 +196,9 @@ def check_code(slug: str) -> Any:
 
 
 @bp.post("/<slug>/resend")
-def resend_code(slug: str) -> Any:
+@for_campaign
+def resend_code(page: LandingPage) -> Any:
     """Send a new code to the number the last one went to."""
-    try:
-        page = journey().page(slug)
-    except (UnknownCampaign, CampaignClosed) as error:
-        return _not_found(slug, error)
     state = _state(page.slug)
     try:
         sent = journey().resend_code(page.slug, state.get("token", ""), client_address())
@@ -218,12 +217,9 @@ def resend_code(slug: str) -> Any:
 
 
 @bp.get("/<slug>/coupon")
-def coupon(slug: str) -> Any:
+@for_campaign
+def coupon(page: LandingPage) -> Any:
     """The coupon again, for the visitor whose number was proved in this browser."""
-    try:
-        page = journey().page(slug)
-    except (UnknownCampaign, CampaignClosed) as error:
-        return _not_found(slug, error)
     verified = journey().verified(page.slug, _state(page.slug).get("token", ""))
     if verified is None:
         return _number_form(page, _src_for(page.slug))
@@ -284,7 +280,7 @@ def _code_form(
     )
 
 
-def _result(page: LandingPage, verified: Any, record: bool) -> tuple[str, int]:
+def _result(page: LandingPage, verified: VerifiedNumber, record: bool) -> tuple[str, int]:
     claim = journey().claim(verified, record=record)
     if claim.outcome == "coupon":
         return render_template(
