@@ -189,13 +189,12 @@ def validate_campaign(raw: Mapping[str, Any], label: str) -> tuple[CampaignSpec 
         if isinstance(value, str):
             value = clean_template(value.strip())
         values[name] = value
-    if problems:
-        return None, problems
-
-    slug = values["slug"]
-    if not SLUG.match(slug):
+    # Go on with the fields that are present and well-typed: every problem in one pass.
+    known_action = action in ACTIONS
+    slug = values.get("slug")
+    if slug is not None and not SLUG.match(slug):
         problem("slug", "use lower-case letters, digits and hyphens (at most 64)")
-    if not values["name"]:
+    if "name" in values and not values["name"]:
         problem("name", "must not be empty")
     keywords = _validate_keywords(values.get("keywords", []), problem)
     values["keywords"] = list(keywords)
@@ -204,8 +203,9 @@ def validate_campaign(raw: Mapping[str, Any], label: str) -> tuple[CampaignSpec 
     )
     if "{customer_id}" not in values.get("identifier", DEFAULT_IDENTIFIER):
         problem("identifier", "must contain {customer_id}, or every customer shares one code")
-    reply = values.setdefault("reply", DEFAULT_REPLIES[action])
-    _validate_template(reply, REPLY_FIELDS[action], "reply", problem)
+    reply = values.setdefault("reply", DEFAULT_REPLIES.get(action, ""))
+    if known_action:
+        _validate_template(reply, REPLY_FIELDS[action], "reply", problem)
     _validate_template(
         values.get("deferred_reply", DEFAULT_DEFERRED_REPLY),
         DEFERRED_REPLY_FIELDS,
@@ -442,6 +442,11 @@ def _validate_template(
             render_sample(template)
         except (ValueError, TypeError, KeyError, IndexError) as error:
             problem(name, f"cannot be rendered ({error})")
+
+
+def keyword_conflicts(db: Session, specs: list[CampaignSpec]) -> list[str]:
+    """Problems for keywords that a stored campaign outside `specs` already owns."""
+    return _keyword_conflicts_with_database(db, specs)
 
 
 def _keyword_conflicts_with_database(db: Session, specs: list[CampaignSpec]) -> list[str]:

@@ -67,6 +67,10 @@ class RecipientOptedOut(SmsError):
         super().__init__(reason, 21610, permanent=True)
 
 
+class ConsoleUserError(SelfserveError):
+    """A console account cannot be made or changed as asked (bad email, short password, taken)."""
+
+
 class UnknownCampaign(SelfserveError):
     """No campaign has this slug (a mistyped or old poster URL)."""
 

@@ -1,7 +1,7 @@
 """landing pages: one-time codes and visit counts
 
 Revision ID: 0004_landing
-Revises: 0007_consent
+Revises: 0003_console
 Create Date: 2026-11-23 03:27:56.065947
 """
 
@@ -11,7 +11,7 @@ import selfserve.models
 
 
 revision = '0004_landing'
-down_revision = '0007_consent'
+down_revision = '0003_console'
 branch_labels = None
 depends_on = None
 
