@@ -1,5 +1,7 @@
 """The QR landing journey in a real headless Chromium (Debian's), driven by Playwright.
 
+The browser is conftest's session-wide `browser` fixture (one Chromium for the whole run).
+
 A phone-sized browser opens the poster URL, types a number, reads the one-time code from the
 Twilio stand-in (or the sandbox outbox), and sees the coupon. Screenshots go to
 test-artifacts/ (not in git); the coupon page's QR code is decoded from the screenshot.
@@ -17,18 +19,16 @@ from typing import Any, TypeVar
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from pyzbar import pyzbar
 from sqlalchemy import select
 
 from app import create_app
 from selfserve.models import OutboundMessage
-from tests.conftest import import_campaigns_text
+from tests.conftest import ARTIFACTS, import_campaigns_text
 from tests.phone_visitor import IPHONE, one_time_code
 from tests.stand_ins.server import ServedApp
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = "+61491570156"
 T = TypeVar("T")
 
@@ -68,18 +68,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     path = tmp_path / "selfserve.db"
     shutil.copy(sqlite_template, path)
     return f"sqlite:///{path}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless; a missing browser fails the tests (CI installs it)."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
