@@ -15,12 +15,14 @@ from handlers.sandbox import create_talon_sandbox
 from selfserve.campaigns import CampaignBook
 from selfserve.cli import build_cli
 from selfserve.database import build_engine, build_sessionmaker
+from selfserve.landing import LandingJourney
 from selfserve.logs import configure_logging
 from selfserve.services import Services
 from selfserve.settings import Settings
 from selfserve.sms import SandboxSender, SmsSender, TwilioSender
 from selfserve.talon import TalonClient
 from selfserve.texts import TextAnswerer
+from selfserve.verification import OneTimeCodes, SendThrottle
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,25 @@ def build_services(settings: Settings) -> Services:
         help_text=settings.effective_help_text,
         deadline_seconds=settings.webhook_deadline_seconds,
     )
+    landing = LandingJourney(
+        sessions,
+        campaigns,
+        texts,
+        talon,
+        sms,
+        OneTimeCodes(settings.secret_key),
+        SendThrottle(
+            settings.redis_url or "memory://",
+            per_number=settings.otp_limit_per_number,
+            per_address=settings.otp_limit_per_ip,
+            secret=settings.secret_key,
+        ),
+        identity_secret=settings.identity_secret,
+        default_region=settings.default_region,
+        allowed_regions=settings.otp_regions,
+        fallback_sms_number=settings.twilio_from_number,
+        public_base_url=settings.public_base_url,
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -80,6 +101,7 @@ def build_services(settings: Settings) -> Services:
         sms=sms,
         campaigns=campaigns,
         texts=texts,
+        landing=landing,
     )
 
 
@@ -99,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = build_services(settings)
     app.extensions["selfserve"] = services
 
-    from handlers import sms
+    from handlers import landing, sms
     from handlers.web import csrf, init_web_protections
 
     init_web_protections(app, settings)
@@ -111,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_console(app)
     app.register_blueprint(phone.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(landing.bp)
     register_error_handlers(app)
     for command in build_cli(lambda: services):
         app.cli.add_command(command)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
+from selfserve.landing import LandingJourney
 from selfserve.settings import Settings
 from selfserve.sms import SmsSender, record_status
 from selfserve.talon import TalonClient
@@ -28,6 +29,7 @@ class Services:
     sms: SmsSender
     campaigns: CampaignBook
     texts: TextAnswerer
+    landing: LandingJourney  # the QR landing pages' journey (one-time codes, claims)
 
     def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""
@@ -37,4 +39,5 @@ class Services:
     def close(self) -> None:
         """Release connections (tests build many apps)."""
         self.http.close()
+        self.landing.close()
         self.engine.dispose()
