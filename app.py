@@ -14,19 +14,25 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from handlers.errors import register_error_handlers
 from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
+from selfserve.budget import build_budget
 from selfserve.campaigns import CampaignBook
 from selfserve.cli import build_cli
 from selfserve.database import build_engine, build_sessionmaker
-from selfserve.health import database_check, redis_check
+from selfserve.deferrals import DeferredCodes
+from selfserve.health import database_check, queue_check, redis_check
+from selfserve.jobs import Jobs, build_huey
+from selfserve.landing import LandingJourney
 from selfserve.logs import configure_logging
 from selfserve.message_log import MessageLogWriter
-from selfserve.metrics import MeteredSender, observe_talon_call
+from selfserve.metrics import MeteredSender, observe_talon_call, operational_gauges
+from selfserve.outbox import Outbox
 from selfserve.returning import ReturningCustomers
 from selfserve.services import Services
 from selfserve.settings import Settings
 from selfserve.sms import SandboxSender, SmsSender, TwilioSender
 from selfserve.talon import TalonClient
 from selfserve.texts import TextAnswerer
+from selfserve.verification import OneTimeCodes, SendThrottle
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,13 @@ def build_services(settings: Settings) -> Services:
     else:
         transport = httpx.HTTPTransport(limits=limits, retries=0)
     http = httpx.Client(timeout=timeout, transport=transport)
+    # One Talon.One budget shared by every web and worker process (see selfserve/budget.py).
+    budget = build_budget(
+        settings.redis_url,
+        settings.budget_path,
+        settings.talon_rate_limit_per_minute,
+        settings.talon_rate_window_seconds,
+    )
     talon = TalonClient(
         base_url=settings.talon_base_url,
         api_key=settings.talon_key,
@@ -54,6 +67,7 @@ def build_services(settings: Settings) -> Services:
         dry_run=settings.talon_dry_run,
         http=http,
         observe=observe_talon_call,
+        budget=budget,
     )
     sms: SmsSender
     if settings.sms_sandbox:
@@ -78,12 +92,46 @@ def build_services(settings: Settings) -> Services:
     texts = TextAnswerer(
         sessions,
         campaigns,
-        talon,
+        # The webhook waits briefly for Talon.One, then owes the code; the worker waits longer.
+        talon.with_timeout(
+            settings.talon_inline_timeout_seconds,
+            pause_after_failure_seconds=settings.talon_inline_pause_seconds,
+        ),
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
         help_text=settings.effective_help_text,
         deadline_seconds=settings.webhook_deadline_seconds,
         returning=returning,
+    )
+    retries = {
+        "lease_seconds": settings.worker_lease_seconds,
+        "retry_base_seconds": settings.talon_retry_base_seconds,
+        "retry_max_seconds": settings.talon_retry_max_seconds,
+    }
+    jobs = Jobs(build_huey(settings.redis_url, settings.queue_path))
+    outbox = Outbox(writes, sms, **retries)
+    deferred_codes = DeferredCodes(writes, campaigns, texts, talon, outbox, **retries)
+    jobs.bind(deferred_codes, outbox)
+    outbox.connect_queue(jobs.enqueue_text)
+    texts.connect_queue(jobs.enqueue_code)
+    landing = LandingJourney(
+        sessions,
+        campaigns,
+        texts,
+        talon,
+        sms,
+        OneTimeCodes(settings.secret_key),
+        SendThrottle(
+            settings.redis_url or "memory://",
+            per_number=settings.otp_limit_per_number,
+            per_address=settings.otp_limit_per_ip,
+            secret=settings.secret_key,
+        ),
+        identity_secret=settings.identity_secret,
+        default_region=settings.default_region,
+        allowed_regions=settings.otp_regions,
+        fallback_sms_number=settings.twilio_from_number,
+        public_base_url=settings.public_base_url,
     )
     return Services(
         settings=settings,
@@ -95,8 +143,17 @@ def build_services(settings: Settings) -> Services:
         sms=sms,
         campaigns=campaigns,
         texts=texts,
+        budget=budget,
+        jobs=jobs,
+        outbox=outbox,
+        deferred_codes=deferred_codes,
+        landing=landing,
         readiness=[database_check(engine)]
-        + ([redis_check(settings.redis_url)] if settings.redis_url else []),
+        + ([redis_check(settings.redis_url)] if settings.redis_url else [])
+        + [queue_check(jobs.huey)],
+        shared_gauges=operational_gauges(
+            sessions, budget, jobs.huey, settings.talon_rate_limit_per_minute
+        ),
         returning=returning,
     )
 
@@ -118,7 +175,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = build_services(settings)
     app.extensions["selfserve"] = services
 
-    from handlers import ops, sms
+    from handlers import landing, ops, sms
     from handlers.web import csrf, init_web_protections
 
     init_web_protections(app, settings)
@@ -131,6 +188,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_console(app)
     app.register_blueprint(phone.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(landing.bp)
     register_error_handlers(app)
     if settings.trusted_proxy_hops:
         # Behind N proxies (a TLS terminator, a load balancer): trust their X-Forwarded-For and

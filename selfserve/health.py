@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -49,6 +50,15 @@ def redis_check(url: str) -> ReadinessCheck:
         client.ping()
 
     return ReadinessCheck("redis", probe)
+
+
+def queue_check(huey: Any) -> ReadinessCheck:
+    """The task queue's storage answers (Redis with REDIS_URL, else its SQLite file)."""
+
+    def probe() -> None:
+        huey.pending_count()
+
+    return ReadinessCheck("queue", probe)
 
 
 def run_checks(checks: Iterable[ReadinessCheck]) -> dict[str, bool]:

@@ -42,19 +42,23 @@ from selfserve.identity import Identity, pseudonym
 from selfserve.message_log import MessageLogWriter
 from selfserve.phones import mask_phone, split_channel, to_e164
 
-# One statement, four index lookups (customers.phone_e164, opt_outs' key and
-# inbound_messages.message_sid are unique; issued_coupons is indexed by customer_id): the same
-# plan at 10k or 10M rows, and one round trip. A customer has at most a few codes per campaign
-# (one per identifier: per year, per keyword...); the caller picks the one for its identifier.
+# One statement, five index lookups (customers.phone_e164, opt_outs' key,
+# inbound_messages.message_sid and deferred_codes (campaign, identifier) are unique;
+# issued_coupons is indexed by customer_id): the same plan at 10k or 10M rows, and one round
+# trip. A customer has at most a few codes per campaign (one per identifier: per year, per
+# keyword...); the caller picks the one for its identifier. A code still owed by SMS (the
+# worker stored it and has not texted it yet) goes to the slow path, which settles it.
 _FACTS_SQL = (
     "SELECT c.customer_id, c.first_name, o.opted_out, m.state, "
-    "ic.identifier, ic.code, ic.expires_at, ic.starts_at "
+    "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id "
     "FROM (SELECT 1 AS here) AS q "
     "LEFT JOIN customers AS c ON c.phone_e164 = :phone "
     "LEFT JOIN opt_outs AS o ON o.phone_e164 = :phone "
     "LEFT JOIN inbound_messages AS m ON m.message_sid = :sid "
     "LEFT JOIN issued_coupons AS ic ON ic.campaign_slug = :slug "
-    "AND ic.customer_id = COALESCE(c.customer_id, :pseudonym)"
+    "AND ic.customer_id = COALESCE(c.customer_id, :pseudonym) "
+    "LEFT JOIN deferred_codes AS dc ON dc.campaign_slug = ic.campaign_slug "
+    "AND dc.identifier = ic.identifier AND dc.state = 'pending'"
 )
 _PARAMETERS = ("phone", "sid", "slug", "pseudonym")
 
@@ -86,6 +90,7 @@ class KnownCode:
     code: str
     expires_at: datetime | None
     starts_at: datetime | None
+    owed: bool = False  # also owed by SMS: the slow path must settle it (no second text)
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ class FactReader:
             opted_out=bool(first[2]),
             seen=first[3] is not None,
             codes={
-                row[4]: KnownCode(row[5], _utc(row[6]), _utc(row[7]))
+                row[4]: KnownCode(row[5], _utc(row[6]), _utc(row[7]), row[8] is not None)
                 for row in rows
                 if row[4] is not None
             },
@@ -260,6 +265,8 @@ class ReturningCustomers:
         code = facts.codes.get(identifier)
         if code is None:
             return NewCustomer(campaign, who, keyword, identifier)
+        if code.owed:
+            return None
         return ReturningText(campaign, who, keyword, identifier, code)
 
     def record(self, row: dict[str, Any]) -> None:

@@ -8,9 +8,14 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from selfserve.budget import TalonBudget
 from selfserve.campaigns import CampaignBook
+from selfserve.deferrals import DeferredCodes
 from selfserve.health import ReadinessCheck
+from selfserve.jobs import Jobs
+from selfserve.landing import LandingJourney
 from selfserve.metrics import SharedGauge
+from selfserve.outbox import Outbox
 from selfserve.returning import ReturningCustomers
 from selfserve.settings import Settings
 from selfserve.sms import SmsSender, record_status
@@ -31,6 +36,11 @@ class Services:
     sms: SmsSender
     campaigns: CampaignBook
     texts: TextAnswerer
+    budget: TalonBudget  # the Talon.One calls every process shares (selfserve/budget.py)
+    jobs: Jobs  # the task queue (selfserve/jobs.py)
+    outbox: Outbox  # every text we send ourselves: outbox.send(...) (selfserve/outbox.py)
+    deferred_codes: DeferredCodes  # codes owed by SMS (selfserve/deferrals.py)
+    landing: LandingJourney  # the QR landing pages' journey (one-time codes, claims)
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
     shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped
     returning: ReturningCustomers | None = None  # the fast path and its message-log writer
@@ -45,4 +55,7 @@ class Services:
         if self.returning is not None:
             self.returning.close()
         self.http.close()
+        self.budget.close()
+        self.jobs.huey.storage.close()
+        self.landing.close()
         self.engine.dispose()

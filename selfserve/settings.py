@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import limits
 import phonenumbers
 
 from selfserve.errors import SettingsError
@@ -37,6 +38,13 @@ class Settings:
     talon_dry_run: bool = False
     talon_rate_limit_per_minute: int = 500
     talon_timeout_seconds: float = 5.0
+    talon_inline_timeout_seconds: float = 2.0
+    talon_inline_pause_seconds: float = 1.0
+    talon_rate_window_seconds: float = 60.0
+    talon_retry_base_seconds: float = 2.0
+    talon_retry_max_seconds: float = 30.0
+    worker_threads: int = 4
+    worker_lease_seconds: float = 30.0
     redis_url: str = field(default="", repr=False)
     identity_secret: str = field(default="", repr=False)
     default_region: str = "AU"
@@ -47,6 +55,10 @@ class Settings:
     trusted_proxy_hops: int = 0
     quiet_hours: str = "21:00-08:00"
     instance_path: str = "instance"
+    # QR landing pages: who may be sent a one-time code, and how often (limits' notation).
+    otp_allowed_regions: str = ""  # comma-separated regions; empty = DEFAULT_REGION's
+    otp_limit_per_number: str = "5 per 10 minutes; 10 per day"
+    otp_limit_per_ip: str = "20 per 10 minutes; 200 per day"
 
     @property
     def sms_sandbox(self) -> bool:
@@ -129,11 +141,58 @@ class Settings:
         QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS
         if self.talon_rate_limit_per_minute < 1:
             raise SettingsError("TALON_RATE_LIMIT_PER_MINUTE must be at least 1")
+        for name in (
+            "talon_timeout_seconds",
+            "talon_inline_timeout_seconds",
+            "talon_rate_window_seconds",
+            "talon_retry_base_seconds",
+            "talon_retry_max_seconds",
+            "worker_lease_seconds",
+        ):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name.upper()} must be more than 0")
+        if self.talon_inline_pause_seconds < 0:
+            raise SettingsError("TALON_INLINE_PAUSE_SECONDS must be 0 or more")
+        if self.worker_lease_seconds <= self.talon_timeout_seconds:
+            raise SettingsError(
+                "WORKER_LEASE_SECONDS must be longer than TALON_TIMEOUT_SECONDS "
+                "(a worker holds a job at least that long)"
+            )
+        if self.worker_threads < 1:
+            raise SettingsError("WORKER_THREADS must be at least 1")
+        for region in self.otp_regions:
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise SettingsError(
+                    f"OTP_ALLOWED_REGIONS: {region!r} is not a two-letter region code such as AU"
+                )
+        for name in ("otp_limit_per_number", "otp_limit_per_ip"):
+            try:
+                limits.parse_many(getattr(self, name))
+            except ValueError:
+                raise SettingsError(
+                    f"{name.upper()} must be rate limits such as '5 per 10 minutes; 10 per day'"
+                ) from None
         if not self.talon_sandbox and not self.talon_deployment_host:
             raise SettingsError(
                 "TALON_DEPLOYMENT_HOST is required with TALON_API_KEY "
                 "(your deployment, e.g. mycompany.europe-west1.talon.one)"
             )
+
+    @property
+    def queue_path(self) -> Path:
+        """The embedded task queue's SQLite file (used when REDIS_URL is unset)."""
+        return Path(self.instance_path) / "queue.db"
+
+    @property
+    def budget_path(self) -> Path:
+        """The embedded Talon.One budget's SQLite file (used when REDIS_URL is unset)."""
+        return Path(self.instance_path) / "talon_budget.db"
+
+    @property
+    def otp_regions(self) -> frozenset[str]:
+        """Regions whose numbers may be sent a one-time code (stops SMS-pumping fraud)."""
+        listed = {part.strip().upper() for part in self.otp_allowed_regions.split(",")}
+        return frozenset(listed - {""}) or frozenset({self.default_region.upper()})
 
     @property
     def talon_base_url(self) -> str:

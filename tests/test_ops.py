@@ -30,7 +30,7 @@ class TestHealth:
     def test_readyz_is_ready_when_the_database_answers(self, client):
         response = client.get("/readyz")
         assert response.status_code == 200
-        assert response.json == {"status": "ready", "checks": {"database": "ok"}}
+        assert response.json == {"status": "ready", "checks": {"database": "ok", "queue": "ok"}}
 
     def test_readyz_is_503_naming_the_database_and_no_secret(self, settings):
         password = "s3cret-db-password"  # noqa: S105 - a fake password to look for
@@ -44,7 +44,10 @@ class TestHealth:
         finally:
             application.extensions["selfserve"].close()
         assert response.status_code == 503
-        assert response.json == {"status": "not ready", "checks": {"database": "failing"}}
+        assert response.json == {
+            "status": "not ready",
+            "checks": {"database": "failing", "queue": "ok"},
+        }
         assert password not in response.get_data(as_text=True)
 
     def test_readyz_is_503_until_the_database_is_migrated(self, settings, tmp_path):
@@ -55,7 +58,7 @@ class TestHealth:
         finally:
             application.extensions["selfserve"].close()
         assert response.status_code == 503
-        assert response.json["checks"] == {"database": "failing"}
+        assert response.json["checks"] == {"database": "failing", "queue": "ok"}
 
     def test_readyz_checks_redis_when_it_is_configured(self, settings):
         application = create_app(
@@ -66,7 +69,8 @@ class TestHealth:
         finally:
             application.extensions["selfserve"].close()
         assert response.status_code == 503
-        assert response.json["checks"] == {"database": "ok", "redis": "failing"}
+        assert response.json["checks"]["redis"] == "failing"
+        assert response.json["checks"]["database"] == "ok"
         assert "hunter2" not in response.get_data(as_text=True)
 
     def test_probes_need_no_login_and_no_csrf_token(self, client):
@@ -103,6 +107,25 @@ class TestMetrics:
             - sample(before, name, endpoint="coupon", status="0")
             == 1
         )
+
+    def test_budget_queue_and_owed_codes_are_read_from_shared_state(
+        self, client, settings, talon_stand_in
+    ):
+        send_text(client, "SPRING", sender="+61491570311")
+        page = client.get("/metrics").get_data(as_text=True)
+        assert sample(page, "selfserve_talon_budget_used") == 1
+        assert sample(page, "selfserve_talon_budget_limit") == settings.talon_rate_limit_per_minute
+        assert sample(page, "selfserve_codes_owed") == 0
+        assert sample(page, "selfserve_queue_oldest_job_age_seconds") == 0
+        talon_stand_in.down = True  # 503: the code is owed and queued
+        send_text(client, "SPRING", sender="+61491570312")
+        page = client.get("/metrics").get_data(as_text=True)
+        assert sample(page, "selfserve_codes_owed") == 1
+        assert (
+            sample(page, "selfserve_queue_depth") + sample(page, "selfserve_queue_scheduled") >= 1
+        )
+        assert 0 <= sample(page, "selfserve_queue_oldest_job_age_seconds") < 60
+        assert "selfserve_queue_oldest_job_age_seconds" in page
 
     def test_the_page_is_prometheus_text_without_phone_numbers(self, client):
         send_text(client, "SPRING", sender="+61491570303")

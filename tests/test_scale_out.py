@@ -206,3 +206,31 @@ def test_metrics_add_up_over_workers_and_stop_keeps_every_log_row(app, settings,
     assert totals == {"code_issued": 6, "code_resent": 18}
     # Returning customers' rows are written in batches: a graceful stop writes them all.
     assert count(app, InboundMessage) == len(forms)
+
+
+def test_two_processes_share_one_talon_budget(app, settings, tmp_path, talon_stand_in):
+    env = {**environment_for(settings), "TALON_RATE_LIMIT_PER_MINUTE": "3"}
+    if env["REDIS_URL"]:
+        import redis
+
+        with redis.Redis.from_url(env["REDIS_URL"]) as connection:
+            connection.flushdb()  # the budget's window starts empty
+    talon_stand_in.budget_per_minute = 3  # past it, Talon.One would answer 429
+    first, second = Server(env, tmp_path / "first.log"), Server(env, tmp_path / "second.log")
+    try:
+        first.wait_until_ready()
+        second.wait_until_ready()
+        forms = [inbound_form("SPRING", sender=f"+614915707{n:02d}") for n in range(8)]
+        answers = deliver_at_once(
+            [(first.url if n % 2 else second.url, form) for n, form in enumerate(forms)]
+        )
+    finally:
+        first.stop()
+        second.stop()
+    assert [answer.status_code for answer in answers] == [200] * 8
+    with_code = [a for a in answers if "Your Spring code: T1-" in a.text]
+    owed = [a for a in answers if "We'll text your code" in a.text]
+    assert len(with_code) + len(owed) == 8
+    assert 1 <= len(with_code) <= 3
+    assert len(talon_stand_in.coupon_requests()) <= 3
+    assert talon_stand_in.rate_limited_answers == 0
