@@ -12,6 +12,7 @@ from selfserve import migrate
 from selfserve.campaigns import export_campaigns, import_campaigns
 from selfserve.customers import CustomerFileError, import_customers
 from selfserve.errors import CampaignFileError
+from selfserve.journeys_cli import journeys_groups
 from selfserve.poster_cli import posters_group
 from selfserve.posters import PosterCampaign
 from selfserve.services import Services
@@ -139,4 +140,4 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         )
 
     posters = posters_group(find_poster_campaign, lambda: get_services().settings.public_base_url)
-    return [db_group, campaigns_group, customers_group, posters]
+    return [db_group, campaigns_group, customers_group, posters, *journeys_groups(get_services)]

@@ -50,6 +50,10 @@ class TalonRateLimited(TalonUnavailable):
     """Talon.One answered 429, or our own budget is spent; retry after the given time."""
 
 
+class TalonTimedOut(TalonUnavailable):
+    """No answer in time: Talon.One may or may not have done what was asked."""
+
+
 class SmsError(SelfserveError):
     """An outbound SMS was not accepted."""
 

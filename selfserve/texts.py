@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +18,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
+from selfserve.competitions import answer_journey_text
 from selfserve.compliance import Compliance, classify, first_word
 from selfserve.database import insert_ignoring_duplicates
 from selfserve.errors import InvalidPhoneNumber, TalonError, TalonRejected
 from selfserve.identity import Identity, identify
+from selfserve.loyalty import award_for_taking_part
 from selfserve.models import InboundMessage, IssuedCoupon, utcnow
 from selfserve.phones import mask_phone, split_channel, to_e164
 from selfserve.sms import is_opted_out, set_opt_out
@@ -30,6 +32,7 @@ from selfserve.talon import CouponRequest, TalonClient
 log = logging.getLogger(__name__)
 
 SORRY = "Sorry, we can't do that right now. Please try again later."
+JOURNEY_ACTIONS = ("competition", "birthday")  # answered by selfserve.competitions
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class TextAnswerer:
             outcome = self._complete(outcome)
             with self._sessions.begin() as db:
                 self._record(db, text.message_sid, outcome)
+        award_for_taking_part(self._sessions, self._talon, self._campaigns, outcome)
         log.info(
             "text_answered",
             extra={
@@ -176,6 +180,8 @@ class TextAnswerer:
     def _start(
         self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
     ) -> Outcome | _Pending:
+        if campaign.action in JOURNEY_ACTIONS:
+            return self._start_journey(db, campaign, who, keyword)
         pending = _Pending(campaign, who, keyword, identifier="")
         if campaign.action == "coupon":
             identifier = self.identifier_for(campaign, who.customer_id, keyword)
@@ -183,6 +189,28 @@ class TextAnswerer:
             pending = _Pending(campaign, who, keyword, identifier)
             if known is not None:
                 return self._coupon_outcome(pending, known, "code_resent")
+        return pending
+
+    def _start_journey(
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+    ) -> Outcome | _Pending:
+        """Competitions (and birthday keywords): the entry is made inside the claim."""
+        answer = answer_journey_text(
+            db, campaign, who.phone_e164, who.customer_id, self._clock(), self._region
+        )
+        if not answer.needs_code:
+            text = render_template(
+                answer.template,
+                {**self._common_fields(_Pending(campaign, who, keyword, "")), **answer.fields},
+            )
+            return Outcome(text, answer.outcome, keyword, campaign.slug, who.customer_id)
+        identifier = self.identifier_for(campaign, who.customer_id, keyword)
+        pending = _Pending(
+            campaign, who, keyword, identifier, answer.template, answer.fields, answer.outcome
+        )
+        known = find_issued_code(db, campaign.slug, identifier)
+        if known is not None:
+            return self._coupon_outcome(pending, known, answer.outcome)
         return pending
 
     def _complete(self, pending: _Pending) -> Outcome:
@@ -208,7 +236,7 @@ class TextAnswerer:
                 "talon_unavailable", extra={"campaign": campaign.slug, "reason": str(error)}
             )
             return self._failed(pending, "talon_unavailable", str(error))
-        return self._coupon_outcome(pending, issued, "code_issued")
+        return self._coupon_outcome(pending, issued, pending.outcome or "code_issued")
 
     def identifier_for(self, campaign: CampaignSpec, customer_id: str, keyword: str) -> str:
         """The Talon.One identifier from the campaign's template (never the phone number)."""
@@ -293,9 +321,10 @@ class TextAnswerer:
 
     def _coupon_outcome(self, pending: _Pending, issued: IssuedCode, outcome: str) -> Outcome:
         text = render_template(
-            pending.campaign.reply,
+            pending.reply or pending.campaign.reply,
             {
                 **self._common_fields(pending),
+                **pending.fields,
                 "code": issued.code,
                 "expiry": issued.expires_at,
                 "starts": issued.starts_at,
@@ -376,6 +405,10 @@ class _Pending:
     who: Identity
     keyword: str
     identifier: str
+    # Journeys answer with their own template and values (entry number) around the code.
+    reply: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    outcome: str = ""
 
 
 def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:
