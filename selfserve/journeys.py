@@ -88,6 +88,13 @@ def send_journey_text(
             return JourneySend("already_sent" if state == SENT else "in_progress")
     failure: SmsError | None = None
     with sessions.begin() as db:
+        # Write first: on SQLite a transaction that reads and then writes fails when another
+        # writer got in between; one that starts by writing waits its turn instead.
+        db.execute(
+            update(JourneyText)
+            .where(JourneyText.dedupe_key == dedupe_key)
+            .values(updated_at=clock())
+        )
         try:
             record = send_text(db, sender, to_e164, body, purpose, campaign_slug)
         except SmsError as error:  # recorded below; the outbox row keeps the failure too

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from selfserve.campaigns import spec_from_definition, validate_campaign
 from selfserve.competitions import (
-    ALREADY_ENTERED,
     CLOSED,
     ENTERED,
     NOT_OPEN,
@@ -81,9 +80,7 @@ class TestEnteringByText:
         assert reply.startswith("You're in! Entry 1. Draw after ")
         assert [row.entry_number for row in entries(competition_app)] == [1]
 
-    def test_a_second_text_says_already_in_and_makes_no_second_entry(
-        self, competition_app, client
-    ):
+    def test_a_second_text_says_already_in_and_makes_no_second_entry(self, competition_app, client):
         send_text(client, "BIKE")
         assert reply_text(send_text(client, "bike!")) == "Already in with entry 1."
         assert len(entries(competition_app)) == 1
@@ -209,9 +206,7 @@ closed_reply = "{name} closed on {closes:%d %B}, sorry."
             (datetime(2026, 3, 31, 13, 0, 0, tzinfo=UTC), CLOSED),  # midnight in Sydney
         ],
     )
-    def test_local_opening_and_closing_times_are_honoured_to_the_second(
-        self, app, now, expected
-    ):
+    def test_local_opening_and_closing_times_are_honoured_to_the_second(self, app, now, expected):
         # A bare date closes at the end of that day; naive times are the campaign's local time.
         campaign = competition_spec(opens_at="2026-03-01T09:00:00", closes_at="2026-03-31")
         with app.extensions["selfserve"].writes.begin() as db:
@@ -332,11 +327,15 @@ class TestDraw:
 
     def test_a_seeded_draw_is_reproducible_and_recorded(self, competition_app, runner):
         enter_many(competition_app, 30)
-        first = runner.invoke(args=["competitions", "draw", "bike", "--winners", "3", "--seed", "s1"])
+        first = runner.invoke(
+            args=["competitions", "draw", "bike", "--winners", "3", "--seed", "s1"]
+        )
         second = runner.invoke(
             args=["competitions", "draw", "bike", "--winners", "3", "--seed", "s1"]
         )
-        other = runner.invoke(args=["competitions", "draw", "bike", "--winners", "3", "--seed", "s2"])
+        other = runner.invoke(
+            args=["competitions", "draw", "bike", "--winners", "3", "--seed", "s2"]
+        )
         assert first.exit_code == 0, first.output
         assert "3 winner(s) among 30 entries (seed 's1')" in first.output
         winners = lambda output: [line for line in output.splitlines() if ". entry " in line]  # noqa: E731
