@@ -68,7 +68,7 @@ def create_talon_sandbox() -> Flask:
         start = datetime(2026, 1, 1, tzinfo=UTC)
         return jsonify(
             {
-                "ID": int.from_bytes(seed[:4], "big"),
+                "ID": int.from_bytes(seed[:4], "big") >> 1,
                 "ApplicationID": application_id,
                 "CampaignID": campaign_id,
                 "Value": code,

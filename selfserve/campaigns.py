@@ -23,12 +23,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.compliance import is_reserved
+from selfserve.consent import asks_for_y
 from selfserve.errors import CampaignFileError
 from selfserve.models import Campaign, Keyword, utcnow
 from selfserve.phones import region_time_zone
 from selfserve.sms_text import clean_template, encoding_of
 
-ACTIONS = ("coupon", "loyalty", "competition", "birthday")
+ACTIONS = ("coupon", "loyalty", "subscribe", "competition", "birthday")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 KEYWORD = re.compile(r"^[A-Z0-9]{1,32}$")
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -48,6 +49,7 @@ IDENTIFIER_FIELDS = frozenset(
 )
 CODE_FIELDS = frozenset({"code", "expiry", "starts"})
 REPLY_FIELDS = {
+    "subscribe": frozenset({"name", "first_name", "keyword"}),
     "coupon": frozenset({"code", "expiry", "starts", "name", "first_name", "keyword"}),
     "loyalty": frozenset(
         {"balance", "tier", "pending", "points_to_next_tier", "name", "first_name", "keyword"}
@@ -59,6 +61,8 @@ REPLY_FIELDS = {
 }
 DEFERRED_REPLY_FIELDS = frozenset({"name", "first_name", "keyword"})
 DEFAULT_REPLIES = {
+    "subscribe": "Reply Y to get {name} offers by SMS. Msg&data rates may apply. "
+    "Reply STOP to cancel.",
     "coupon": "Your {name} code: {code}. Reply STOP to opt out.",
     "loyalty": "You have {balance} points. Reply STOP to opt out.",
     "competition": "You're in the {name} draw! Your entry number is {entry_number}. "
@@ -87,6 +91,7 @@ BIRTHDAY_IDENTIFIER = "{customer_id}:{campaign_id}:{year}"
 DEFAULT_SEND_AT = "09:00"
 SEND_AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DEFAULT_DEFERRED_REPLY = "You're in! We'll text your code in a few minutes."
+DEFAULT_CONFIRM_REPLY = "You're subscribed to {name} offers by SMS. Reply STOP to cancel."
 DEFAULT_IDENTIFIER = "{customer_id}:{campaign_id}"
 
 
@@ -121,6 +126,7 @@ FIELDS: dict[str, FieldRule] = {
     "logo_url": FieldRule(str, ""),
     "brand_colour": FieldRule(str, ""),
     "accent_colour": FieldRule(str, ""),
+    "confirm_reply": FieldRule(str),
     # Journeys: competitions, birthdays, loyalty points for taking part.
     "opens_at": FieldRule((datetime, date, str)),
     "closes_at": FieldRule((datetime, date, str)),
@@ -165,6 +171,11 @@ class CampaignSpec:
     def definition(self) -> dict[str, Any]:
         """The campaign as it is stored and exported: only fields with a value."""
         return dict(self.options)
+
+    @property
+    def confirm_reply(self) -> str:
+        """What a subscribe campaign answers to the Y that confirms it."""
+        return self.options.get("confirm_reply") or DEFAULT_CONFIRM_REPLY
 
     def option(self, name: str, default: Any = None) -> Any:
         """A field of the definition that has no attribute of its own (offer, colours…)."""
@@ -258,6 +269,17 @@ def validate_campaign(raw: Mapping[str, Any], label: str) -> tuple[CampaignSpec 
         "deferred_reply",
         problem,
     )
+    if action == "subscribe":
+        if not asks_for_y(reply):
+            problem("reply", "must ask the customer to reply Y (double opt-in; YES is reserved)")
+        _validate_template(
+            values.get("confirm_reply", DEFAULT_CONFIRM_REPLY),
+            REPLY_FIELDS["subscribe"],
+            "confirm_reply",
+            problem,
+        )
+    elif "confirm_reply" in values:
+        problem("confirm_reply", "only subscribe campaigns confirm a Y")
     for name in ("brand_colour", "accent_colour"):
         if values.get(name) and not HEX_COLOUR.match(values[name]):
             problem(name, "must be a colour like #0a7d3b")
@@ -537,6 +559,8 @@ def _validate_keywords(raw: list[Any], problem: Callable[[str, str], None]) -> l
             problem("keywords", f"{item!r} must be one word of letters and digits")
         elif is_reserved(keyword):
             problem("keywords", f"{keyword} is reserved for opt-out/opt-in/help")
+        elif keyword == "Y":
+            problem("keywords", "Y is reserved for confirming SMS club sign-ups")
         elif keyword in keywords:
             problem("keywords", f"{keyword} is listed twice")
         else:

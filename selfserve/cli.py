@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,12 +11,15 @@ import click
 
 from selfserve import migrate
 from selfserve.campaigns import export_campaigns, import_campaigns
+from selfserve.consent import export_consent_csv
 from selfserve.customers import CustomerFileError, import_customers
 from selfserve.errors import CampaignFileError
 from selfserve.journeys_cli import journeys_groups
 from selfserve.poster_cli import posters_group
 from selfserve.posters import PosterCampaign
 from selfserve.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def read_text_file(path: str) -> str:
@@ -26,6 +30,18 @@ def read_text_file(path: str) -> str:
         raise click.ClickException(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise click.ClickException(f"cannot read {path}: {error}") from None
+
+
+def write_output(file: str | None, text: str) -> None:
+    """Write a command's output to FILE, or to standard output without one."""
+    if file is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(file).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {file}: {error}") from None
+    click.echo(f"wrote {file}", err=True)
 
 
 def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
@@ -93,14 +109,7 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         """Write every campaign as a campaigns file to FILE (or standard output)."""
         with get_services().sessions() as db:
             text = export_campaigns(db)
-        if file is None:
-            click.echo(text, nl=False)
-            return
-        try:
-            Path(file).write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise click.ClickException(f"cannot write {file}: {error}") from None
-        click.echo(f"wrote {file}")
+        write_output(file, text)
 
     @click.group("customers")
     def customers_group() -> None:
@@ -119,10 +128,26 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
             raise click.ClickException(f"{csv_file}: {error}") from None
         click.echo(
             f"customers: {report.imported} imported, {report.updated} updated, "
-            f"{report.unchanged} unchanged, {len(report.rejected)} rejected"
+            f"{report.unchanged} unchanged, {len(report.rejected)} rejected; "
+            f"{report.consents_recorded} marketing consent(s) recorded"
         )
         for line, reason in report.rejected:
             click.echo(f"  line {line}: {reason}", err=True)
+
+    @click.group("consent")
+    def consent_group() -> None:
+        """Marketing consent: the audit trail."""
+
+    @consent_group.command("export")
+    @click.argument("file", required=False, type=click.Path(dir_okay=False))
+    @click.option("--reveal", is_flag=True, help="full numbers instead of masked ones (logged)")
+    def consent_export(file: str | None, reveal: bool) -> None:
+        """Write every consent record (oldest first) as CSV to FILE or standard output."""
+        if reveal:
+            log.warning("consent_export_revealed", extra={"file": file or "stdout"})
+        with get_services().sessions() as db:
+            text = export_consent_csv(db, reveal=reveal)
+        write_output(file, text)
 
     def find_poster_campaign(slug: str) -> PosterCampaign | None:
         services = get_services()
@@ -140,4 +165,11 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         )
 
     posters = posters_group(find_poster_campaign, lambda: get_services().settings.public_base_url)
-    return [db_group, campaigns_group, customers_group, posters, *journeys_groups(get_services)]
+    return [
+        db_group,
+        campaigns_group,
+        customers_group,
+        consent_group,
+        posters,
+        *journeys_groups(get_services),
+    ]

@@ -1,4 +1,5 @@
-"""The customer directory: importing `phone,customer_id[,first_name,birthday]` CSV files."""
+"""The customer directory: importing `phone,customer_id[,first_name,birthday,sms_consent,
+consent_date]` CSV files. Without an `sms_consent` column nobody gets marketing consent."""
 
 from __future__ import annotations
 
@@ -6,17 +7,18 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from selfserve.consent import import_consent
 from selfserve.errors import InvalidPhoneNumber, SelfserveError
 from selfserve.models import Customer, utcnow
 from selfserve.phones import to_e164
 
 REQUIRED_COLUMNS = ("phone", "customer_id")
-OPTIONAL_COLUMNS = ("first_name", "birthday")
+OPTIONAL_COLUMNS = ("first_name", "birthday", "sms_consent", "consent_date")
 MAX_CUSTOMER_ID = 128
 CHUNK = 1000  # rows per IN (...) query: far below SQLite and PostgreSQL limits
 
@@ -33,6 +35,7 @@ class CustomerImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    consents_recorded: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class CustomerRow:
     customer_id: str
     first_name: str | None
     birthday: date | None
+    sms_consent: bool = False
+    consent_date: date | None = None
 
 
 def read_customer_rows(
@@ -83,6 +88,15 @@ def read_customer_rows(
                 birthday = date.fromisoformat(cell("birthday"))
             except ValueError:
                 reason = "birthday must be YYYY-MM-DD"
+        sms_consent = cell("sms_consent").lower()
+        consent_date = None
+        if reason is None and sms_consent not in ("yes", "no", ""):
+            reason = "sms_consent must be yes, no or blank"
+        if reason is None and cell("consent_date"):
+            try:
+                consent_date = date.fromisoformat(cell("consent_date"))
+            except ValueError:
+                reason = "consent_date must be YYYY-MM-DD"
         if reason is None and phone in seen_phones:
             reason = f"phone repeats line {seen_phones[phone]}"
         if reason is None and customer_id in seen_ids:
@@ -93,7 +107,15 @@ def read_customer_rows(
         seen_phones[phone] = line
         seen_ids[customer_id] = line
         rows.append(
-            CustomerRow(line, phone, customer_id, cell("first_name")[:100] or None, birthday)
+            CustomerRow(
+                line,
+                phone,
+                customer_id,
+                cell("first_name")[:100] or None,
+                birthday,
+                sms_consent=sms_consent == "yes",
+                consent_date=consent_date,
+            )
         )
     return rows
 
@@ -154,6 +176,9 @@ def import_customers(
             customer.updated_at = utcnow()
             report.updated += 1
         owner_of_id[row.customer_id] = row.phone_e164
+        if row.sms_consent:
+            given_on = datetime.combine(row.consent_date, time(), UTC) if row.consent_date else None
+            report.consents_recorded += import_consent(db, row.phone_e164, given_on)
         if progress is not None:
             progress(1)
     db.flush()

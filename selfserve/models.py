@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -121,7 +130,7 @@ class IssuedCoupon(Base):
     identifier: Mapped[str] = mapped_column(String(255))
     customer_id: Mapped[str] = mapped_column(String(128), index=True)
     code: Mapped[str] = mapped_column(String(128))
-    talon_coupon_id: Mapped[int | None]
+    talon_coupon_id: Mapped[int | None] = mapped_column(BigInteger)  # Talon.One ids grow
     starts_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -154,6 +163,26 @@ class OutboundMessage(Base):
     status: Mapped[str] = mapped_column(String(32))
     error_code: Mapped[int | None]
     campaign_slug: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConsentRecord(Base):
+    """One event in a number's marketing-consent history; never updated or deleted.
+
+    The current state of a number is its newest record. A revoke is a new record, so the trail
+    shows who agreed to what wording, when, how and from where.
+    """
+
+    __tablename__ = "consent_records"
+    __table_args__ = (Index("ix_consent_records_phone_recorded", "phone_e164", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))  # consented | pending | revoked
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    method: Mapped[str] = mapped_column(String(16))  # import | keyword | web
+    campaign_slug: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))
+    wording: Mapped[str] = mapped_column(Text)
 
 
 # --- Journeys: competitions, birthdays, loyalty points for taking part (issue 6) -------------

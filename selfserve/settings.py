@@ -44,6 +44,7 @@ class Settings:
     help_text: str = ""
     webhook_deadline_seconds: float = 8.0
     log_json: bool = False
+    quiet_hours: str = "21:00-08:00"
     instance_path: str = "instance"
 
     @property
@@ -120,6 +121,9 @@ class Settings:
             raise SettingsError("DEFAULT_REGION must be a two-letter region code such as AU")
         if self.twilio_from_number and self.twilio_messaging_service_sid:
             raise SettingsError("set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, not both")
+        from selfserve.consent import QuietHours
+
+        QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS
         if self.talon_rate_limit_per_minute < 1:
             raise SettingsError("TALON_RATE_LIMIT_PER_MINUTE must be at least 1")
         if not self.talon_sandbox and not self.talon_deployment_host:

@@ -17,9 +17,21 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
+from selfserve.campaigns import (
+    DEFAULT_CONFIRM_REPLY,
+    CampaignBook,
+    CampaignSpec,
+    render_template,
+)
 from selfserve.competitions import answer_journey_text
-from selfserve.compliance import Compliance, classify, first_word
+from selfserve.compliance import Compliance, classify, first_word, normalise_body
+from selfserve.consent import (
+    CONFIRM_WORDS,
+    ConsentState,
+    pending_subscription,
+    record_consent,
+    revoke,
+)
 from selfserve.database import insert_ignoring_duplicates
 from selfserve.errors import InvalidPhoneNumber, TalonError, TalonRejected
 from selfserve.identity import Identity, identify
@@ -153,7 +165,14 @@ class TextAnswerer:
         compliance = classify(text.body, text.opt_out_type)
         if compliance is Compliance.OPT_OUT:
             set_opt_out(db, phone, True, reason="keyword")
+            revoke(db, phone, "keyword", f"Texted {normalise_body(text.body)[:32]}")
             return Outcome(None, "opted_out")
+        if normalise_body(text.body) in CONFIRM_WORDS and not text.opt_out_type:
+            confirmed = self._confirm_subscription(db, phone)
+            if confirmed is not None:
+                return confirmed
+            if normalise_body(text.body) == "Y":
+                return Outcome(self._help_text, "help")
         if compliance is Compliance.OPT_IN:
             set_opt_out(db, phone, False, reason="keyword")
             return Outcome(None, "opted_in")
@@ -182,6 +201,8 @@ class TextAnswerer:
     ) -> Outcome | _Pending:
         if campaign.action in JOURNEY_ACTIONS:
             return self._start_journey(db, campaign, who, keyword)
+        if campaign.action == "subscribe":
+            return self._ask_to_subscribe(db, campaign, who, keyword)
         pending = _Pending(campaign, who, keyword, identifier="")
         if campaign.action == "coupon":
             identifier = self.identifier_for(campaign, who.customer_id, keyword)
@@ -237,6 +258,53 @@ class TextAnswerer:
             )
             return self._failed(pending, "talon_unavailable", str(error))
         return self._coupon_outcome(pending, issued, pending.outcome or "code_issued")
+
+    def _ask_to_subscribe(
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+    ) -> Outcome:
+        """JOIN: record a pending consent with the exact wording, and ask for a Y."""
+        text = render_template(
+            campaign.reply,
+            {"name": campaign.name, "first_name": who.first_name, "keyword": keyword},
+        )
+        record_consent(
+            db,
+            who.phone_e164,
+            ConsentState.PENDING,
+            "keyword",
+            text,
+            campaign_slug=campaign.slug,
+            at=self._clock(),
+        )
+        return Outcome(text, "subscribe_pending", keyword, campaign.slug, who.customer_id)
+
+    def _confirm_subscription(self, db: Session, phone: str) -> Outcome | None:
+        """Y (or YES) within 24 hours of a JOIN: consent to the wording they were sent."""
+        pending = pending_subscription(db, phone, self._clock())
+        if pending is None:
+            return None
+        campaign = self._campaigns.by_slug(pending.campaign_slug or "")
+        set_opt_out(db, phone, False, reason="keyword")
+        record_consent(
+            db,
+            phone,
+            ConsentState.CONSENTED,
+            "keyword",
+            pending.wording,
+            campaign_slug=pending.campaign_slug,
+            at=self._clock(),
+        )
+        who = identify(db, phone, self._secret)
+        template = campaign.confirm_reply if campaign else DEFAULT_CONFIRM_REPLY
+        reply = render_template(
+            template,
+            {
+                "name": campaign.name if campaign else "our",
+                "first_name": who.first_name,
+                "keyword": "Y",
+            },
+        )
+        return Outcome(reply, "subscribed", "Y", pending.campaign_slug, who.customer_id)
 
     def identifier_for(self, campaign: CampaignSpec, customer_id: str, keyword: str) -> str:
         """The Talon.One identifier from the campaign's template (never the phone number)."""

@@ -119,24 +119,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     return f"sqlite:///{path}"
 
 
+def _served(stand_in: Any) -> Iterator[Any]:
+    served = ServedApp(stand_in)
+    stand_in.url = served.url
+    yield stand_in
+    served.stop()
+
+
 @pytest.fixture
 def talon_stand_in() -> Iterator[TalonStandIn]:
     """A Talon.One CEP stand-in on a real socket."""
-    stand_in = TalonStandIn()
-    served = ServedApp(stand_in)
-    stand_in.url = served.url  # type: ignore[attr-defined]
-    yield stand_in
-    served.stop()
+    yield from _served(TalonStandIn())
 
 
 @pytest.fixture
 def twilio_stand_in() -> Iterator[TwilioRestStandIn]:
     """A stand-in for Twilio's Messages resource on a real socket."""
-    stand_in = TwilioRestStandIn()
-    served = ServedApp(stand_in)
-    stand_in.url = served.url  # type: ignore[attr-defined]
-    yield stand_in
-    served.stop()
+    yield from _served(TwilioRestStandIn())
 
 
 @pytest.fixture

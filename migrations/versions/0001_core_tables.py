@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('identifier', sa.String(length=255), nullable=False),
     sa.Column('customer_id', sa.String(length=128), nullable=False),
     sa.Column('code', sa.String(length=128), nullable=False),
-    sa.Column('talon_coupon_id', sa.Integer(), nullable=True),
+    sa.Column('talon_coupon_id', sa.BigInteger(), nullable=True),
     sa.Column('starts_at', selfserve.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('expires_at', selfserve.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('issued_at', selfserve.models.UtcDateTime(timezone=True), nullable=False),
