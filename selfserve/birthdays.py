@@ -29,11 +29,12 @@ from selfserve.campaigns import (
     campaign_zone,
     render_template,
 )
+from selfserve.consent import QuietHours, marketing_skip_reason, next_send_time, recipient_zone
 from selfserve.database import insert_ignoring_duplicates
 from selfserve.errors import TalonError, TalonRejected
 from selfserve.journeys import identifier_on, send_journey_text
 from selfserve.loyalty import award_points_once
-from selfserve.models import BirthdayRun, BirthdaySend, Customer, OptOut, utcnow
+from selfserve.models import BirthdayRun, BirthdaySend, Customer, utcnow
 from selfserve.phones import mask_phone
 from selfserve.sms import SmsSender
 from selfserve.talon import TalonClient
@@ -44,13 +45,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SENT, ALREADY_SENT, SKIPPED, FAILED, IN_PROGRESS, WOULD_SEND = (
+SENT, ALREADY_SENT, SKIPPED, FAILED, IN_PROGRESS, WOULD_SEND, WAITING = (
     "sent",
     "already_sent",
     "skipped",
     "failed",
     "in_progress",
     "would_send",
+    "waiting",
 )
 
 
@@ -78,6 +80,7 @@ class BirthdayResult:
     state: str
     detail: str = ""
     configuration_error: bool = False  # Talon.One refused the campaign: the others would fail too
+    send_after: datetime | None = None  # WAITING: the end of the recipient's quiet hours
 
 
 @dataclass
@@ -111,17 +114,14 @@ def is_birthday(birthday: date, day: date) -> bool:
 def skip_reasons(db: Session, phones: Iterable[str]) -> dict[str, str]:
     """Why some of these numbers must not get a marketing text: {phone: reason}.
 
-    A birthday coupon is marketing. Today: opted out (STOP). This is where the consent check
-    of marketing sends belongs, so every birthday send and dry run goes through it.
+    A birthday coupon is marketing: it goes only to numbers that consented and have not
+    opted out (selfserve.consent); every birthday send and dry run asks here.
     """
-    wanted = list(phones)
     reasons: dict[str, str] = {}
-    for start in range(0, len(wanted), 1000):
-        chunk = wanted[start : start + 1000]
-        for phone in db.scalars(
-            select(OptOut.phone_e164).where(OptOut.phone_e164.in_(chunk), OptOut.opted_out)
-        ):
-            reasons[phone] = "opted out"
+    for phone in phones:
+        reason = marketing_skip_reason(db, phone)
+        if reason:
+            reasons[phone] = reason
     return reasons
 
 
@@ -197,8 +197,10 @@ class Birthdays:
         talon: TalonClient,
         sender: SmsSender,
         default_region: str,
+        quiet_hours: QuietHours | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._quiet_hours = quiet_hours
         self._sessions = sessions
         self._campaigns = campaigns
         self._issue_code = issue_code
@@ -217,6 +219,7 @@ class Birthdays:
             services.talon,
             services.sms,
             services.settings.default_region,
+            QuietHours.parse(services.settings.quiet_hours),
             clock,
         )
 
@@ -236,7 +239,8 @@ class Birthdays:
     def plan(self, campaign: CampaignSpec, day: date) -> BirthdayReport:
         """What a run would do, without calling Talon.One or sending anything (dry run).
 
-        Lists every customer whose birthday it is: would send, skipped (and why), already sent.
+        Lists every customer whose birthday it is: would send, skipped (and why), already sent,
+        or waiting for the end of their quiet hours.
         """
         report = BirthdayReport(campaign.slug, day, dry_run=True)
         with self._sessions() as db:
@@ -249,7 +253,8 @@ class Birthdays:
             elif customer.phone_e164 in reasons:
                 state, detail = SKIPPED, reasons[customer.phone_e164]
             else:
-                state, detail = WOULD_SEND, ""
+                quiet = self._quiet_until(customer.phone_e164)
+                state, detail = (WAITING, quiet) if quiet else (WOULD_SEND, "")
             report.results.append(
                 BirthdayResult(
                     campaign.slug,
@@ -295,6 +300,7 @@ class Birthdays:
                 "sent": report.count(SENT),
                 "skipped": report.count(SKIPPED),
                 "already_sent": report.count(ALREADY_SENT),
+                "waiting": report.count(WAITING),
                 "failed": report.count(FAILED),
             },
         )
@@ -325,6 +331,17 @@ class Birthdays:
                 return BirthdayResult(campaign_slug, customer_id, masked, SKIPPED, reason)
             if customer_id in sent_this_year(db, campaign_slug, day.year):
                 return BirthdayResult(campaign_slug, customer_id, masked, ALREADY_SENT)
+        now = self._clock()
+        send_after = next_send_time(customer.phone_e164, now, self._quiet_hours)
+        if send_after > now:
+            return BirthdayResult(
+                campaign_slug,
+                customer_id,
+                masked,
+                WAITING,
+                self._quiet_until(customer.phone_e164),
+                send_after=send_after,
+            )
         identifier = identifier_on(campaign, customer_id, "", day)
         try:
             issued = self._issue_code(campaign, customer_id, identifier)
@@ -384,6 +401,14 @@ class Birthdays:
                 clock=self._clock,
             )
         return BirthdayResult(campaign_slug, customer_id, masked, state, detail)
+
+    def _quiet_until(self, phone_e164: str) -> str:
+        """ "quiet hours until 08:00 local" when the number is in its quiet hours now, else ""."""
+        now = self._clock()
+        send_after = next_send_time(phone_e164, now, self._quiet_hours)
+        if send_after <= now:
+            return ""
+        return f"quiet hours until {send_after.astimezone(recipient_zone(phone_e164)):%H:%M} local"
 
     def _record(
         self,

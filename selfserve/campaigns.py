@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.compliance import is_reserved
-from selfserve.consent import asks_for_y
+from selfserve.consent import REGION_DEFAULT_ZONES, asks_for_y
 from selfserve.errors import CampaignFileError
 from selfserve.models import Campaign, Keyword, utcnow
 from selfserve.phones import region_time_zone
@@ -545,7 +545,10 @@ def moment_of(stored: str, zone: tzinfo, *, end: bool = False) -> datetime:
 
 def campaign_zone(campaign: CampaignSpec, default_region: str) -> ZoneInfo:
     """The campaign's time zone: its `timezone`, else DEFAULT_REGION's main zone."""
-    return ZoneInfo(campaign.option("timezone") or region_time_zone(default_region))
+    region = default_region.upper()
+    return ZoneInfo(
+        campaign.option("timezone") or REGION_DEFAULT_ZONES.get(region) or region_time_zone(region)
+    )
 
 
 def _validate_keywords(raw: list[Any], problem: Callable[[str, str], None]) -> list[str]:

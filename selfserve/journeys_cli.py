@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from selfserve.birthdays import ALREADY_SENT, SKIPPED, WOULD_SEND, BirthdayReport, Birthdays
+from selfserve.birthdays import (
+    ALREADY_SENT,
+    SKIPPED,
+    WAITING,
+    WOULD_SEND,
+    BirthdayReport,
+    Birthdays,
+)
 from selfserve.campaigns import CampaignSpec, campaign_zone, moment_of
 from selfserve.competitions import (
     CompetitionError,
@@ -31,6 +38,7 @@ STATE_LABELS = {
     SKIPPED: "skipped",
     "failed": "FAILED",
     "in_progress": "in progress",
+    WAITING: "waiting",
 }
 
 
@@ -55,8 +63,10 @@ def journeys_groups(
     def birthdays_send(day: datetime | None, dry_run: bool, slug: str | None) -> None:
         """Text today's (or DATE's) birthday customers their coupon, once a year each.
 
-        Re-running a day sends nothing new; opted-out customers are skipped; 29 February
-        birthdays are celebrated on 28 February in common years.
+        Birthday coupons are marketing: only customers with marketing consent who have not
+        opted out get one, and not during their QUIET_HOURS (they wait for a later run).
+        Re-running a day sends nothing new; 29 February birthdays are celebrated on
+        28 February in common years.
         """
         birthdays = Birthdays.from_services(get_services(), clock)
         try:
@@ -172,7 +182,8 @@ def _print_report(campaign: CampaignSpec, report: BirthdayReport) -> None:
     if report.dry_run:
         summary = (
             f"{counts[WOULD_SEND]} would be sent, {counts[SKIPPED]} skipped, "
-            f"{counts[ALREADY_SENT]} already sent (dry run: nothing sent)"
+            f"{counts[ALREADY_SENT]} already sent, {counts[WAITING]} waiting "
+            "(dry run: nothing sent)"
         )
     else:
         summary = ", ".join(

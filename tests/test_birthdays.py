@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +19,7 @@ from selfserve.birthdays import (
     is_birthday,
 )
 from selfserve.campaigns import validate_campaign
+from selfserve.consent import QuietHours
 from selfserve.models import BirthdaySend, OptOut
 from tests.conftest import import_campaigns_text, send_text
 
@@ -31,20 +33,29 @@ campaign_id = 99
 reply = "Happy birthday {first_name}! Your gift code: {code}"
 """
 
-DIRECTORY = """phone,customer_id,first_name,birthday
-0491 570 101,C-LEAP,Lea,1992-02-29
-+61491570102,C-28FEB,Feb,1985-02-28
-0491570103,C-1MAR,Mar,1985-03-01
-0491570104,C-NONE,Nobody,
-0491570105,C-STOP,Stopper,1970-02-28
-0491570106,C-LATER,Later,2030-02-28
+DIRECTORY = """phone,customer_id,first_name,birthday,sms_consent
+0491 570 101,C-LEAP,Lea,1992-02-29,yes
++61491570102,C-28FEB,Feb,1985-02-28,yes
+0491570103,C-1MAR,Mar,1985-03-01,yes
+0491570104,C-NONE,Nobody,,yes
+0491570105,C-STOP,Stopper,1970-02-28,yes
+0491570106,C-LATER,Later,2030-02-28,yes
+0491570107,C-NOCON,Noconsent,1980-02-28,
 """
 NUMBERS = {
     "C-LEAP": "+61491570101",
     "C-28FEB": "+61491570102",
     "C-1MAR": "+61491570103",
     "C-STOP": "+61491570105",
+    "C-NOCON": "+61491570107",
 }
+
+
+@pytest.fixture
+def settings(settings):
+    """Quiet hours off: the command runs at whatever time the suite does (TestQuietHours below
+    controls the clock instead)."""
+    return replace(settings, quiet_hours="off")
 
 
 @pytest.fixture
@@ -53,7 +64,7 @@ def birthday_app(app, runner, tmp_path):
     directory = tmp_path / "customers.csv"
     directory.write_text(DIRECTORY)
     result = runner.invoke(args=["customers", "import", str(directory)])
-    assert "6 imported" in result.output, result.output
+    assert "7 imported" in result.output, result.output
     return app
 
 
@@ -99,8 +110,9 @@ class TestSending:
         assert bodies[NUMBERS["C-LEAP"]].startswith("Happy birthday Lea! Your gift code: T1-")
         identifiers = sorted(r.args["identifier"] for r in talon_stand_in.coupon_requests())
         assert identifiers == ["C-28FEB:99:2027", "C-LEAP:99:2027"]
-        assert "2 sent, 0 already sent, 1 skipped, 0 FAILED" in result.output
-        assert "skipped      C-STOP  +61 4•• ••• •05  opted out" in result.output
+        assert "2 sent, 0 already sent, 2 skipped, 0 FAILED" in result.output
+        assert "skipped      C-STOP  +61 4•• ••• •05  opted out (STOP)" in result.output
+        assert "skipped      C-NOCON  +61 4•• ••• •07  no marketing consent" in result.output
 
     def test_a_leap_years_28_february_leaves_29_february_for_its_own_day(
         self, birthday_app, runner, twilio_stand_in
@@ -145,11 +157,12 @@ class TestSending:
         result = send(runner, "2027-02-28", "--dry-run")
         assert result.exit_code == 0
         assert result.output.splitlines() == [
-            "birthdays 2027-02-28 bday: 2 would be sent, 1 skipped, 0 already sent "
+            "birthdays 2027-02-28 bday: 2 would be sent, 2 skipped, 0 already sent, 0 waiting "
             "(dry run: nothing sent)",
             "  would send   C-28FEB  +61 4•• ••• •02",
             "  would send   C-LEAP  +61 4•• ••• •01",
-            "  skipped      C-STOP  +61 4•• ••• •05  opted out",
+            "  skipped      C-NOCON  +61 4•• ••• •07  no marketing consent",
+            "  skipped      C-STOP  +61 4•• ••• •05  opted out (STOP)",
         ]
         assert twilio_stand_in.messages == []
         assert talon_stand_in.requests == []
@@ -159,7 +172,7 @@ class TestSending:
     ):
         send(runner, "2027-03-01")
         result = send(runner, "2027-03-01", "--dry-run")
-        assert "0 would be sent, 0 skipped, 1 already sent" in result.output
+        assert "0 would be sent, 0 skipped, 1 already sent, 0 waiting" in result.output
 
     def test_full_numbers_never_reach_the_output_or_the_log(self, birthday_app, runner, caplog):
         with caplog.at_level(logging.DEBUG):
@@ -309,3 +322,87 @@ class TestSchedule:
             assert claim_birthday_run(db, "bday", date(2027, 3, 1), now)
             assert not claim_birthday_run(db, "bday", date(2027, 3, 1), now)
             assert claim_birthday_run(db, "bday", date(2027, 3, 2), now)
+
+
+class TestConsent:
+    SUBSCRIBE = """
+[[campaign]]
+slug = "club"
+name = "Acme SMS Club"
+keywords = ["JOIN"]
+action = "subscribe"
+reply = "Reply Y to get Acme offers by SMS. Msg&data rates may apply. Reply STOP to cancel."
+"""
+
+    def test_join_and_y_bring_a_customer_into_the_next_run_and_stop_takes_them_out(
+        self, birthday_app, client, runner, twilio_stand_in
+    ):
+        import_campaigns_text(birthday_app, self.SUBSCRIBE)
+        number = NUMBERS["C-NOCON"]
+        send_text(client, "JOIN", sender=number)
+        pending = send(runner, "2027-02-28", "--dry-run")
+        assert "C-NOCON  +61 4•• ••• •07  consent pending" in pending.output
+        send_text(client, "Y", sender=number)
+        send(runner, "2027-02-28")
+        assert number in texted(twilio_stand_in)
+        send_text(client, "STOP", sender=number)
+        later = send(runner, "2028-02-28")
+        assert "skipped      C-NOCON" in later.output
+        assert texted(twilio_stand_in).count(number) == 1
+
+
+class TestQuietHours:
+    """The recipient's local quiet hours hold a birthday text back; clock injected, no sleeping."""
+
+    def birthdays(self, app, now: datetime) -> Birthdays:
+        services = app.extensions["selfserve"]
+        return Birthdays(
+            services.sessions,
+            services.campaigns,
+            services.texts.issue_code,
+            services.talon,
+            services.sms,
+            "AU",
+            QuietHours(time(21), time(8)),
+            clock=lambda: now,
+        )
+
+    def test_a_text_waits_for_the_end_of_the_recipients_quiet_hours(
+        self, birthday_app, twilio_stand_in, talon_stand_in
+    ):
+        early = datetime(2027, 3, 1, 7, 30, tzinfo=ZoneInfo("Australia/Sydney"))
+        birthdays = self.birthdays(birthday_app, early)
+        (campaign,) = birthdays.birthday_campaigns()
+        plan = birthdays.plan(campaign, date(2027, 3, 1))
+        assert [(r.customer_id, r.state, r.detail) for r in plan.results] == [
+            ("C-1MAR", "waiting", "quiet hours until 08:00 local")
+        ]
+        report = birthdays.run(campaign, date(2027, 3, 1))
+        assert report.count("waiting") == 1
+        assert twilio_stand_in.messages == []
+        assert talon_stand_in.requests == []
+        waiting = birthdays.send_birthday("bday", "C-1MAR", "2027-03-01")
+        assert waiting.state == "waiting"
+        assert waiting.send_after == datetime(2027, 3, 1, 8, 0, tzinfo=ZoneInfo("Australia/Sydney"))
+
+        later = self.birthdays(birthday_app, datetime(2027, 3, 1, 8, 0, tzinfo=early.tzinfo))
+        assert later.run(campaign, date(2027, 3, 1)).count("sent") == 1
+        assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
+
+    def test_quiet_hours_are_the_recipients_not_the_campaigns(
+        self, birthday_app, runner, tmp_path, twilio_stand_in
+    ):
+        directory = tmp_path / "more.csv"
+        directory.write_text(
+            "phone,customer_id,birthday,sms_consent\n+447400123456,C-UK,1980-03-01,yes\n"
+        )
+        assert "1 imported" in runner.invoke(args=["customers", "import", str(directory)]).output
+        # 09:00 in Sydney is 22:00 the evening before in London.
+        now = datetime(2027, 3, 1, 9, 0, tzinfo=ZoneInfo("Australia/Sydney"))
+        birthdays = self.birthdays(birthday_app, now)
+        (campaign,) = birthdays.birthday_campaigns()
+        report = birthdays.run(campaign, date(2027, 3, 1))
+        states = {r.customer_id: (r.state, r.detail) for r in report.results}
+        assert states["C-1MAR"] == ("sent", "")
+        assert states["C-UK"] == ("waiting", "quiet hours until 08:00 local")
+        assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]

@@ -82,7 +82,7 @@ def problems_of(raw):
         ),
         (
             {**COMPETITION, "action": "raffle"},
-            "field action: must be one of coupon, loyalty, competition, birthday",
+            "field action: must be one of coupon, loyalty, subscribe, competition, birthday",
         ),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -167,6 +168,14 @@ class TestOnceAcrossRetries:
         assert award_state(points_app) == "awarded"
 
 
+@pytest.fixture
+def quiet_hours_off(app):
+    """Birthday texts wait out the recipient's quiet hours; this test runs at any hour."""
+    services = app.extensions["selfserve"]
+    services.settings = replace(services.settings, quiet_hours="off")
+
+
+@pytest.mark.usefixtures("quiet_hours_off")
 def test_birthday_texts_award_points_once(app, runner, tmp_path, talon_stand_in):
     import_campaigns_text(
         app,
@@ -182,7 +191,7 @@ loyalty_program_id = 7
 """,
     )
     directory = tmp_path / "customers.csv"
-    directory.write_text("phone,customer_id,birthday\n0491570101,C-B,1990-05-17\n")
+    directory.write_text("phone,customer_id,birthday,sms_consent\n0491570101,C-B,1990-05-17,yes\n")
     runner.invoke(args=["customers", "import", str(directory)])
     runner.invoke(args=["birthdays", "send", "--date", "2027-05-17"])
     runner.invoke(args=["birthdays", "send", "--date", "2027-05-17"])
