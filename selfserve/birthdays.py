@@ -306,6 +306,22 @@ class Birthdays:
         )
         return report
 
+    def run_due(self) -> list[BirthdayReport]:
+        """The scheduler's tick: run each birthday campaign whose send_at has passed today.
+
+        Each (campaign, local date) runs once, however often this is called and by however
+        many workers: the run is claimed in the database first.
+        """
+        now = self._clock()
+        campaigns = {campaign.slug: campaign for campaign in self.birthday_campaigns()}
+        reports = []
+        for slug, day in due_birthday_runs(campaigns.values(), now, self._region):
+            with self._sessions.begin() as db:
+                claimed = claim_birthday_run(db, slug, day, now)
+            if claimed:
+                reports.append(self.run(campaigns[slug], day))
+        return reports
+
     def send_birthday(self, campaign_slug: str, customer_id: str, day_iso: str) -> BirthdayResult:
         """Send one customer's birthday coupon for the day `day_iso` (YYYY-MM-DD), at most once.
 

@@ -406,3 +406,24 @@ class TestQuietHours:
         assert states["C-1MAR"] == ("sent", "")
         assert states["C-UK"] == ("waiting", "quiet hours until 08:00 local")
         assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
+
+
+class TestScheduledRuns:
+    def test_the_daily_run_happens_once_after_send_at_in_the_campaigns_zone(
+        self, birthday_app, twilio_stand_in
+    ):
+        services = birthday_app.extensions["selfserve"]
+        sydney = ZoneInfo("Australia/Sydney")
+        moments = iter(
+            [
+                datetime(2027, 3, 1, 8, 59, tzinfo=sydney),  # before 09:00: nothing yet
+                datetime(2027, 3, 1, 9, 0, tzinfo=sydney),  # due: C-1MAR's birthday
+                datetime(2027, 3, 1, 9, 1, tzinfo=sydney),  # the next tick: already ran
+            ]
+        )
+        ticks = []
+        for now in moments:
+            birthdays = Birthdays.from_services(services, clock=lambda now=now: now)
+            ticks.append([(r.day, r.count("sent")) for r in birthdays.run_due()])
+        assert ticks == [[], [(date(2027, 3, 1), 1)], []]
+        assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
