@@ -222,7 +222,12 @@ class TextAnswerer:
         if not answer.needs_code:
             text = render_template(
                 answer.template,
-                {**self._common_fields(_Pending(campaign, who, keyword, "")), **answer.fields},
+                {
+                    "name": campaign.name,
+                    "first_name": who.first_name,
+                    "keyword": keyword,
+                    **answer.fields,
+                },
             )
             return Outcome(text, answer.outcome, keyword, campaign.slug, who.customer_id)
         identifier = self.identifier_for(campaign, who.customer_id, keyword)
