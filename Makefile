@@ -20,6 +20,9 @@ run: setup
 	$(BIN)/flask --app app campaigns import demo/campaigns.toml
 	@echo
 	@echo "  selfserve is running at http://127.0.0.1:5000"
+	@echo "  Phone simulator (text SPRING): http://127.0.0.1:5000/dev/phone"
+	@echo "  Marketer console: http://127.0.0.1:5000/admin/"
+	@echo "    create your log-in first: $(BIN)/flask --app app users create you@example.com"
 	@echo "  Twilio webhook: POST http://127.0.0.1:5000/webhooks/twilio/sms"
 	@echo "  Talon.One: built-in sandbox unless TALON_API_KEY is set"
 	@echo

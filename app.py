@@ -105,6 +105,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_web_protections(app, settings)
     app.register_blueprint(sms.bp)
     csrf.exempt(sms.bp)  # Twilio signs its webhooks; it cannot send a CSRF token
+    from handlers import home, phone
+    from handlers.admin import init_console
+
+    init_console(app)
+    app.register_blueprint(phone.bp)
+    app.register_blueprint(home.bp)
     register_error_handlers(app)
     for command in build_cli(lambda: services):
         app.cli.add_command(command)

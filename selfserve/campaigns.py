@@ -242,13 +242,12 @@ def validate_campaign(raw: Mapping[str, Any], label: str) -> tuple[CampaignSpec 
         if isinstance(value, str):
             value = clean_template(value.strip())
         values[name] = value
-    if problems:
-        return None, problems
-
-    slug = values["slug"]
-    if not SLUG.match(slug):
+    # Go on with the fields that are present and well-typed: every problem in one pass.
+    known_action = action in ACTIONS
+    slug = values.get("slug")
+    if slug is not None and not SLUG.match(slug):
         problem("slug", "use lower-case letters, digits and hyphens (at most 64)")
-    if not values["name"]:
+    if "name" in values and not values["name"]:
         problem("name", "must not be empty")
     keywords = _validate_keywords(values.get("keywords", []), problem)
     values["keywords"] = list(keywords)
@@ -259,7 +258,8 @@ def validate_campaign(raw: Mapping[str, Any], label: str) -> tuple[CampaignSpec 
         problem("identifier", "must contain {customer_id}, or every customer shares one code")
     _validate_journey_fields(action, values, problem)
     reply = values.setdefault("reply", _default_reply(action, values))
-    _validate_template(reply, reply_fields(action, values), "reply", problem)
+    if known_action:
+        _validate_template(reply, reply_fields(action, values), "reply", problem)
     for name, allowed in COMPETITION_REPLY_FIELDS.items():
         if name in values:
             _validate_template(values[name], _with_journey_fields(allowed, values), name, problem)
@@ -474,7 +474,7 @@ def _with_journey_fields(allowed: frozenset[str], values: Mapping[str, Any]) -> 
 def _default_reply(action: str, values: Mapping[str, Any]) -> str:
     if action == "competition" and values.get("also_coupon"):
         return DEFAULT_COMPETITION_COUPON_REPLY
-    return DEFAULT_REPLIES[action]
+    return DEFAULT_REPLIES.get(action, "")
 
 
 def _validate_journey_fields(
@@ -595,6 +595,11 @@ def _validate_template(
             render_sample(template)
         except (ValueError, TypeError, KeyError, IndexError) as error:
             problem(name, f"cannot be rendered ({error})")
+
+
+def keyword_conflicts(db: Session, specs: list[CampaignSpec]) -> list[str]:
+    """Problems for keywords that a stored campaign outside `specs` already owns."""
+    return _keyword_conflicts_with_database(db, specs)
 
 
 def _keyword_conflicts_with_database(db: Session, specs: list[CampaignSpec]) -> list[str]:

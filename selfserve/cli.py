@@ -16,8 +16,9 @@ from selfserve.customers import CustomerFileError, import_customers
 from selfserve.errors import CampaignFileError
 from selfserve.journeys_cli import journeys_groups
 from selfserve.poster_cli import posters_group
-from selfserve.posters import PosterCampaign
+from selfserve.posters import PosterCampaign, poster_campaign_from
 from selfserve.services import Services
+from selfserve.user_cli import users_group
 
 log = logging.getLogger(__name__)
 
@@ -154,22 +155,16 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         campaign = services.campaigns.by_slug(slug)
         if campaign is None:
             return None
-        return PosterCampaign(
-            slug=campaign.slug,
-            name=campaign.name,
-            keyword=campaign.keywords[0] if campaign.keywords else "",
-            sms_number=campaign.option("sms_number") or services.settings.twilio_from_number,
-            offer=campaign.option("offer", ""),
-            terms_url=campaign.option("terms_url", ""),
-            brand_colour=campaign.option("brand_colour", ""),
-        )
+        return poster_campaign_from(campaign, services.settings.twilio_from_number)
 
     posters = posters_group(find_poster_campaign, lambda: get_services().settings.public_base_url)
+    users = users_group(lambda: get_services().writes)
     return [
         db_group,
         campaigns_group,
         customers_group,
         consent_group,
         posters,
+        users,
         *journeys_groups(get_services),
     ]

@@ -69,3 +69,7 @@ class RecipientOptedOut(SmsError):
 
     def __init__(self, reason: str = "recipient opted out") -> None:
         super().__init__(reason, 21610, permanent=True)
+
+
+class ConsoleUserError(SelfserveError):
+    """A console account cannot be made or changed as asked (bad email, short password, taken)."""

@@ -27,6 +27,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from selfserve.campaigns import CampaignSpec
+
 MODES = ("sms", "web")
 FORMATS = ("png", "svg", "pdf")
 PAPERS = ("a4", "letter")
@@ -82,6 +84,23 @@ class PosterCampaign:
     offer: str = ""
     terms_url: str = ""
     brand_colour: str = ""
+
+
+def poster_campaign_from(campaign: CampaignSpec, default_sms_number: str) -> PosterCampaign:
+    """What a poster shows about a stored campaign; the CLI and the console both use this.
+
+    The number is the campaign's own `sms_number`, else `default_sms_number`
+    (TWILIO_FROM_NUMBER), else "" (then only web posters can be made).
+    """
+    return PosterCampaign(
+        slug=campaign.slug,
+        name=campaign.name,
+        keyword=campaign.keywords[0] if campaign.keywords else "",
+        sms_number=campaign.option("sms_number") or default_sms_number,
+        offer=campaign.option("offer", ""),
+        terms_url=campaign.option("terms_url", ""),
+        brand_colour=campaign.option("brand_colour", ""),
+    )
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,13 @@ class TalonClient:
         except (KeyError, TypeError, ValueError):
             raise TalonUnavailable("Talon.One's coupon answer had no Value") from None
 
-    def loyalty(self, profile_integration_id: str, loyalty_program_id: int) -> LoyaltyBalance:
+    def loyalty(
+        self,
+        profile_integration_id: str,
+        loyalty_program_id: int,
+        *,
+        dry_run: bool | None = None,
+    ) -> LoyaltyBalance:
         """The customer's ledger in one profile-based loyalty program."""
         body = self._call(
             "GET",
@@ -127,6 +133,7 @@ class TalonClient:
                 "profileIntegrationId": profile_integration_id,
                 "loyaltyProgramId": loyalty_program_id,
             },
+            dry_run=dry_run,
         )
         try:
             ledger = body["ledger"]

@@ -298,3 +298,23 @@ def reply_text(response: Any) -> str | None:
     assert root.tag == "Response"
     message = root.find("Message")
     return None if message is None else message.text
+
+
+# --- Browser tests (Playwright driving Debian's Chromium) -----------------------------------
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; `playwright install` cannot download here
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole run (start-up costs seconds)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()

@@ -1,7 +1,7 @@
 """journeys: competition entries and draws, birthday sends, loyalty awards, journey texts
 
 Revision ID: 0006_journeys
-Revises: 0007_consent
+Revises: 0003_console
 Create Date: 2026-11-23 03:26:35.896535
 """
 
@@ -11,7 +11,7 @@ import selfserve.models
 
 
 revision = '0006_journeys'
-down_revision = '0007_consent'
+down_revision = '0003_console'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,236 @@
+"""/dev/phone: a phone's messaging app in the browser, texting through the real webhook.
+
+The page's form comes here (with its CSRF token); this builds the very form Twilio would post,
+signs it with the webhook token exactly as Twilio does (twilio's RequestValidator over
+PUBLIC_BASE_URL + "/webhooks/twilio/sms") and sends it through the app's own WSGI stack, so
+handlers/sms.py checks and answers it like any Twilio request. Later texts come from the outbox.
+
+Open while the SMS sandbox is on (no Twilio credentials) or to logged-in console users; a 404
+for anyone else, so a production install does not advertise it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree import ElementTree
+
+import httpx
+import phonenumbers
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from twilio.request_validator import RequestValidator
+
+from handlers.pages import private_page
+from handlers.services import services
+from selfserve.errors import InvalidPhoneNumber
+from selfserve.phones import national_format, to_e164
+from selfserve.simulator import SentText, conversation
+
+log = logging.getLogger(__name__)
+bp = Blueprint("phone", __name__, url_prefix="/dev")
+
+WEBHOOK_PATH = "/webhooks/twilio/sms"
+MAX_BODY = 1600  # Twilio's limit for one message
+KEPT_TEXTS = 12  # the session cookie holds the last few texts (bodies shortened)
+KEPT_BODY = 160
+INTERNAL_HOST = "http://selfserve.internal"  # any host: the signature covers PUBLIC_BASE_URL
+
+
+@bp.before_request
+def only_in_sandbox_or_for_console_users() -> None:
+    """404 unless the SMS sandbox is on or a console user is logged in."""
+    if not (services().settings.sms_sandbox or current_user.is_authenticated):
+        abort(404)
+
+
+bp.after_request(private_page)
+
+
+# Mobile numbers the Australian regulator (ACMA) keeps for fiction: safe to text even when
+# Twilio is live. Elsewhere the region's example number from phonenumbers is used.
+FICTIONAL_AU_MOBILES = (
+    "+61491570006",
+    "+61491570110",
+    "+61491570313",
+    "+61491570737",
+    "+61491571266",
+    "+61491571491",
+    "+61491571804",
+    "+61491572549",
+)
+
+
+def _default_number() -> str:
+    """A number for a browser that has not chosen one: each browser is its own customer."""
+    region = services().settings.default_region.upper()
+    if region == "AU":
+        return secrets.choice(FICTIONAL_AU_MOBILES)
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if example is None:
+        return secrets.choice(FICTIONAL_AU_MOBILES)
+    return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _chosen_number(raw: str | None) -> tuple[str, str | None]:
+    """The simulated number as E.164, or the last one used, with a problem to show if any."""
+    fallback = session.get("phone_number") or _default_number()
+    session.setdefault("phone_number", fallback)
+    if not raw:
+        return fallback, None
+    try:
+        return to_e164(raw, services().settings.default_region), None
+    except InvalidPhoneNumber:
+        return fallback, f"{raw.strip()[:40]!r} is not a mobile number we can text from."
+
+
+def _sent_texts(number: str) -> list[SentText]:
+    return [
+        SentText(sid, body, datetime.fromisoformat(at))
+        for owner, sid, body, at in session.get("phone_texts", [])
+        if owner == number
+    ]
+
+
+def _outbox_since(number: str) -> datetime | None:
+    """All of the sandbox outbox; with real Twilio, only what came after this browser texted."""
+    if services().settings.sms_sandbox:
+        return None
+    started = session.get("phone_started", {}).get(number)
+    return datetime.fromisoformat(started) if started else datetime.now(UTC)
+
+
+def _thread_context(number: str) -> dict[str, Any]:
+    with services().sessions() as db:
+        bubbles = conversation(db, number, _sent_texts(number), _outbox_since(number))
+    settings = services().settings
+    return {
+        "number": number,
+        "number_display": national_format(number),
+        "bubbles": bubbles,
+        "our_number": national_format(settings.twilio_from_number)
+        if settings.twilio_from_number
+        else "",
+    }
+
+
+@bp.get("/phone")
+def phone_page() -> str:
+    """The simulated phone for the chosen number."""
+    number, problem = _chosen_number(request.args.get("number"))
+    if problem:
+        flash(problem, "error")
+    settings = services().settings
+    return render_template(
+        "phone/phone.html",
+        **_thread_context(number),
+        keywords=services().campaigns.active_keywords(),
+        sms_sandbox=settings.sms_sandbox,
+        talon_sandbox=settings.talon_sandbox,
+        region=settings.default_region.upper(),
+    )
+
+
+@bp.get("/phone/thread")
+def phone_thread() -> str:
+    """Only the thread, for the page's script to refresh it."""
+    number, _ = _chosen_number(request.args.get("number"))
+    return render_template("phone/_thread.html", **_thread_context(number))
+
+
+@bp.post("/phone")
+def send_from_phone() -> Response | tuple[str, int]:
+    """Text the body from the simulated number through the real, signed webhook."""
+    wants_fragment = request.headers.get("X-Requested-With") == "selfserve-phone"
+    number, problem = _chosen_number(request.form.get("number", ""))
+    body = request.form.get("body", "")[:MAX_BODY]
+    if problem is None and not body.strip():
+        problem = "Type a message first, for example one of the keywords."
+    if problem is not None:
+        if wants_fragment:
+            return problem, 400
+        flash(problem, "error")
+        return redirect(url_for("phone.phone_page", number=request.form.get("number", "")))
+    session["phone_number"] = number
+    started = session.setdefault("phone_started", {})
+    started.setdefault(number, datetime.now(UTC).isoformat())
+    message_sid = "SM" + secrets.token_hex(16)
+    texts = session.get("phone_texts", [])
+    texts.append([number, message_sid, body[:KEPT_BODY], datetime.now(UTC).isoformat()])
+    session["phone_texts"] = texts[-KEPT_TEXTS:]
+    session.modified = True  # `phone_started` changed inside; make sure the cookie is rewritten
+    status = _post_to_webhook(_twilio_form(number, body, message_sid))
+    if status != 200:
+        problem = f"The webhook answered {status}; see the server log."
+        if wants_fragment:
+            return problem, 502
+        flash(problem, "error")
+    if wants_fragment:
+        return render_template("phone/_thread.html", **_thread_context(number)), 200
+    return redirect(url_for("phone.phone_page", number=number))
+
+
+def _twilio_form(number: str, body: str, message_sid: str) -> dict[str, str]:
+    """The form Twilio posts for one inbound SMS (fields as its docs list them)."""
+    settings = services().settings
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(number)) or ""
+    return {
+        "ToCountry": settings.default_region.upper(),
+        "ToState": "",
+        "SmsMessageSid": message_sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": message_sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": region,
+        "To": settings.twilio_from_number,
+        "ToZip": "",
+        "NumSegments": "1",
+        "MessageSid": message_sid,
+        "AccountSid": settings.twilio_account_sid or "AC" + "0" * 32,
+        "From": number,
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def _post_to_webhook(form: dict[str, str]) -> int:
+    """POST the signed form through this app's WSGI stack; returns the HTTP status."""
+    settings = services().settings
+    signed_url = settings.public_base_url.rstrip("/") + WEBHOOK_PATH
+    signature = RequestValidator(settings.webhook_auth_token).compute_signature(signed_url, form)
+    transport = httpx.WSGITransport(app=current_app._get_current_object())  # type: ignore[attr-defined]
+    with httpx.Client(transport=transport, base_url=INTERNAL_HOST, timeout=30) as client:
+        response = client.post(WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": signature})
+    if response.status_code == 200:
+        _check_twiml(response.content)
+    else:
+        log.warning("phone_simulator_webhook_refused", extra={"status": response.status_code})
+    return response.status_code
+
+
+def _check_twiml(content: bytes) -> None:
+    """Log (do not fail) if the webhook's answer is not TwiML: the thread reads the log anyway."""
+    try:
+        root = ElementTree.fromstring(content)  # noqa: S314 - our own app's TwiML answer
+    except ElementTree.ParseError:
+        log.warning("phone_simulator_bad_twiml")
+        return
+    if root.tag != "Response":
+        log.warning("phone_simulator_bad_twiml")
