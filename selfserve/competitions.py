@@ -347,6 +347,67 @@ def count_entries(db: Session, campaign_slug: str) -> int:
     )
 
 
+@dataclass(frozen=True)
+class CompetitionSummary:
+    """A competition at a glance, for the console: entries, closing time, the latest draw."""
+
+    slug: str
+    name: str
+    active: bool
+    entries: int
+    closes_at: str | None
+    draws: int
+    last_drawn_at: datetime | None
+    last_draw_winners: int
+
+
+def competition_summaries(
+    db: Session, campaigns: Sequence[CampaignSpec]
+) -> list[CompetitionSummary]:
+    """Every competition campaign with its entry count and latest draw (three queries)."""
+    competitions = [c for c in campaigns if c.action == "competition"]
+    if not competitions:
+        return []
+    slugs = [c.slug for c in competitions]
+    entries = dict(
+        db.execute(
+            select(CompetitionEntry.campaign_slug, func.count())
+            .where(CompetitionEntry.campaign_slug.in_(slugs))
+            .group_by(CompetitionEntry.campaign_slug)
+        ).all()
+    )
+    draws: dict[str, tuple[int, datetime, int]] = {}
+    for row in db.execute(
+        select(
+            CompetitionDraw.campaign_slug,
+            CompetitionDraw.drawn_at,
+            func.count(CompetitionWinner.id).label("winners"),
+        )
+        .outerjoin(CompetitionWinner)
+        .where(CompetitionDraw.campaign_slug.in_(slugs))
+        .group_by(CompetitionDraw.id, CompetitionDraw.campaign_slug, CompetitionDraw.drawn_at)
+        .order_by(CompetitionDraw.id)
+    ):
+        count = draws.get(row.campaign_slug, (0, row.drawn_at, 0))[0] + 1
+        draws[row.campaign_slug] = (count, row.drawn_at, row.winners)
+    summaries = []
+    for campaign in competitions:
+        count, drawn_at, winners = draws.get(campaign.slug, (0, None, 0))
+        summaries.append(
+            CompetitionSummary(
+                slug=campaign.slug,
+                name=campaign.name,
+                active=campaign.active,
+                entries=entries.get(campaign.slug, 0),
+                closes_at=campaign.option("closes_at"),
+                draws=count,
+                last_drawn_at=drawn_at,
+                last_draw_winners=winners,
+            )
+        )
+    return summaries
+
+
 EXPORT_COLUMNS = ("entry_number", "entered_at", "customer_id", "phone", "channel", "won_in_draws")
 
 

@@ -442,3 +442,31 @@ def test_a_spec_round_trips_through_its_stored_definition():
     assert spec.option("opens_at") == "2026-03-01T09:00:00"
     assert spec.option("closes_at") == "2026-03-31"
     assert spec_from_definition(spec.definition) == spec
+
+
+class TestConsole:
+    def test_the_dashboard_shows_entries_and_the_latest_draw_without_numbers(
+        self, competition_app, client, runner
+    ):
+        from tests.console_support import create_console_user, log_in
+
+        enter_many(competition_app, 3)
+        runner.invoke(args=["competitions", "draw", "bike", "--winners", "2", "--seed", "a"])
+        create_console_user(competition_app)
+        assert log_in(client).status_code == 302
+        page = client.get("/admin/").get_data(as_text=True)
+        section = page[page.index('id="competitions-heading"') :]
+        row = section[section.index("Win a bike") :]
+        row = row[: row.index("</tr>")]
+        assert '<td class="num">3</td>' in row
+        assert '<td class="num">1</td>' in row
+        assert "2 winner(s)" in row
+        assert "+61491570200" not in page
+        assert "0491570200" not in page
+
+    def test_without_competitions_the_dashboard_has_no_competitions_section(self, app, client):
+        from tests.console_support import create_console_user, log_in
+
+        create_console_user(app)
+        log_in(client)
+        assert "competitions-heading" not in client.get("/admin/").get_data(as_text=True)
