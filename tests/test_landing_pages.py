@@ -39,6 +39,7 @@ from tests.conftest import (
     import_campaigns_text,
     reply_text,
     send_text,
+    wait_out_the_inline_pause,
 )
 from tests.phone_visitor import (
     ANDROID,
@@ -729,7 +730,7 @@ class TestCheckingTheCode:
         assert request.args["loyaltyProgramId"] == "7"
 
     def test_talon_being_down_is_a_polite_page_and_the_code_comes_later(
-        self, visitor, twilio_stand_in, talon_stand_in
+        self, visitor, twilio_stand_in, talon_stand_in, settings
     ):
         talon_stand_in.down = True
         visitor.scan()
@@ -739,6 +740,7 @@ class TestCheckingTheCode:
         assert "We can't get your code right now" in visitor.text
         assert shown_code(visitor.page) is None
         talon_stand_in.down = False
+        wait_out_the_inline_pause(settings)
         assert visitor.get("/q/spring/coupon").status_code == 200
         [coupon] = talon_stand_in.coupons.values()
         assert shown_code(visitor.page) == coupon["Value"]
