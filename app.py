@@ -119,7 +119,7 @@ def build_services(settings: Settings) -> Services:
         campaigns,
         texts,
         talon,
-        sms,
+        outbox,
         OneTimeCodes(settings.secret_key),
         SendThrottle(
             settings.redis_url or "memory://",
@@ -133,6 +133,7 @@ def build_services(settings: Settings) -> Services:
         fallback_sms_number=settings.twilio_from_number,
         public_base_url=settings.public_base_url,
     )
+    landing.connect_queue(jobs.enqueue_code)
     return Services(
         settings=settings,
         engine=engine,

@@ -50,6 +50,7 @@ from selfserve.campaigns import (
     CampaignSpec,
 )
 from selfserve.charts import daily_chart, source_chart
+from selfserve.competitions import competition_summaries
 from selfserve.posters import (
     FORMATS,
     MODES,
@@ -225,7 +226,10 @@ def dashboard_page() -> str:
     campaigns = services().campaigns.all()
     with services().sessions() as db:
         board = dashboard(db, campaigns, _now())
-    return render_template("admin/dashboard.html", board=board, today=_now().date())
+        competitions = competition_summaries(db, campaigns)
+    return render_template(
+        "admin/dashboard.html", board=board, competitions=competitions, today=_now().date()
+    )
 
 
 @bp.get("/campaigns")

@@ -296,6 +296,15 @@ def _result(page: LandingPage, verified: VerifiedNumber, record: bool) -> tuple[
         )
     if claim.outcome == "closed":
         return _not_found(page.slug, CampaignClosed(page.slug))
+    if claim.outcome == "deferred":
+        return render_template(
+            "landing/message.html",
+            **_common(page),
+            heading="You're in!",
+            message=claim.message,
+            retry_url=url_for("landing.coupon", slug=page.slug),
+            retry_label="Check for my code",
+        ), int(HTTPStatus.ACCEPTED)
     return render_template(
         "landing/message.html",
         **_common(page),

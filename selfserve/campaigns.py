@@ -13,20 +13,23 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as time_of_day
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.compliance import is_reserved
-from selfserve.consent import asks_for_y
+from selfserve.consent import REGION_DEFAULT_ZONES, asks_for_y
 from selfserve.errors import CampaignFileError
 from selfserve.models import Campaign, Keyword, utcnow
+from selfserve.phones import region_time_zone
 from selfserve.sms_text import clean_template, encoding_of
 
-ACTIONS = ("coupon", "loyalty", "subscribe")
+ACTIONS = ("coupon", "loyalty", "subscribe", "competition", "birthday")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 KEYWORD = re.compile(r"^[A-Z0-9]{1,32}$")
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -44,12 +47,17 @@ IDENTIFIER_FIELDS = frozenset(
         "date",
     }
 )
+CODE_FIELDS = frozenset({"code", "expiry", "starts"})
 REPLY_FIELDS = {
     "subscribe": frozenset({"name", "first_name", "keyword"}),
     "coupon": frozenset({"code", "expiry", "starts", "name", "first_name", "keyword"}),
     "loyalty": frozenset(
         {"balance", "tier", "pending", "points_to_next_tier", "name", "first_name", "keyword"}
     ),
+    # {closes} only when closes_at is set, {code}/{expiry}/{starts} only with also_coupon.
+    "competition": frozenset({"entry_number", "closes", "name", "first_name", "keyword"}),
+    # Sent on the customer's birthday, not texted in: there is no keyword to show.
+    "birthday": frozenset({"code", "expiry", "starts", "name", "first_name"}),
 }
 DEFERRED_REPLY_FIELDS = frozenset({"name", "first_name", "keyword"})
 DEFAULT_REPLIES = {
@@ -57,7 +65,31 @@ DEFAULT_REPLIES = {
     "Reply STOP to cancel.",
     "coupon": "Your {name} code: {code}. Reply STOP to opt out.",
     "loyalty": "You have {balance} points. Reply STOP to opt out.",
+    "competition": "You're in the {name} draw! Your entry number is {entry_number}. "
+    "Reply STOP to opt out.",
+    "birthday": "Happy birthday from {name}! Your gift code: {code}. Reply STOP to opt out.",
 }
+DEFAULT_COMPETITION_COUPON_REPLY = (
+    "You're in the {name} draw (entry {entry_number}). Your code: {code}. Reply STOP to opt out."
+)
+# The competition's other answers; a campaign may set its own (same placeholders rules).
+COMPETITION_REPLIES = {
+    "already_entered_reply": "You're already in the {name} draw with entry number "
+    "{entry_number}. Good luck!",
+    "not_open_reply": "{name} opens on {opens:%d %b at %H:%M}. Text us again then!",
+    "closed_reply": "Sorry, {name} closed on {closes:%d %b}. Thanks for your interest!",
+    "winner_message": "Congratulations! Entry {entry_number} won the {name} draw. "
+    "We'll be in touch soon. Reply STOP to opt out.",
+}
+COMPETITION_REPLY_FIELDS = {
+    "already_entered_reply": REPLY_FIELDS["competition"],
+    "not_open_reply": frozenset({"opens", "closes", "name", "first_name", "keyword"}),
+    "closed_reply": frozenset({"closes", "name", "first_name", "keyword"}),
+    "winner_message": frozenset({"entry_number", "closes", "name", "first_name"}),
+}
+BIRTHDAY_IDENTIFIER = "{customer_id}:{campaign_id}:{year}"
+DEFAULT_SEND_AT = "09:00"
+SEND_AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DEFAULT_DEFERRED_REPLY = "You're in! We'll text your code in a few minutes."
 DEFAULT_CONFIRM_REPLY = "You're subscribed to {name} offers by SMS. Reply STOP to cancel."
 DEFAULT_IDENTIFIER = "{customer_id}:{campaign_id}"
@@ -79,8 +111,8 @@ FIELDS: dict[str, FieldRule] = {
     "action": FieldRule(str, "coupon"),
     "active": FieldRule(bool, True),
     "keywords": FieldRule(list, []),
-    "application_id": FieldRule(int, required_for=("coupon",)),
-    "campaign_id": FieldRule(int, required_for=("coupon",)),
+    "application_id": FieldRule(int, required_for=("coupon", "birthday")),
+    "campaign_id": FieldRule(int, required_for=("coupon", "birthday")),
     "external_campaign_id": FieldRule(str),
     "identifier": FieldRule(str, DEFAULT_IDENTIFIER),
     "recipient": FieldRule(bool, False),
@@ -95,6 +127,23 @@ FIELDS: dict[str, FieldRule] = {
     "brand_colour": FieldRule(str, ""),
     "accent_colour": FieldRule(str, ""),
     "confirm_reply": FieldRule(str),
+    # Journeys: competitions, birthdays, loyalty points for taking part.
+    "opens_at": FieldRule((datetime, date, str)),
+    "closes_at": FieldRule((datetime, date, str)),
+    "also_coupon": FieldRule(bool, False),
+    "award_points": FieldRule((int, float)),
+    "send_at": FieldRule((str, time_of_day)),
+    "timezone": FieldRule(str),
+    **{name: FieldRule(str) for name in COMPETITION_REPLIES},
+}
+# Fields that mean something for one action only: elsewhere they are mistakes.
+ACTION_ONLY_FIELDS = {
+    "opens_at": ("competition",),
+    "closes_at": ("competition",),
+    "also_coupon": ("competition",),
+    "send_at": ("birthday",),
+    "timezone": ("competition", "birthday"),
+    **{name: ("competition",) for name in COMPETITION_REPLIES},
 }
 
 
@@ -183,7 +232,11 @@ def validate_campaign(raw: Mapping[str, Any], label: str) -> tuple[CampaignSpec 
                 problem(name, "is required")
             continue
         value = raw[name]
-        if isinstance(value, bool) and rule.kind is int or not isinstance(value, rule.kind):
+        if (
+            isinstance(value, bool)
+            and rule.kind in (int, (int, float))
+            or not isinstance(value, rule.kind)
+        ):
             problem(name, f"must be {_kind_name(rule.kind)}")
             continue
         if isinstance(value, str):
@@ -203,9 +256,13 @@ def validate_campaign(raw: Mapping[str, Any], label: str) -> tuple[CampaignSpec 
     )
     if "{customer_id}" not in values.get("identifier", DEFAULT_IDENTIFIER):
         problem("identifier", "must contain {customer_id}, or every customer shares one code")
-    reply = values.setdefault("reply", DEFAULT_REPLIES.get(action, ""))
+    _validate_journey_fields(action, values, problem)
+    reply = values.setdefault("reply", _default_reply(action, values))
     if known_action:
-        _validate_template(reply, REPLY_FIELDS[action], "reply", problem)
+        _validate_template(reply, reply_fields(action, values), "reply", problem)
+    for name, allowed in COMPETITION_REPLY_FIELDS.items():
+        if name in values:
+            _validate_template(values[name], _with_journey_fields(allowed, values), name, problem)
     _validate_template(
         values.get("deferred_reply", DEFAULT_DEFERRED_REPLY),
         DEFERRED_REPLY_FIELDS,
@@ -367,6 +424,9 @@ def render_sample(template: str) -> str:
         "tier": "silver",
         "pending": "5",
         "points_to_next_tier": "30",
+        "entry_number": "1234",
+        "opens": datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        "closes": datetime(2026, 3, 31, 23, 59, tzinfo=UTC),
     }
     return render_template(template, sample)
 
@@ -396,6 +456,99 @@ def render_template(template: str, values: Mapping[str, Any]) -> str:
 class _Defaulting(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return ""
+
+
+def reply_fields(action: str, values: Mapping[str, Any]) -> frozenset[str]:
+    """The placeholders a campaign's `reply` may use, given its action and options."""
+    return _with_journey_fields(REPLY_FIELDS[action], values)
+
+
+def _with_journey_fields(allowed: frozenset[str], values: Mapping[str, Any]) -> frozenset[str]:
+    if values.get("also_coupon"):
+        allowed = allowed | CODE_FIELDS
+    if "closes_at" not in values:
+        allowed = allowed - {"closes"}
+    return allowed
+
+
+def _default_reply(action: str, values: Mapping[str, Any]) -> str:
+    if action == "competition" and values.get("also_coupon"):
+        return DEFAULT_COMPETITION_COUPON_REPLY
+    return DEFAULT_REPLIES.get(action, "")
+
+
+def _validate_journey_fields(
+    action: str, values: dict[str, Any], problem: Callable[[str, str], None]
+) -> None:
+    """Competition, birthday and loyalty-points rules; normalises times in `values`."""
+    for name, actions in ACTION_ONLY_FIELDS.items():
+        if name in values and action not in actions:
+            problem(name, f"only applies to {' or '.join(actions)} campaigns")
+    for name in ("opens_at", "closes_at"):
+        if name in values:
+            try:
+                values[name] = _canonical_moment(values[name])
+            except ValueError:
+                problem(name, "must be a date or date-time such as 2026-03-31T23:59:00+11:00")
+                del values[name]
+    if "opens_at" in values and "closes_at" in values:
+        zone = UTC  # any fixed zone compares naive values consistently
+        if moment_of(values["opens_at"], zone) >= moment_of(values["closes_at"], zone, end=True):
+            problem("closes_at", "must be after opens_at")
+    if "timezone" in values:
+        try:
+            ZoneInfo(values["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            problem("timezone", "must be a time zone name such as Australia/Sydney")
+    if "send_at" in values:
+        send_at = values["send_at"]
+        if isinstance(send_at, time_of_day):
+            send_at = f"{send_at:%H:%M}"
+        if not SEND_AT.match(send_at):
+            problem("send_at", "must be a local time such as 09:00")
+        values["send_at"] = send_at
+    if values.get("also_coupon"):
+        for name in ("application_id", "campaign_id"):
+            if name not in values:
+                problem(name, "is required with also_coupon = true")
+    if "award_points" in values:
+        if values["award_points"] <= 0:
+            problem("award_points", "must be more than 0")
+        if "loyalty_program_id" not in values:
+            problem("loyalty_program_id", "is required with award_points")
+    if action == "birthday":
+        identifier = values.setdefault("identifier", BIRTHDAY_IDENTIFIER)
+        if "{year}" not in identifier and "{date}" not in identifier:
+            problem("identifier", "must contain {year}, or every birthday gets last year's code")
+
+
+def _canonical_moment(value: datetime | date | str) -> str:
+    """A campaign time as stored: ISO 8601 text (JSON has no dates). Raises ValueError."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    return value.isoformat()
+
+
+def moment_of(stored: str, zone: tzinfo, *, end: bool = False) -> datetime:
+    """A stored opens_at/closes_at as an aware datetime; a bare date means its local midnight.
+
+    With `end=True` a bare date means the end of that day (the next local midnight), so
+    `closes_at = 2026-03-31` still takes entries all through 31 March.
+    """
+    if len(stored) == 10:
+        day = date.fromisoformat(stored) + timedelta(days=1 if end else 0)
+        return datetime.combine(day, time_of_day(0), tzinfo=zone)
+    moment = datetime.fromisoformat(stored)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def campaign_zone(campaign: CampaignSpec, default_region: str) -> ZoneInfo:
+    """The campaign's time zone: its `timezone`, else DEFAULT_REGION's main zone."""
+    region = default_region.upper()
+    return ZoneInfo(
+        campaign.option("timezone") or REGION_DEFAULT_ZONES.get(region) or region_time_zone(region)
+    )
 
 
 def _validate_keywords(raw: list[Any], problem: Callable[[str, str], None]) -> list[str]:

@@ -15,6 +15,7 @@ from selfserve.consent import export_consent_csv
 from selfserve.customers import CustomerFileError, import_customers
 from selfserve.errors import CampaignFileError
 from selfserve.jobs import run_worker
+from selfserve.journeys_cli import journeys_groups
 from selfserve.poster_cli import posters_group
 from selfserve.posters import PosterCampaign, poster_campaign_from
 from selfserve.services import Services
@@ -172,4 +173,13 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         )
 
     users = users_group(lambda: get_services().writes)
-    return [db_group, campaigns_group, customers_group, consent_group, posters, users, worker]
+    return [
+        db_group,
+        campaigns_group,
+        customers_group,
+        consent_group,
+        posters,
+        users,
+        worker,
+        *journeys_groups(get_services),
+    ]

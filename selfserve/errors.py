@@ -56,6 +56,10 @@ class TalonRateLimited(TalonUnavailable):
         self.own_budget = own_budget
 
 
+class TalonTimedOut(TalonUnavailable):
+    """No answer in time: Talon.One may or may not have done what was asked."""
+
+
 class SmsError(SelfserveError):
     """An outbound SMS was not accepted (or, with `maybe_sent`, we cannot tell whether it was)."""
 

@@ -22,10 +22,12 @@ from urllib.parse import quote
 import phonenumbers
 import qrcode
 import qrcode.image.svg
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
+from selfserve.deferrals import DEFERRED_OUTCOME, Deferral, record_deferral, settle_answered_inline
 from selfserve.errors import (
     CampaignClosed,
     InvalidPhoneNumber,
@@ -39,9 +41,10 @@ from selfserve.errors import (
     VerificationMissing,
 )
 from selfserve.identity import identify
-from selfserve.models import InboundMessage, LandingVisit, utcnow
+from selfserve.models import InboundMessage, LandingVisit, OutboundMessage, utcnow
+from selfserve.outbox import FAILED, SKIPPED, Outbox
 from selfserve.phones import mask_phone, national_format, region_of, to_e164
-from selfserve.sms import SmsSender, is_opted_out, send_text
+from selfserve.sms import is_opted_out
 from selfserve.talon import TalonClient
 from selfserve.texts import TextAnswerer
 from selfserve.verification import (
@@ -118,7 +121,8 @@ class CodeSent:
 class Claim:
     """What the visitor gets once their number is proved.
 
-    `outcome`: coupon, loyalty, unavailable (Talon.One down: try again soon), failed
+    `outcome`: coupon, loyalty, deferred (Talon.One down: the code follows by SMS; `message`
+    says so), unavailable (Talon.One down and no queue: try again soon), failed
     (configuration error), or closed (the campaign ended meanwhile).
     """
 
@@ -131,6 +135,7 @@ class Claim:
     tier: str = ""
     points_to_next_tier: str = ""
     fresh: bool = False
+    message: str = ""
 
 
 class LandingJourney:
@@ -142,7 +147,7 @@ class LandingJourney:
         campaigns: CampaignBook,
         texts: TextAnswerer,
         talon: TalonClient,
-        sms: SmsSender,
+        outbox: Outbox,
         codes: OneTimeCodes,
         throttle: SendThrottle,
         *,
@@ -157,7 +162,10 @@ class LandingJourney:
         self._campaigns = campaigns
         self._texts = texts
         self._talon = talon
-        self._sms = sms
+        self._outbox = outbox
+        # With a queue, a coupon Talon.One cannot give now is owed and texted later
+        # (on_deferred(row id, attempt) enqueues the job); without one, "try again soon".
+        self._on_deferred: Callable[[int, int], None] | None = None
         self.codes = codes
         self._throttle = throttle
         self._secret = identity_secret
@@ -166,6 +174,10 @@ class LandingJourney:
         self._fallback_number = fallback_sms_number
         self._public_base_url = public_base_url
         self._clock = clock
+
+    def connect_queue(self, on_deferred: Callable[[int, int], None]) -> None:
+        """Owe coupons Talon.One cannot give now; on_deferred(id, attempt) enqueues the job."""
+        self._on_deferred = on_deferred
 
     def close(self) -> None:
         """Release the throttle's connections."""
@@ -331,33 +343,48 @@ class LandingJourney:
         return text
 
     def deliver_code(self, campaign: CampaignSpec, phone: str, challenge: Challenge) -> None:
-        """Send the code through the app's outbound SMS path (the one place that sends).
+        """Send the code through the outbox, first attempt now (the visitor is waiting).
 
-        Raises NumberOptedOut (Twilio 21610), InvalidPhoneNumber (Twilio cannot text it),
-        RegionNotAllowed (country not enabled at Twilio) or SmsError.
+        One outbox key per code, so nothing sends it twice; a transient Twilio failure is
+        retried by the worker. Raises NumberOptedOut (opted out, or Twilio 21610),
+        InvalidPhoneNumber (Twilio cannot text it), RegionNotAllowed (country not enabled at
+        Twilio) or SmsError (any other permanent refusal).
         """
-        body = self.code_text(campaign, challenge.code)
-        try:
-            with self._sessions.begin() as db:
-                record = send_text(
-                    db, self._sms, phone, body, purpose="one_time_code", campaign_slug=campaign.slug
+        recorded = self._outbox.send(
+            dedupe_key=f"one-time-code:{challenge.token}",
+            to_e164=phone,
+            body=self.code_text(campaign, challenge.code),
+            purpose="one_time_code",
+            campaign_slug=campaign.slug,
+            now=True,
+        )
+        with self._sessions.begin() as db:
+            row = db.execute(
+                select(
+                    OutboundMessage.status,
+                    OutboundMessage.error_code,
+                    OutboundMessage.provider,
+                    OutboundMessage.message_sid,
+                ).where(OutboundMessage.id == recorded.outbound_id)
+            ).one()
+            if row.message_sid and row.provider != "sandbox":
+                # Sent: only the sandbox outbox must show the code (it is the customer's
+                # phone there); elsewhere the log keeps no usable code, as the hash table.
+                db.execute(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.id == recorded.outbound_id)
+                    .values(body=self.code_text(campaign, "••••••"))
                 )
-                if record is not None and self._sms.provider != "sandbox":
-                    # Only the sandbox outbox must show the code (it is the customer's phone
-                    # there); elsewhere the log keeps no usable code, as the hash table does.
-                    record.body = body.replace(challenge.code, "••••••")
-        except SmsError as error:
-            if error.code in UNTEXTABLE_TWILIO_CODES:
-                raise InvalidPhoneNumber("cannot receive SMS") from None
-            if error.code == COUNTRY_NOT_ENABLED:
-                raise RegionNotAllowed(region_of(phone)) from None
-            log.warning(
-                "otp_send_failed",
-                extra={"campaign": campaign.slug, "code": error.code, "reason": error.reason},
-            )
-            raise
-        if record is None:
+        if row.status == SKIPPED or row.error_code == 21610:
             raise NumberOptedOut()
+        if row.status != FAILED:
+            return  # sent, or waiting for the worker's retry: the code is on its way
+        if row.error_code in UNTEXTABLE_TWILIO_CODES:
+            raise InvalidPhoneNumber("cannot receive SMS")
+        if row.error_code == COUNTRY_NOT_ENABLED:
+            raise RegionNotAllowed(region_of(phone))
+        log.warning("otp_send_failed", extra={"campaign": campaign.slug, "code": row.error_code})
+        raise SmsError("the one-time code was refused", row.error_code, permanent=True)
 
     # -- the result -------------------------------------------------------------------------
 
@@ -365,7 +392,8 @@ class LandingJourney:
         """The visitor's coupon (or balance) for a proved number, as the SMS path gives it.
 
         `record` writes the claim to the message log (channel "web", with the poster's src);
-        showing the page again later does not.
+        showing the page again later does not. When Talon.One cannot give a coupon now and
+        the queue is connected, the code is owed and texted later, as on the SMS path.
         """
         campaign = self._campaigns.by_slug(verified.campaign_slug)
         if campaign is None or not campaign.active:
@@ -375,6 +403,9 @@ class LandingJourney:
         keyword = campaign.keywords[0] if campaign.keywords else ""
         fields: dict[str, Any] = {"name": campaign.name, "first_name": who.first_name}
         fields["keyword"] = keyword
+        # The SMS path's own rules: identifier from the template, local record first.
+        identifier = self._texts.identifier_for(campaign, who.customer_id, keyword)
+        deferral: Deferral | None = None
         try:
             if campaign.action == "loyalty":
                 assert campaign.loyalty_program_id is not None  # noqa: S101 - validated
@@ -395,8 +426,6 @@ class LandingJourney:
                 )
                 outcome = "loyalty_balance"
             else:
-                # The SMS path's own rules: identifier from the template, local record first.
-                identifier = self._texts.identifier_for(campaign, who.customer_id, keyword)
                 issued = self._texts.issue_code(campaign, who.customer_id, identifier)
                 result = Claim(
                     "coupon",
@@ -407,7 +436,10 @@ class LandingJourney:
                 )
                 fields.update(code=issued.code, expiry=issued.expires_at, starts=issued.starts_at)
                 outcome = "code_issued" if issued.fresh else "code_resent"
-            reply = render_template(campaign.reply, fields)
+                with self._sessions.begin() as db:
+                    # The visitor has the code now: one owed by SMS must not follow it.
+                    settle_answered_inline(db, campaign.slug, identifier, self._clock())
+            reply: str | None = render_template(campaign.reply, fields)
         except TalonRejected as error:
             log.error(
                 "talon_rejected",
@@ -423,10 +455,40 @@ class LandingJourney:
             log.warning(
                 "talon_unavailable", extra={"campaign": campaign.slug, "reason": str(error)}
             )
-            result, outcome, reply = Claim("unavailable", campaign.name), "talon_unavailable", None
+            if campaign.action == "coupon" and self._on_deferred is not None:
+                reply = render_template(campaign.deferred_reply, fields)
+                result = Claim("deferred", campaign.name, message=reply)
+                outcome = DEFERRED_OUTCOME
+                deferral = Deferral(
+                    message_sid="web-" + secrets.token_hex(16),
+                    campaign_slug=campaign.slug,
+                    identifier=identifier,
+                    customer_id=who.customer_id,
+                    phone_e164=verified.phone_e164,
+                    keyword=keyword,
+                    first_name=who.first_name,
+                    reason=str(error),
+                )
+            else:
+                result, outcome, reply = (
+                    Claim("unavailable", campaign.name),
+                    "talon_unavailable",
+                    None,
+                )
+        owed: tuple[int, int] | None = None
         if record:
             with self._sessions.begin() as db:
-                self._log_claim(db, campaign, verified, who.customer_id, outcome, reply)
+                message_sid = deferral.message_sid if deferral else "web-" + secrets.token_hex(16)
+                self._log_claim(
+                    db, message_sid, campaign, verified, who.customer_id, outcome, reply
+                )
+                if deferral is not None:
+                    owed = record_deferral(db, deferral, self._clock())
+        if owed is not None and self._on_deferred is not None:
+            try:
+                self._on_deferred(*owed)
+            except Exception:  # the row is committed: the worker's sweeper will find it
+                log.exception("deferred_enqueue_failed", extra={"campaign": campaign.slug})
         log.info(
             "landing_claim",
             extra={
@@ -441,6 +503,7 @@ class LandingJourney:
     def _log_claim(
         self,
         db: Session,
+        message_sid: str,
         campaign: CampaignSpec,
         verified: VerifiedNumber,
         customer_id: str,
@@ -449,7 +512,7 @@ class LandingJourney:
     ) -> None:
         db.add(
             InboundMessage(
-                message_sid="web-" + secrets.token_hex(16),
+                message_sid=message_sid,
                 received_at=self._clock(),
                 channel="web",
                 phone_masked=mask_phone(verified.phone_e164),

@@ -69,3 +69,20 @@ def national_format(phone_e164: str) -> str:
     except phonenumbers.NumberParseException:
         return phone_e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def region_time_zone(region: str) -> str:
+    """The main time zone of a region (`AU` → `Australia/Sydney`), from phonenumbers' data.
+
+    phonenumbers knows the zones of a region's example landline number; where it lists several
+    (a country spanning zones), the first is taken: campaigns there should set their own.
+    Falls back to UTC for regions without data.
+    """
+    from phonenumbers import timezone as number_zones
+
+    example = phonenumbers.example_number(region.upper())
+    if example is None:
+        return "UTC"
+    zones = number_zones.time_zones_for_geographical_number(example)
+    usable = [zone for zone in zones if zone != number_zones.UNKNOWN_TIMEZONE]
+    return usable[0] if usable else "UTC"

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
+from selfserve.errors import TalonRateLimited, TalonRejected, TalonTimedOut, TalonUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ class TalonClient:
             )
             status = response.status_code
         except httpx.TimeoutException:
-            raise TalonUnavailable("Talon.One timed out") from None
+            raise TalonTimedOut("Talon.One timed out") from None
         except httpx.HTTPError as error:
             raise TalonUnavailable(f"Talon.One unreachable ({type(error).__name__})") from None
         finally:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from selfserve.campaigns import (
     CampaignSpec,
     render_template,
 )
+from selfserve.competitions import answer_journey_text
 from selfserve.compliance import Compliance, classify, first_word, normalise_body
 from selfserve.consent import (
     CONFIRM_WORDS,
@@ -40,6 +41,7 @@ from selfserve.deferrals import (
 )
 from selfserve.errors import TalonError, TalonRejected
 from selfserve.identity import Identity, identify
+from selfserve.loyalty import award_for_taking_part
 from selfserve.models import InboundMessage, IssuedCoupon, utcnow
 from selfserve.returning import NewCustomer, ReturningCustomers, ReturningText, read_sender
 from selfserve.sms import is_opted_out, set_opt_out
@@ -64,6 +66,7 @@ _RECORD = (
 )
 
 SORRY = "Sorry, we can't do that right now. Please try again later."
+JOURNEY_ACTIONS = ("competition", "birthday")  # answered by selfserve.competitions
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,11 @@ class TextAnswerer:
             with self._write_turn, self._sessions.begin() as db:
                 if insert_ignoring_duplicates(db, InboundMessage.__table__, claim):
                     outcome = _Pending(
-                        known.campaign, known.who, known.keyword, known.identifier, True
+                        known.campaign,
+                        known.who,
+                        known.keyword,
+                        known.identifier,
+                        code_missing=True,
                     )
         else:
             with self._write_turn, self._sessions.begin() as db:
@@ -197,6 +204,7 @@ class TextAnswerer:
                 self._on_deferred(*owed)
             except Exception:  # the row is committed: the worker's sweeper will find it
                 log.exception("deferred_enqueue_failed", extra={"message_sid": text.message_sid})
+        award_for_taking_part(self._sessions, self._talon, self._campaigns, outcome)
         log.info(
             "text_answered",
             extra={
@@ -284,6 +292,8 @@ class TextAnswerer:
     def _start(
         self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
     ) -> Outcome | _Pending:
+        if campaign.action in JOURNEY_ACTIONS:
+            return self._start_journey(db, campaign, who, keyword)
         if campaign.action == "subscribe":
             return self._ask_to_subscribe(db, campaign, who, keyword)
         pending = _Pending(campaign, who, keyword, identifier="")
@@ -293,6 +303,33 @@ class TextAnswerer:
             pending = _Pending(campaign, who, keyword, identifier)
             if known is not None:
                 return self._coupon_outcome(pending, known, "code_resent")
+        return pending
+
+    def _start_journey(
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+    ) -> Outcome | _Pending:
+        """Competitions (and birthday keywords): the entry is made inside the claim."""
+        answer = answer_journey_text(
+            db, campaign, who.phone_e164, who.customer_id, self._clock(), self._region
+        )
+        if not answer.needs_code:
+            text = render_template(
+                answer.template,
+                {
+                    "name": campaign.name,
+                    "first_name": who.first_name,
+                    "keyword": keyword,
+                    **answer.fields,
+                },
+            )
+            return Outcome(text, answer.outcome, keyword, campaign.slug, who.customer_id)
+        identifier = self.identifier_for(campaign, who.customer_id, keyword)
+        pending = _Pending(
+            campaign, who, keyword, identifier, answer.template, answer.fields, answer.outcome
+        )
+        known = find_issued_code(db, campaign.slug, identifier)
+        if known is not None:
+            return self._coupon_outcome(pending, known, answer.outcome)
         return pending
 
     def _complete(self, pending: _Pending, message_sid: str = "") -> Outcome:
@@ -325,7 +362,7 @@ class TextAnswerer:
             if self._on_deferred is not None and campaign.action == "coupon":
                 return self._deferred(pending, message_sid, str(error))
             return self._failed(pending, "talon_unavailable", str(error))
-        return self._coupon_outcome(pending, issued, "code_issued")
+        return self._coupon_outcome(pending, issued, pending.outcome or "code_issued")
 
     def _deferred(self, pending: _Pending, message_sid: str, reason: str) -> Outcome:
         who = pending.who
@@ -493,13 +530,15 @@ class TextAnswerer:
         )
 
     def _coupon_outcome(self, pending: _Pending, issued: IssuedCode, outcome: str) -> Outcome:
-        text = self.code_reply(
-            pending.campaign,
-            issued.code,
-            issued.expires_at,
-            issued.starts_at,
-            first_name=pending.who.first_name,
-            keyword=pending.keyword,
+        text = render_template(
+            pending.reply or pending.campaign.reply,
+            {
+                **self._common_fields(pending),
+                **pending.fields,
+                "code": issued.code,
+                "expiry": issued.expires_at,
+                "starts": issued.starts_at,
+            },
         )
         return Outcome(
             text,
@@ -606,6 +645,10 @@ class _Pending:
     who: Identity
     keyword: str
     identifier: str
+    # Journeys answer with their own template and values (entry number) around the code.
+    reply: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    outcome: str = ""
     code_missing: bool = False  # read just now: no code stored for the identifier
 
 

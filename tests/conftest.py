@@ -371,3 +371,12 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+
+
+def wait_out_the_inline_pause(settings: Settings) -> None:
+    """After an inline Talon.One failure the webhook stops asking for a moment: wait it out."""
+    import time
+
+    resume_at = time.monotonic() + settings.talon_inline_pause_seconds
+    while time.monotonic() <= resume_at:
+        time.sleep(0.05)

@@ -1,0 +1,465 @@
+"""Birthday coupons: once a year, each directory customer gets the campaign's coupon by SMS.
+
+A run looks at one date: customers born on that day and month (29 February birthdays on
+28 February in non-leap years), skips those who must not be texted, and sends the others
+their coupon. The Talon.One identifier (default `{customer_id}:{campaign_id}:{year}`) and the
+dedupe key of the text both carry the year, so re-running a day, or a second process running
+it, issues no second coupon and sends no second text.
+
+`send_birthday` works on one customer with plain values (slug, customer id, ISO date), so the
+task queue can run it as a job.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+from sqlalchemy import extract, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from selfserve.campaigns import (
+    DEFAULT_SEND_AT,
+    CampaignBook,
+    CampaignSpec,
+    campaign_zone,
+    render_template,
+)
+from selfserve.consent import QuietHours, marketing_skip_reason, next_send_time, recipient_zone
+from selfserve.database import insert_ignoring_duplicates
+from selfserve.errors import TalonError, TalonRejected
+from selfserve.journeys import identifier_on, send_journey_text
+from selfserve.loyalty import award_points_once
+from selfserve.models import BirthdayRun, BirthdaySend, Customer, utcnow
+from selfserve.phones import mask_phone
+from selfserve.sms import SmsSender
+from selfserve.talon import TalonClient
+from selfserve.texts import IssuedCode
+
+if TYPE_CHECKING:
+    from selfserve.services import Services
+
+log = logging.getLogger(__name__)
+
+SENT, ALREADY_SENT, SKIPPED, FAILED, IN_PROGRESS, WOULD_SEND, WAITING = (
+    "sent",
+    "already_sent",
+    "skipped",
+    "failed",
+    "in_progress",
+    "would_send",
+    "waiting",
+)
+
+
+# Creates or retrieves a campaign's coupon for an identifier (TextAnswerer.issue_code).
+CodeIssuer = Callable[[CampaignSpec, str, str], IssuedCode]
+
+
+@dataclass(frozen=True)
+class BirthdayCustomer:
+    """A directory customer whose birthday it is."""
+
+    customer_id: str
+    phone_e164: str
+    first_name: str
+    birthday: date
+
+
+@dataclass(frozen=True)
+class BirthdayResult:
+    """What happened (or, in a dry run, would happen) for one customer."""
+
+    campaign_slug: str
+    customer_id: str
+    phone_masked: str
+    state: str
+    detail: str = ""
+    configuration_error: bool = False  # Talon.One refused the campaign: the others would fail too
+    send_after: datetime | None = None  # WAITING: the end of the recipient's quiet hours
+
+
+@dataclass
+class BirthdayReport:
+    """One campaign's run for one date."""
+
+    campaign_slug: str
+    day: date
+    dry_run: bool
+    results: list[BirthdayResult] = field(default_factory=list)
+    stopped: str = ""  # why the run stopped early (a Talon.One configuration error)
+
+    def count(self, state: str) -> int:
+        """How many customers ended in `state`."""
+        return sum(1 for result in self.results if result.state == state)
+
+
+def birthday_dates(day: date) -> list[tuple[int, int]]:
+    """The (month, day) birthdays celebrated on `day`: 28 Feb also takes 29 Feb in common years."""
+    dates = [(day.month, day.day)]
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        dates.append((2, 29))
+    return dates
+
+
+def is_birthday(birthday: date, day: date) -> bool:
+    """True when a customer born on `birthday` celebrates on `day`."""
+    return (birthday.month, birthday.day) in birthday_dates(day) and birthday <= day
+
+
+def skip_reasons(db: Session, phones: Iterable[str]) -> dict[str, str]:
+    """Why some of these numbers must not get a marketing text: {phone: reason}.
+
+    A birthday coupon is marketing: it goes only to numbers that consented and have not
+    opted out (selfserve.consent); every birthday send and dry run asks here.
+    """
+    reasons: dict[str, str] = {}
+    for phone in phones:
+        reason = marketing_skip_reason(db, phone)
+        if reason:
+            reasons[phone] = reason
+    return reasons
+
+
+def customers_born_on(db: Session, day: date) -> list[BirthdayCustomer]:
+    """Directory customers whose birthday is celebrated on `day`, by customer id."""
+    matches = [
+        (extract("month", Customer.birthday) == month) & (extract("day", Customer.birthday) == dom)
+        for month, dom in birthday_dates(day)
+    ]
+    rows = db.execute(
+        select(Customer.customer_id, Customer.phone_e164, Customer.first_name, Customer.birthday)
+        .where(Customer.birthday.is_not(None), Customer.birthday <= day, or_(*matches))
+        .order_by(Customer.customer_id)
+    ).all()
+    return [
+        BirthdayCustomer(row.customer_id, row.phone_e164, row.first_name or "", row.birthday)
+        for row in rows
+    ]
+
+
+def sent_this_year(db: Session, campaign_slug: str, year: int) -> set[str]:
+    """Customer ids that already got this campaign's birthday text in `year`."""
+    return set(
+        db.scalars(
+            select(BirthdaySend.customer_id).where(
+                BirthdaySend.campaign_slug == campaign_slug,
+                BirthdaySend.year == year,
+                BirthdaySend.state == SENT,
+            )
+        )
+    )
+
+
+def send_at_of(campaign: CampaignSpec) -> time:
+    """The local time of day the campaign's birthday texts go out."""
+    return time.fromisoformat(campaign.option("send_at") or DEFAULT_SEND_AT)
+
+
+def due_birthday_runs(
+    campaigns: Iterable[CampaignSpec], now: datetime, default_region: str
+) -> list[tuple[str, date]]:
+    """The (campaign, local date) runs due at `now`: active birthday campaigns past send_at.
+
+    The scheduler asks this every few minutes; `claim_birthday_run` makes each happen once.
+    """
+    due = []
+    for campaign in campaigns:
+        if campaign.action != "birthday" or not campaign.active:
+            continue
+        local = now.astimezone(campaign_zone(campaign, default_region))
+        if local.time() >= send_at_of(campaign):
+            due.append((campaign.slug, local.date()))
+    return due
+
+
+def claim_birthday_run(db: Session, campaign_slug: str, day: date, now: datetime) -> bool:
+    """Record the scheduler's run for (campaign, date); False when it already happened."""
+    return insert_ignoring_duplicates(
+        db,
+        BirthdayRun.__table__,
+        {"campaign_slug": campaign_slug, "run_date": day, "started_at": now},
+    )
+
+
+class Birthdays:
+    """Sends birthday coupons; built from the app's services (see `from_services`)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        campaigns: CampaignBook,
+        issue_code: CodeIssuer,
+        talon: TalonClient,
+        sender: SmsSender,
+        default_region: str,
+        quiet_hours: QuietHours | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._quiet_hours = quiet_hours
+        self._sessions = sessions
+        self._campaigns = campaigns
+        self._issue_code = issue_code
+        self._talon = talon
+        self._sender = sender
+        self._region = default_region
+        self._clock = clock
+
+    @classmethod
+    def from_services(cls, services: Services, clock: Callable[[], datetime] = utcnow) -> Birthdays:
+        """Build from the app's Services."""
+        return cls(
+            services.sessions,
+            services.campaigns,
+            services.texts.issue_code,
+            services.talon,
+            services.sms,
+            services.settings.default_region,
+            QuietHours.parse(services.settings.quiet_hours),
+            clock,
+        )
+
+    def birthday_campaigns(self, slug: str | None = None) -> list[CampaignSpec]:
+        """Active birthday campaigns (or the one named); raises LookupError for a bad slug."""
+        if slug is not None:
+            campaign = self._campaigns.by_slug(slug)
+            if campaign is None or campaign.action != "birthday":
+                raise LookupError(f"no birthday campaign {slug!r}")
+            return [campaign]
+        return [c for c in self._campaigns.all() if c.action == "birthday" and c.active]
+
+    def local_today(self, campaign: CampaignSpec) -> date:
+        """Today in the campaign's time zone."""
+        return self._clock().astimezone(campaign_zone(campaign, self._region)).date()
+
+    def plan(self, campaign: CampaignSpec, day: date) -> BirthdayReport:
+        """What a run would do, without calling Talon.One or sending anything (dry run).
+
+        Lists every customer whose birthday it is: would send, skipped (and why), already sent,
+        or waiting for the end of their quiet hours.
+        """
+        report = BirthdayReport(campaign.slug, day, dry_run=True)
+        with self._sessions() as db:
+            due = customers_born_on(db, day)
+            reasons = skip_reasons(db, (c.phone_e164 for c in due))
+            done = sent_this_year(db, campaign.slug, day.year)
+        for customer in due:
+            if customer.customer_id in done:
+                state, detail = ALREADY_SENT, ""
+            elif customer.phone_e164 in reasons:
+                state, detail = SKIPPED, reasons[customer.phone_e164]
+            else:
+                quiet = self._quiet_until(customer.phone_e164)
+                state, detail = (WAITING, quiet) if quiet else (WOULD_SEND, "")
+            report.results.append(
+                BirthdayResult(
+                    campaign.slug,
+                    customer.customer_id,
+                    mask_phone(customer.phone_e164),
+                    state,
+                    detail,
+                )
+            )
+        return report
+
+    def run(
+        self,
+        campaign: CampaignSpec,
+        day: date,
+        progress: Callable[[int], None] | None = None,
+        plan: BirthdayReport | None = None,
+    ) -> BirthdayReport:
+        """Send the campaign's birthday texts for `day`; skips, re-runs and failures reported.
+
+        A Talon.One configuration error (400/401/404) stops the run: every other customer
+        would fail the same way. The customers not reached are sent by the next run.
+        """
+        if plan is None:
+            plan = self.plan(campaign, day)
+        report = BirthdayReport(campaign.slug, day, dry_run=False)
+        for planned in plan.results:
+            if planned.state != WOULD_SEND:
+                report.results.append(planned)
+                continue
+            result = self.send_birthday(campaign.slug, planned.customer_id, day.isoformat())
+            report.results.append(result)
+            if progress is not None:
+                progress(1)
+            if result.configuration_error:
+                report.stopped = result.detail
+                break
+        log.info(
+            "birthdays_run",
+            extra={
+                "campaign": campaign.slug,
+                "day": day.isoformat(),
+                "sent": report.count(SENT),
+                "skipped": report.count(SKIPPED),
+                "already_sent": report.count(ALREADY_SENT),
+                "waiting": report.count(WAITING),
+                "failed": report.count(FAILED),
+            },
+        )
+        return report
+
+    def run_due(self) -> list[BirthdayReport]:
+        """The scheduler's tick: run each birthday campaign whose send_at has passed today.
+
+        Each (campaign, local date) runs once, however often this is called and by however
+        many workers: the run is claimed in the database first.
+        """
+        now = self._clock()
+        campaigns = {campaign.slug: campaign for campaign in self.birthday_campaigns()}
+        reports = []
+        for slug, day in due_birthday_runs(campaigns.values(), now, self._region):
+            with self._sessions.begin() as db:
+                claimed = claim_birthday_run(db, slug, day, now)
+            if claimed:
+                reports.append(self.run(campaigns[slug], day))
+        return reports
+
+    def send_birthday(self, campaign_slug: str, customer_id: str, day_iso: str) -> BirthdayResult:
+        """Send one customer's birthday coupon for the day `day_iso` (YYYY-MM-DD), at most once.
+
+        Plain values in and out, so a queued job can call it; safe to call again.
+        """
+        day = date.fromisoformat(day_iso)
+        campaign = self._campaigns.by_slug(campaign_slug)
+        if campaign is None or campaign.action != "birthday":
+            return BirthdayResult(campaign_slug, customer_id, "", SKIPPED, "no such campaign")
+        with self._sessions() as db:
+            customer = db.execute(
+                select(Customer.phone_e164, Customer.first_name, Customer.birthday).where(
+                    Customer.customer_id == customer_id
+                )
+            ).first()
+            if customer is None or customer.birthday is None:
+                return BirthdayResult(campaign_slug, customer_id, "", SKIPPED, "not in directory")
+            masked = mask_phone(customer.phone_e164)
+            if not is_birthday(customer.birthday, day):
+                return BirthdayResult(campaign_slug, customer_id, masked, SKIPPED, "not today")
+            reason = skip_reasons(db, [customer.phone_e164]).get(customer.phone_e164)
+            if reason:
+                return BirthdayResult(campaign_slug, customer_id, masked, SKIPPED, reason)
+            if customer_id in sent_this_year(db, campaign_slug, day.year):
+                return BirthdayResult(campaign_slug, customer_id, masked, ALREADY_SENT)
+        now = self._clock()
+        send_after = next_send_time(customer.phone_e164, now, self._quiet_hours)
+        if send_after > now:
+            return BirthdayResult(
+                campaign_slug,
+                customer_id,
+                masked,
+                WAITING,
+                self._quiet_until(customer.phone_e164),
+                send_after=send_after,
+            )
+        identifier = identifier_on(campaign, customer_id, "", day)
+        try:
+            issued = self._issue_code(campaign, customer_id, identifier)
+        except TalonError as error:
+            rejected = isinstance(error, TalonRejected)
+            if isinstance(error, TalonRejected):
+                log.error(
+                    "talon_rejected",
+                    extra={
+                        "campaign": campaign_slug,
+                        "status": error.status,
+                        "error": error.error,
+                        "request_uuid": error.request_uuid,
+                    },
+                )
+            self._record(campaign_slug, customer_id, day, identifier, FAILED, str(error))
+            return BirthdayResult(
+                campaign_slug, customer_id, masked, FAILED, str(error), configuration_error=rejected
+            )
+        body = render_template(
+            campaign.reply,
+            {
+                "name": campaign.name,
+                "first_name": customer.first_name or "",
+                "code": issued.code,
+                "expiry": issued.expires_at,
+                "starts": issued.starts_at,
+            },
+        )
+        sent = send_journey_text(
+            self._sessions,
+            self._sender,
+            dedupe_key=f"birthday:{campaign_slug}:{customer_id}:{day.year}",
+            to_e164=customer.phone_e164,
+            body=body,
+            purpose="birthday",
+            campaign_slug=campaign_slug,
+            clock=self._clock,
+        )
+        state, detail = {
+            "sent": (SENT, ""),
+            "already_sent": (ALREADY_SENT, ""),
+            "opted_out": (SKIPPED, "opted out"),
+            "in_progress": (IN_PROGRESS, "another run is sending it"),
+        }.get(sent.state, (FAILED, sent.detail))
+        if state in (SENT, FAILED):
+            self._record(campaign_slug, customer_id, day, identifier, state, detail or None)
+        if state == SENT and campaign.option("award_points"):
+            assert campaign.loyalty_program_id is not None  # noqa: S101 - validated on import
+            award_points_once(
+                self._sessions,
+                self._talon,
+                campaign_slug=campaign_slug,
+                customer_id=customer_id,
+                loyalty_program_id=campaign.loyalty_program_id,
+                points=float(campaign.option("award_points")),
+                clock=self._clock,
+            )
+        return BirthdayResult(campaign_slug, customer_id, masked, state, detail)
+
+    def _quiet_until(self, phone_e164: str) -> str:
+        """ "quiet hours until 08:00 local" when the number is in its quiet hours now, else ""."""
+        now = self._clock()
+        send_after = next_send_time(phone_e164, now, self._quiet_hours)
+        if send_after <= now:
+            return ""
+        return f"quiet hours until {send_after.astimezone(recipient_zone(phone_e164)):%H:%M} local"
+
+    def _record(
+        self,
+        campaign_slug: str,
+        customer_id: str,
+        day: date,
+        identifier: str,
+        state: str,
+        detail: str | None,
+    ) -> None:
+        with self._sessions.begin() as db:
+            values = {
+                "sent_for": day,
+                "state": state,
+                "detail": detail,
+                "updated_at": self._clock(),
+            }
+            if not insert_ignoring_duplicates(
+                db,
+                BirthdaySend.__table__,
+                {
+                    "campaign_slug": campaign_slug,
+                    "customer_id": customer_id,
+                    "year": day.year,
+                    "identifier": identifier,
+                    **values,
+                },
+            ):
+                db.execute(
+                    update(BirthdaySend)
+                    .where(
+                        BirthdaySend.campaign_slug == campaign_slug,
+                        BirthdaySend.customer_id == customer_id,
+                        BirthdaySend.year == day.year,
+                        BirthdaySend.state != SENT,
+                    )
+                    .values(**values)
+                )

@@ -1,0 +1,476 @@
+"""Competitions: entering by text, opening and closing times, races, draws, notices, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import random
+import threading
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from selfserve.campaigns import spec_from_definition, validate_campaign
+from selfserve.competitions import (
+    CLOSED,
+    ENTERED,
+    NOT_OPEN,
+    answer_competition_text,
+    enter_competition,
+    pick_winners,
+)
+from selfserve.models import CompetitionDraw, CompetitionEntry, CompetitionWinner, OptOut
+from tests.conftest import (
+    import_campaigns_text,
+    inbound_form,
+    reply_text,
+    send_text,
+    signature_for,
+    wait_out_the_inline_pause,
+)
+
+WEBHOOK = "/webhooks/twilio/sms"
+
+COMPETITION = """
+[[campaign]]
+slug = "bike"
+name = "Win a bike"
+keywords = ["BIKE"]
+action = "competition"
+closes_at = "{closes}"
+reply = "You're in! Entry {{entry_number}}. Draw after {{closes:%d %b %Y}}."
+already_entered_reply = "Already in with entry {{entry_number}}."
+winner_message = "You won {{name}}, entry {{entry_number}}!"
+"""
+
+
+def far_future() -> str:
+    return (datetime.now(UTC) + timedelta(days=30)).isoformat(timespec="seconds")
+
+
+@pytest.fixture
+def competition_app(app):
+    import_campaigns_text(app, COMPETITION.format(closes=far_future()))
+    return app
+
+
+def entries(app, slug="bike"):
+    with app.extensions["selfserve"].sessions() as db:
+        return db.execute(
+            select(CompetitionEntry.entry_number, CompetitionEntry.customer_id)
+            .where(CompetitionEntry.campaign_slug == slug)
+            .order_by(CompetitionEntry.entry_number)
+        ).all()
+
+
+def competition_spec(**fields):
+    raw = {"slug": "bike", "name": "Win a bike", "keywords": ["BIKE"], "action": "competition"}
+    raw.update(fields)
+    spec, problems = validate_campaign(raw, "bike")
+    assert problems == []
+    return spec
+
+
+class TestEnteringByText:
+    def test_a_text_enters_the_competition_with_entry_number_one(self, competition_app, client):
+        reply = reply_text(send_text(client, "bike"))
+        assert reply.startswith("You're in! Entry 1. Draw after ")
+        assert [row.entry_number for row in entries(competition_app)] == [1]
+
+    def test_a_second_text_says_already_in_and_makes_no_second_entry(self, competition_app, client):
+        send_text(client, "BIKE")
+        assert reply_text(send_text(client, "bike!")) == "Already in with entry 1."
+        assert len(entries(competition_app)) == 1
+
+    def test_entry_numbers_follow_the_order_of_entry_without_gaps(self, competition_app, client):
+        senders = ["+61491570101", "+61491570102", "+61491570101", "+61491570103"]
+        replies = [reply_text(send_text(client, "BIKE", sender=s)) for s in senders]
+        assert replies[0].startswith("You're in! Entry 1.")
+        assert replies[1].startswith("You're in! Entry 2.")
+        assert replies[2] == "Already in with entry 1."
+        assert replies[3].startswith("You're in! Entry 3.")
+        assert [row.entry_number for row in entries(competition_app)] == [1, 2, 3]
+
+    def test_the_closing_date_is_shown_in_the_campaigns_time_zone(self, app, client):
+        import_campaigns_text(
+            app,
+            COMPETITION.format(closes="2099-03-31T23:30:00+00:00").replace(
+                'action = "competition"', 'action = "competition"\ntimezone = "Australia/Sydney"'
+            ),
+        )
+        # 23:30 UTC on 31 March is already 1 April in Sydney.
+        assert reply_text(send_text(client, "BIKE")).endswith("Draw after 01 Apr 2099.")
+
+    def test_an_opted_out_number_cannot_enter(self, competition_app, client):
+        send_text(client, "STOP")
+        assert reply_text(send_text(client, "BIKE")) is None
+        assert entries(competition_app) == []
+
+    def test_also_coupon_issues_the_campaigns_coupon_with_the_entry(
+        self, app, client, talon_stand_in
+    ):
+        import_campaigns_text(
+            app,
+            """
+[[campaign]]
+slug = "bike"
+name = "Win a bike"
+keywords = ["BIKE"]
+action = "competition"
+also_coupon = true
+application_id = 12
+campaign_id = 77
+""",
+        )
+        first = reply_text(send_text(client, "BIKE"))
+        assert first.startswith("You're in the Win a bike draw (entry 1). Your code: T1-")
+        code = first.split("Your code: ")[1].split(".")[0]
+        again = reply_text(send_text(client, "BIKE"))
+        assert again == (
+            "You're already in the Win a bike draw with entry number 1. Good luck! "
+            f"Your code: {code}."
+        )
+        requests = talon_stand_in.coupon_requests()
+        assert len(requests) == 1
+        assert requests[0].args["campaignId"] == "77"
+        assert requests[0].args["identifier"].endswith(":77")
+
+    def test_also_coupon_keeps_the_entry_when_talon_is_down(
+        self, app, client, talon_stand_in, settings
+    ):
+        import_campaigns_text(
+            app,
+            """
+[[campaign]]
+slug = "bike"
+name = "Win a bike"
+keywords = ["BIKE"]
+action = "competition"
+also_coupon = true
+application_id = 12
+campaign_id = 77
+""",
+        )
+        talon_stand_in.down = True
+        send_text(client, "BIKE")
+        assert len(entries(app)) == 1
+        talon_stand_in.down = False
+        wait_out_the_inline_pause(settings)
+        again = reply_text(send_text(client, "BIKE"))
+        assert "entry number 1" in again
+        assert "Your code: T1-" in again
+
+
+class TestOpeningAndClosing:
+    def test_before_opens_at_the_reply_says_when_it_opens(self, app, client):
+        opens = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+        import_campaigns_text(
+            app,
+            f"""
+[[campaign]]
+slug = "bike"
+name = "Win a bike"
+keywords = ["BIKE"]
+action = "competition"
+timezone = "UTC"
+opens_at = {opens.isoformat()}
+""",
+        )
+        reply = reply_text(send_text(client, "BIKE"))
+        assert reply == f"Win a bike opens on {opens:%d %b at %H:%M}. Text us again then!"
+        assert entries(app) == []
+
+    def test_after_closes_at_the_reply_says_it_closed(self, app, client):
+        import_campaigns_text(
+            app,
+            """
+[[campaign]]
+slug = "bike"
+name = "Win a bike"
+keywords = ["BIKE"]
+action = "competition"
+closes_at = 2020-01-31
+closed_reply = "{name} closed on {closes:%d %B}, sorry."
+""",
+        )
+        assert reply_text(send_text(client, "BIKE")) == "Win a bike closed on 01 February, sorry."
+        assert entries(app) == []
+
+    @pytest.mark.parametrize(
+        ("now", "expected"),
+        [
+            (datetime(2026, 3, 1, 8, 59, 59, tzinfo=ZoneInfo("Australia/Sydney")), NOT_OPEN),
+            (datetime(2026, 3, 1, 9, 0, 0, tzinfo=ZoneInfo("Australia/Sydney")), ENTERED),
+            (datetime(2026, 3, 31, 23, 59, 59, tzinfo=ZoneInfo("Australia/Sydney")), ENTERED),
+            (datetime(2026, 4, 1, 0, 0, 0, tzinfo=ZoneInfo("Australia/Sydney")), CLOSED),
+            (datetime(2026, 3, 31, 13, 0, 0, tzinfo=UTC), CLOSED),  # midnight in Sydney
+        ],
+    )
+    def test_local_opening_and_closing_times_are_honoured_to_the_second(self, app, now, expected):
+        # A bare date closes at the end of that day; naive times are the campaign's local time.
+        campaign = competition_spec(opens_at="2026-03-01T09:00:00", closes_at="2026-03-31")
+        with app.extensions["selfserve"].writes.begin() as db:
+            answer = answer_competition_text(db, campaign, "+61491570156", "C1", now, "AU")
+        assert answer.outcome == expected
+
+    def test_without_a_timezone_the_default_region_decides(self, app):
+        campaign = competition_spec(closes_at="2026-03-31")
+        now = datetime(2026, 3, 31, 13, 30, tzinfo=UTC)  # 00:30 on 1 April in Sydney
+        with app.extensions["selfserve"].writes.begin() as db:
+            in_sydney = answer_competition_text(db, campaign, "+61491570156", "C1", now, "AU")
+            in_london = answer_competition_text(db, campaign, "+61491570156", "C1", now, "GB")
+        assert in_sydney.outcome == CLOSED
+        assert in_london.outcome == ENTERED
+
+
+class TestRaces:
+    def test_two_texts_from_one_number_at_once_make_one_entry(self, competition_app, live_app):
+        replies: list[str] = []
+        barrier = threading.Barrier(6)
+
+        def text_in() -> None:
+            form = inbound_form("BIKE", sender="+61491570177")
+            headers = {"X-Twilio-Signature": signature_for(WEBHOOK, form)}
+            barrier.wait(timeout=10)
+            answer = httpx.post(live_app.url + WEBHOOK, data=form, headers=headers, timeout=20)
+            assert answer.status_code == 200
+            replies.append(answer.text)
+
+        threads = [threading.Thread(target=text_in) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(replies) == 6
+        assert len(entries(competition_app)) == 1
+        assert sum("You're in! Entry 1." in reply for reply in replies) == 1
+        assert sum("Already in with entry 1." in reply for reply in replies) == 5
+
+    def test_concurrent_sessions_number_entries_uniquely(self, competition_app):
+        """Many customers and duplicates at once, straight on the database: no gaps, no twins."""
+        sessions = competition_app.extensions["selfserve"].sessions
+        barrier = threading.Barrier(8)
+        results: list[tuple[str, int, bool]] = []
+        errors: list[BaseException] = []
+
+        def enter(customer: str) -> None:
+            try:
+                barrier.wait(timeout=10)
+                with sessions.begin() as db:
+                    entry = enter_competition(
+                        db, "bike", customer, "+61491570100", now=datetime.now(UTC)
+                    )
+                results.append((customer, entry.entry_number, entry.is_new))
+            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+                errors.append(error)
+
+        customers = ["A", "B", "C", "D", "A", "B", "A", "E"]
+        threads = [threading.Thread(target=enter, args=(c,)) for c in customers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        numbers = {row.customer_id: row.entry_number for row in entries(competition_app)}
+        assert sorted(numbers.values()) == [1, 2, 3, 4, 5]
+        assert sum(is_new for _, _, is_new in results) == 5
+        for customer, number, _ in results:
+            assert numbers[customer] == number
+
+
+def enter_many(app, count: int, slug: str = "bike") -> None:
+    with app.extensions["selfserve"].writes.begin() as db:
+        for index in range(count):
+            enter_competition(
+                db, slug, f"C{index:03d}", f"+614915702{index:02d}", now=datetime.now(UTC)
+            )
+
+
+class TestDraw:
+    def test_draws_are_uniform_over_entries(self):
+        """Chi-square over many seeded draws: each of 20 entries wins about as often."""
+        entrants = list(range(1, 21))
+        wins = dict.fromkeys(entrants, 0)
+        draws, per_draw = 3000, 3
+        for seed in range(draws):
+            chosen = pick_winners(entrants, per_draw, random.Random(f"seed-{seed}"))
+            assert len(set(chosen)) == per_draw
+            for entry in chosen:
+                wins[entry] += 1
+        expected = draws * per_draw / len(entrants)
+        chi_square = sum((count - expected) ** 2 / expected for count in wins.values())
+        # 19 degrees of freedom: the 99.99th percentile is about 49; a biased draw is far above.
+        assert chi_square < 60, (chi_square, wins)
+
+    def test_a_biased_picker_fails_the_same_check(self):
+        """The fairness check can fail: always favouring the first entries is caught."""
+        entrants = list(range(1, 21))
+        wins = dict.fromkeys(entrants, 0)
+        for seed in range(3000):
+            pool = entrants[:10] if seed % 3 else entrants
+            for entry in pick_winners(pool, 3, random.Random(seed)):
+                wins[entry] += 1
+        expected = 9000 / 20
+        chi_square = sum((count - expected) ** 2 / expected for count in wins.values())
+        assert chi_square > 60
+
+    def test_the_secure_draw_is_uniform_too(self):
+        import secrets
+
+        entrants = list(range(10))
+        wins = dict.fromkeys(entrants, 0)
+        generator = secrets.SystemRandom()
+        for _ in range(4000):
+            wins[pick_winners(entrants, 1, generator)[0]] += 1
+        chi_square = sum((count - 400) ** 2 / 400 for count in wins.values())
+        assert chi_square < 40  # 9 degrees of freedom; 99.99th percentile about 33.7
+
+    def test_a_seeded_draw_is_reproducible_and_recorded(self, competition_app, runner):
+        enter_many(competition_app, 30)
+        first = runner.invoke(
+            args=["competitions", "draw", "bike", "--winners", "3", "--seed", "s1"]
+        )
+        second = runner.invoke(
+            args=["competitions", "draw", "bike", "--winners", "3", "--seed", "s1"]
+        )
+        other = runner.invoke(
+            args=["competitions", "draw", "bike", "--winners", "3", "--seed", "s2"]
+        )
+        assert first.exit_code == 0, first.output
+        assert "3 winner(s) among 30 entries (seed 's1')" in first.output
+        winners = lambda output: [line for line in output.splitlines() if ". entry " in line]  # noqa: E731
+        assert len(winners(first.output)) == 3
+        assert winners(first.output) == winners(second.output)
+        assert winners(first.output) != winners(other.output)
+        with competition_app.extensions["selfserve"].sessions() as db:
+            draws = db.scalars(select(CompetitionDraw).order_by(CompetitionDraw.id)).all()
+            assert [(d.seed, d.method, d.entries_count) for d in draws] == [
+                ("s1", "Random(seed)", 30),
+                ("s1", "Random(seed)", 30),
+                ("s2", "Random(seed)", 30),
+            ]
+            assert db.scalar(select(func.count()).select_from(CompetitionWinner)) == 9
+
+    def test_an_unseeded_draw_uses_the_secure_generator(self, competition_app, runner):
+        enter_many(competition_app, 5)
+        result = runner.invoke(args=["competitions", "draw", "bike", "--winners", "2"])
+        assert result.exit_code == 0, result.output
+        assert "(secure random)" in result.output
+        with competition_app.extensions["selfserve"].sessions() as db:
+            draw = db.scalar(select(CompetitionDraw))
+        assert (draw.method, draw.seed, draw.winners_requested) == ("SystemRandom", None, 2)
+
+    def test_more_winners_than_entries_means_every_entry_wins(self, competition_app, runner):
+        enter_many(competition_app, 2)
+        result = runner.invoke(args=["competitions", "draw", "bike", "--winners", "5"])
+        assert result.exit_code == 0
+        assert "2 winner(s) among 2 entries" in result.output
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["competitions", "draw", "nope", "--winners", "1"], "no competition 'nope'"),
+            (["competitions", "draw", "spring", "--winners", "1"], "no competition 'spring'"),
+            (["competitions", "draw", "bike", "--winners", "1"], "has no entries"),
+            (["competitions", "draw", "bike", "--winners", "0"], "0 is not in the range"),
+        ],
+    )
+    def test_bad_draws_fail_clearly(self, competition_app, runner, args, message):
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0
+        assert message in result.output
+
+    def test_notify_texts_each_winner_once(self, competition_app, runner, twilio_stand_in):
+        enter_many(competition_app, 4)
+        first = runner.invoke(
+            args=["competitions", "draw", "bike", "--winners", "4", "--seed", "x", "--notify"]
+        )
+        assert first.exit_code == 0, first.output
+        assert first.output.count("  sent") == 4
+        assert len(twilio_stand_in.messages) == 4
+        bodies = sorted(message.body for message in twilio_stand_in.messages)
+        assert bodies == [f"You won Win a bike, entry {n}!" for n in (1, 2, 3, 4)]
+        again = runner.invoke(
+            args=["competitions", "draw", "bike", "--winners", "4", "--seed", "x", "--notify"]
+        )
+        assert again.output.count("already sent") == 4
+        assert len(twilio_stand_in.messages) == 4
+
+    def test_notify_never_texts_an_opted_out_winner(self, competition_app, runner, twilio_stand_in):
+        enter_many(competition_app, 1)
+        with competition_app.extensions["selfserve"].writes.begin() as db:
+            db.add(OptOut(phone_e164="+61491570200", opted_out=True))
+        result = runner.invoke(args=["competitions", "draw", "bike", "--winners", "1", "--notify"])
+        assert "opted out" in result.output
+        assert twilio_stand_in.messages == []
+
+
+class TestExport:
+    def test_the_export_masks_numbers(self, competition_app, runner, tmp_path):
+        enter_many(competition_app, 3)
+        runner.invoke(args=["competitions", "draw", "bike", "--winners", "1", "--seed", "a"])
+        target = tmp_path / "entries.csv"
+        result = runner.invoke(args=["competitions", "export", "bike", str(target)])
+        assert result.exit_code == 0, result.output
+        rows = list(csv.DictReader(io.StringIO(target.read_text())))
+        assert [row["entry_number"] for row in rows] == ["1", "2", "3"]
+        assert all("•" in row["phone"] for row in rows)
+        assert "+61491570200" not in target.read_text()
+        assert sum(row["won_in_draws"] == "1" for row in rows) == 1
+
+    def test_reveal_shows_numbers_and_is_logged_without_them(self, competition_app, runner, caplog):
+        enter_many(competition_app, 2)
+        with caplog.at_level(logging.INFO):
+            result = runner.invoke(args=["competitions", "export", "bike", "--reveal"])
+        assert result.exit_code == 0
+        assert "+61491570200" in result.output
+        revealed = [r for r in caplog.records if r.getMessage() == "competition_export_revealed"]
+        assert len(revealed) == 1
+        assert revealed[0].campaign == "bike"
+        assert "+6149157020" not in caplog.text + str(revealed[0].__dict__)
+
+    def test_the_masked_export_is_not_logged_as_revealed(self, competition_app, runner, caplog):
+        enter_many(competition_app, 1)
+        with caplog.at_level(logging.INFO):
+            result = runner.invoke(args=["competitions", "export", "bike"])
+        assert "+61491570200" not in result.output
+        assert "competition_export_revealed" not in caplog.text
+
+
+def test_a_spec_round_trips_through_its_stored_definition():
+    spec = competition_spec(opens_at=datetime(2026, 3, 1, 9, 0), closes_at=date(2026, 3, 31))
+    assert spec.option("opens_at") == "2026-03-01T09:00:00"
+    assert spec.option("closes_at") == "2026-03-31"
+    assert spec_from_definition(spec.definition) == spec
+
+
+class TestConsole:
+    def test_the_dashboard_shows_entries_and_the_latest_draw_without_numbers(
+        self, competition_app, client, runner
+    ):
+        from tests.console_support import create_console_user, log_in
+
+        enter_many(competition_app, 3)
+        runner.invoke(args=["competitions", "draw", "bike", "--winners", "2", "--seed", "a"])
+        create_console_user(competition_app)
+        assert log_in(client).status_code == 302
+        page = client.get("/admin/").get_data(as_text=True)
+        section = page[page.index('id="competitions-heading"') :]
+        row = section[section.index("Win a bike") :]
+        row = row[: row.index("</tr>")]
+        assert '<td class="num">3</td>' in row
+        assert '<td class="num">1</td>' in row
+        assert "2 winner(s)" in row
+        assert "+61491570200" not in page
+        assert "0491570200" not in page
+
+    def test_without_competitions_the_dashboard_has_no_competitions_section(self, app, client):
+        from tests.console_support import create_console_user, log_in
+
+        create_console_user(app)
+        log_in(client)
+        assert "competitions-heading" not in client.get("/admin/").get_data(as_text=True)

@@ -1,0 +1,200 @@
+"""award_points: loyalty points the first time a customer takes part, once, even across retries."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from selfserve.loyalty import award_points_once
+from selfserve.models import LoyaltyAward
+from selfserve.talon import TalonClient
+from tests.conftest import import_campaigns_text, new_message_sid, reply_text, send_text
+from tests.stand_ins import talon as talon_contract
+
+POINTS_PATH = "/customer_engagement/add_loyalty_points"
+
+CAMPAIGNS = """
+[[campaign]]
+slug = "join"
+name = "Join and save"
+keywords = ["JOIN"]
+action = "coupon"
+application_id = 12
+campaign_id = 55
+award_points = 25
+loyalty_program_id = 7
+
+[[campaign]]
+slug = "bike"
+name = "Win a bike"
+keywords = ["BIKE"]
+action = "competition"
+award_points = 10
+loyalty_program_id = 7
+"""
+
+
+def point_calls(talon_stand_in):
+    return [r for r in talon_stand_in.requests if r.path == POINTS_PATH]
+
+
+@pytest.fixture
+def points_app(app):
+    import_campaigns_text(app, CAMPAIGNS)
+    return app
+
+
+def award(app, talon=None, customer_id="C1"):
+    services = app.extensions["selfserve"]
+    return award_points_once(
+        services.sessions,
+        talon or services.talon,
+        campaign_slug="join",
+        customer_id=customer_id,
+        loyalty_program_id=7,
+        points=25,
+    )
+
+
+def award_state(app, customer_id="C1"):
+    with app.extensions["selfserve"].sessions() as db:
+        return db.scalar(select(LoyaltyAward.state).where(LoyaltyAward.customer_id == customer_id))
+
+
+class TestByText:
+    def test_the_first_text_awards_the_points_once(self, points_app, client, talon_stand_in):
+        sid = new_message_sid()
+        first = reply_text(send_text(client, "JOIN", message_sid=sid))
+        send_text(client, "JOIN", message_sid=sid)  # Twilio's retry of the same message
+        send_text(client, "join")  # the customer texting again
+        calls = point_calls(talon_stand_in)
+        assert first.startswith("Your Join and save code: T1-")
+        assert len(calls) == 1
+        customer_id = calls[0].json["profileIntegrationId"]
+        assert customer_id.startswith("ss-")  # the pseudonym, never the number
+        assert calls[0].json["loyaltyProgramId"] == 7
+        assert calls[0].json["points"] == 25
+        assert talon_stand_in.points[(7, customer_id)] == 10.5 + 25
+
+    def test_each_customer_and_campaign_earns_once(self, points_app, client, talon_stand_in):
+        send_text(client, "JOIN", sender="+61491570156")
+        send_text(client, "JOIN", sender="+61491570157")
+        send_text(client, "BIKE", sender="+61491570156")
+        send_text(client, "BIKE", sender="+61491570156")
+        calls = [
+            (c.json["points"], c.json["profileIntegrationId"]) for c in point_calls(talon_stand_in)
+        ]
+        assert len(calls) == 3
+        assert sorted(points for points, _ in calls) == [10, 25, 25]
+        assert len({profile for _, profile in calls}) == 2
+
+    def test_campaigns_without_award_points_award_nothing(self, points_app, client, talon_stand_in):
+        send_text(client, "SPRING")
+        send_text(client, "NOTAKEYWORD")
+        assert point_calls(talon_stand_in) == []
+
+    def test_a_failed_coupon_is_not_taking_part(self, points_app, client, talon_stand_in):
+        talon_stand_in.down = True
+        send_text(client, "JOIN")
+        assert point_calls(talon_stand_in) == []
+
+
+class TestOnceAcrossRetries:
+    def test_a_surely_failed_post_is_tried_again_and_then_never(self, points_app, talon_stand_in):
+        talon_stand_in.answer_next(503, {"StatusCode": 503, "Error": "down", "RequestUUID": "u"})
+        assert award(points_app) == "retry"
+        assert award(points_app) == "awarded"
+        assert award(points_app) == "already_awarded"
+        assert len(point_calls(talon_stand_in)) == 2
+        assert talon_stand_in.points[(7, "C1")] == 10.5 + 25
+
+    def test_a_rate_limited_post_is_tried_again(self, points_app, talon_stand_in):
+        talon_stand_in.answer_next(429, {"StatusCode": 429, "Error": "Too many requests"})
+        assert award(points_app) == "retry"
+        assert award(points_app) == "awarded"
+
+    def test_a_timeout_is_never_posted_again(self, points_app, talon_stand_in):
+        """Talon.One may have applied points it did not answer for: posting again could double."""
+        impatient = TalonClient(
+            base_url=talon_stand_in.url,
+            api_key=talon_contract.API_KEY,
+            deployment_host=talon_contract.DEPLOYMENT_HOST,
+            platform_name="selfserve-tests",
+            dry_run=False,
+            http=httpx.Client(timeout=0.2),
+        )
+        talon_stand_in.answer_next(204, "", delay_seconds=0.5)
+        assert award(points_app, impatient) == "uncertain"
+        assert award(points_app) == "in_progress"
+        assert len(point_calls(talon_stand_in)) == 1
+        assert award_state(points_app) == "uncertain"
+
+    def test_a_crash_between_claim_and_answer_is_never_posted_again(
+        self, points_app, talon_stand_in
+    ):
+        with points_app.extensions["selfserve"].writes.begin() as db:
+            db.add(
+                LoyaltyAward(
+                    campaign_slug="join",
+                    customer_id="C1",
+                    loyalty_program_id=7,
+                    points=25,
+                    state="claimed",
+                )
+            )
+        assert award(points_app) == "in_progress"
+        assert point_calls(talon_stand_in) == []
+
+    def test_many_at_once_post_once(self, points_app, talon_stand_in):
+        talon_stand_in.delay_seconds = 0.2  # the first POST is still in flight
+        barrier = threading.Barrier(6)
+        states: list[str] = []
+
+        def go() -> None:
+            barrier.wait(timeout=10)
+            states.append(award(points_app))
+
+        threads = [threading.Thread(target=go) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(point_calls(talon_stand_in)) == 1
+        assert sorted(states).count("awarded") == 1
+        assert award_state(points_app) == "awarded"
+
+
+@pytest.fixture
+def quiet_hours_off(app):
+    """Birthday texts wait out the recipient's quiet hours; this test runs at any hour."""
+    services = app.extensions["selfserve"]
+    services.settings = replace(services.settings, quiet_hours="off")
+
+
+@pytest.mark.usefixtures("quiet_hours_off")
+def test_birthday_texts_award_points_once(app, runner, tmp_path, talon_stand_in):
+    import_campaigns_text(
+        app,
+        """
+[[campaign]]
+slug = "bday"
+name = "Birthday"
+action = "birthday"
+application_id = 12
+campaign_id = 99
+award_points = 50
+loyalty_program_id = 7
+""",
+    )
+    directory = tmp_path / "customers.csv"
+    directory.write_text("phone,customer_id,birthday,sms_consent\n0491570101,C-B,1990-05-17,yes\n")
+    runner.invoke(args=["customers", "import", str(directory)])
+    runner.invoke(args=["birthdays", "send", "--date", "2027-05-17"])
+    runner.invoke(args=["birthdays", "send", "--date", "2027-05-17"])
+    runner.invoke(args=["birthdays", "send", "--date", "2028-05-17"])
+    calls = point_calls(talon_stand_in)
+    assert [(c.json["profileIntegrationId"], c.json["points"]) for c in calls] == [("C-B", 50)]
