@@ -9,18 +9,24 @@ import logging
 
 import httpx
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handlers.errors import register_error_handlers
 from handlers.sandbox import create_talon_sandbox
+from handlers.sessions import CachedSerializerSessions
 from selfserve.budget import build_budget
 from selfserve.campaigns import CampaignBook
 from selfserve.cli import build_cli
 from selfserve.database import build_engine, build_sessionmaker
 from selfserve.deferrals import DeferredCodes
+from selfserve.health import database_check, queue_check, redis_check
 from selfserve.jobs import Jobs, build_huey
 from selfserve.landing import LandingJourney
 from selfserve.logs import configure_logging
+from selfserve.message_log import MessageLogWriter
+from selfserve.metrics import MeteredSender, observe_talon_call, operational_gauges
 from selfserve.outbox import Outbox
+from selfserve.returning import ReturningCustomers
 from selfserve.services import Services
 from selfserve.settings import Settings
 from selfserve.sms import SandboxSender, SmsSender, TwilioSender
@@ -60,6 +66,7 @@ def build_services(settings: Settings) -> Services:
         platform_name=settings.talon_platform_name,
         dry_run=settings.talon_dry_run,
         http=http,
+        observe=observe_talon_call,
         budget=budget,
     )
     sms: SmsSender
@@ -74,7 +81,14 @@ def build_services(settings: Settings) -> Services:
             settings.twilio_messaging_service_sid,
             status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/twilio/status",
         )
+    sms = MeteredSender(sms)
     campaigns = CampaignBook(sessions)
+    returning = ReturningCustomers(
+        engine,
+        campaigns,
+        identity_secret=settings.identity_secret,
+        log_writer=MessageLogWriter(engine),
+    )
     texts = TextAnswerer(
         sessions,
         campaigns,
@@ -87,6 +101,7 @@ def build_services(settings: Settings) -> Services:
         default_region=settings.default_region,
         help_text=settings.effective_help_text,
         deadline_seconds=settings.webhook_deadline_seconds,
+        returning=returning,
     )
     retries = {
         "lease_seconds": settings.worker_lease_seconds,
@@ -134,6 +149,13 @@ def build_services(settings: Settings) -> Services:
         outbox=outbox,
         deferred_codes=deferred_codes,
         landing=landing,
+        readiness=[database_check(engine)]
+        + ([redis_check(settings.redis_url)] if settings.redis_url else [])
+        + [queue_check(jobs.huey)],
+        shared_gauges=operational_gauges(
+            sessions, budget, jobs.huey, settings.talon_rate_limit_per_minute
+        ),
+        returning=returning,
     )
 
 
@@ -150,14 +172,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
         MAX_CONTENT_LENGTH=256 * 1024,
     )
+    app.session_interface = CachedSerializerSessions()
     services = build_services(settings)
     app.extensions["selfserve"] = services
 
-    from handlers import landing, sms
+    from handlers import landing, ops, sms
     from handlers.web import csrf, init_web_protections
 
     init_web_protections(app, settings)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(ops.bp)
     csrf.exempt(sms.bp)  # Twilio signs its webhooks; it cannot send a CSRF token
     from handlers import home, phone
     from handlers.admin import init_console
@@ -167,6 +191,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(landing.bp)
     register_error_handlers(app)
+    if settings.trusted_proxy_hops:
+        # Behind N proxies (a TLS terminator, a load balancer): trust their X-Forwarded-For and
+        # -Proto so per-IP throttles see the customer and the scheme is https. Twilio
+        # signatures do not depend on this: they are checked against PUBLIC_BASE_URL.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     for command in build_cli(lambda: services):
         app.cli.add_command(command)
     log.debug(

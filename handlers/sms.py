@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from handlers.services import services
 from handlers.twilio_signature import requires_twilio_signature
+from selfserve import metrics
 from selfserve.texts import InboundText
 
 log = logging.getLogger(__name__)
@@ -17,10 +19,16 @@ bp = Blueprint("sms", __name__, url_prefix="/webhooks/twilio")
 
 def twiml(text: str | None) -> Response:
     """A TwiML answer: one <Message>, or an empty <Response/> to send nothing."""
+    return Response(twiml_document(text), status=200, mimetype="text/xml")
+
+
+@lru_cache(maxsize=8192)
+def twiml_document(text: str | None) -> str:
+    """The TwiML text for a reply (cached: help texts, hints and a customer's code repeat)."""
     answer = MessagingResponse()
     if text:
         answer.message(text)
-    return Response(str(answer), status=200, mimetype="text/xml")
+    return str(answer)
 
 
 def required_field(name: str) -> str:
@@ -47,6 +55,7 @@ def inbound_text() -> Response:
             opt_out_type=request.form.get("OptOutType", ""),
         )
     )
+    metrics.count_answer(reply.outcome)
     return twiml(reply.text)
 
 
@@ -55,6 +64,7 @@ def inbound_text() -> Response:
 def delivery_status() -> Response:
     """Record a delivery status callback for a text we sent."""
     error_code = request.form.get("ErrorCode", "")
+    metrics.count_delivery_status(required_field("MessageStatus"))
     services().record_delivery_status(
         message_sid=required_field("MessageSid")[:64],
         status=required_field("MessageStatus")[:32],

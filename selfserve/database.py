@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import functools
+import os
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +72,77 @@ def insert_ignoring_duplicates(db: Session, table: Any, values: dict[str, Any]) 
 
     SQLite and PostgreSQL spell the upsert differently; this hides that in one place.
     """
-    dialect = db.get_bind().dialect.name
+    statement = _insert_ignoring(db.get_bind().dialect.name, table)
+    return db.execute(statement, values).first() is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_ignoring(dialect: str, table: Any) -> Any:
+    """The statement, built once: values are bound at execution (building them into the
+    statement every time cost more than running it)."""
     statement: Any
     if dialect == "postgresql":
-        statement = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+        statement = postgresql.insert(table).on_conflict_do_nothing()
     elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+        statement = sqlite.insert(table).on_conflict_do_nothing()
     else:  # pragma: no cover - only the two supported dialects reach here
-        statement = insert(table).values(**values)
+        statement = insert(table)
     # RETURNING, not rowcount: drivers disagree on rowcount for a skipped conflict.
     first_column = next(iter(table.primary_key.columns))
-    return db.execute(statement.returning(first_column)).first() is not None
+    return statement.returning(first_column)
+
+
+class _WriteTurn:
+    """A thread lock plus an flock(2) on a file beside the database: one writer at a time
+    across every thread and process on this host, handed over at once by the kernel."""
+
+    def __init__(self, lock_path: str | None) -> None:
+        self._lock = threading.Lock()
+        self._path = lock_path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        if self._path is None:
+            return
+        try:
+            if self._fd is None or self._pid != os.getpid():
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._path is not None and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+
+_write_turns: weakref.WeakKeyDictionary[Any, _WriteTurn] = weakref.WeakKeyDictionary()
+_write_turns_guard = threading.Lock()
+
+
+def write_turn(bind: Any) -> contextlib.AbstractContextManager[Any]:
+    """Hold this around a short SQLite write transaction on a busy path.
+
+    SQLite has one write lock per database. Threads and processes that find it taken wait in
+    SQLite's busy handler, which sleeps and retries (1, 2, 5 … 100 ms): under 100 threads the
+    sleeps, not the writes, set the pace. Taking turns first — a thread lock, then an flock
+    on `<database>.writelock` shared by every process — hands the write lock over at once.
+    PostgreSQL locks rows, not the database: nothing to do there.
+    """
+    engine = getattr(bind, "engine", bind)
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    with _write_turns_guard:
+        turn = _write_turns.get(engine.pool)
+        if turn is None:
+            database = engine.url.database
+            path = f"{database}.writelock" if database and database != ":memory:" else None
+            turn = _write_turns[engine.pool] = _WriteTurn(path)
+    return turn

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import Engine
@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.budget import TalonBudget
 from selfserve.campaigns import CampaignBook
 from selfserve.deferrals import DeferredCodes
+from selfserve.health import ReadinessCheck
 from selfserve.jobs import Jobs
 from selfserve.landing import LandingJourney
+from selfserve.metrics import SharedGauge
 from selfserve.outbox import Outbox
+from selfserve.returning import ReturningCustomers
 from selfserve.settings import Settings
 from selfserve.sms import SmsSender, record_status
 from selfserve.talon import TalonClient
@@ -38,6 +41,9 @@ class Services:
     outbox: Outbox  # every text we send ourselves: outbox.send(...) (selfserve/outbox.py)
     deferred_codes: DeferredCodes  # codes owed by SMS (selfserve/deferrals.py)
     landing: LandingJourney  # the QR landing pages' journey (one-time codes, claims)
+    readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
+    shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped
+    returning: ReturningCustomers | None = None  # the fast path and its message-log writer
 
     def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""
@@ -45,7 +51,9 @@ class Services:
             record_status(db, message_sid, status, error_code, opt_out_on_21610=True)
 
     def close(self) -> None:
-        """Release connections (tests build many apps)."""
+        """Write what is queued, then release connections (tests build many apps)."""
+        if self.returning is not None:
+            self.returning.close()
         self.http.close()
         self.budget.close()
         self.jobs.huey.storage.close()

@@ -52,6 +52,7 @@ class Settings:
     help_text: str = ""
     webhook_deadline_seconds: float = 8.0
     log_json: bool = False
+    trusted_proxy_hops: int = 0
     quiet_hours: str = "21:00-08:00"
     instance_path: str = "instance"
     # QR landing pages: who may be sent a one-time code, and how often (limits' notation).
@@ -133,6 +134,8 @@ class Settings:
             raise SettingsError("DEFAULT_REGION must be a two-letter region code such as AU")
         if self.twilio_from_number and self.twilio_messaging_service_sid:
             raise SettingsError("set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, not both")
+        if self.trusted_proxy_hops < 0:
+            raise SettingsError("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
         from selfserve.consent import QuietHours
 
         QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS

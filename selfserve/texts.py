@@ -11,10 +11,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import (
@@ -32,22 +32,38 @@ from selfserve.consent import (
     record_consent,
     revoke,
 )
-from selfserve.database import insert_ignoring_duplicates
+from selfserve.database import insert_ignoring_duplicates, write_turn
 from selfserve.deferrals import (
     DEFERRED_OUTCOME,
     Deferral,
     record_deferral,
     settle_answered_inline,
 )
-from selfserve.errors import InvalidPhoneNumber, TalonError, TalonRejected
+from selfserve.errors import TalonError, TalonRejected
 from selfserve.identity import Identity, identify
 from selfserve.loyalty import award_for_taking_part
 from selfserve.models import InboundMessage, IssuedCoupon, utcnow
-from selfserve.phones import mask_phone, split_channel, to_e164
+from selfserve.returning import NewCustomer, ReturningCustomers, ReturningText, read_sender
 from selfserve.sms import is_opted_out, set_opt_out
 from selfserve.talon import CouponRequest, TalonClient
 
 log = logging.getLogger(__name__)
+
+_messages = InboundMessage.__table__
+# Built once, values bound per call: a Core UPDATE, not the ORM's bulk-update machinery.
+_RECORD = (
+    update(_messages)
+    .where(_messages.c.message_sid == bindparam("sid"))
+    .values(
+        state="done",
+        outcome=bindparam("new_outcome"),
+        reply=bindparam("new_reply"),
+        keyword=bindparam("new_keyword"),
+        campaign_slug=bindparam("new_campaign_slug"),
+        customer_id=bindparam("new_customer_id"),
+        detail=bindparam("new_detail"),
+    )
+)
 
 SORRY = "Sorry, we can't do that right now. Please try again later."
 JOURNEY_ACTIONS = ("competition", "birthday")  # answered by selfserve.competitions
@@ -112,6 +128,7 @@ class TextAnswerer:
         deadline_seconds: float = 8.0,
         clock: Callable[[], datetime] = utcnow,
         on_deferred: Callable[[int, int], None] | None = None,
+        returning: ReturningCustomers | None = None,
     ) -> None:
         self._sessions = sessions
         self._campaigns = campaigns
@@ -121,6 +138,8 @@ class TextAnswerer:
         self._help_text = help_text
         self._deadline = deadline_seconds
         self._clock = clock
+        self._returning = returning
+        self._write_turn = write_turn(sessions.kw["bind"])  # SQLite: one writer thread at a time
         # With a queue, a code Talon.One cannot give in time is owed and texted later
         # (on_deferred(row id, attempt) enqueues the job); without one, a polite "sorry".
         self._on_deferred = on_deferred
@@ -131,39 +150,52 @@ class TextAnswerer:
 
     def answer(self, text: InboundText) -> Reply:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
-        channel, address = split_channel(text.sender)
-        try:
-            phone = to_e164(address, self._region)
-        except InvalidPhoneNumber:
-            phone = ""
-        masked = mask_phone(phone) if phone else "unknown"
-        with self._sessions.begin() as db:
-            claimed = insert_ignoring_duplicates(
-                db,
-                InboundMessage.__table__,
-                {
-                    "message_sid": text.message_sid,
-                    "received_at": self._clock(),
-                    "channel": channel,
-                    "phone_masked": masked,
-                    "to_number": _clean(text.to)[:32],
-                    "source": text.source,
-                    "state": "processing",
-                },
+        sender = read_sender(text.sender, self._region)
+        channel, phone, masked = sender.channel, sender.phone, sender.masked
+        known: ReturningText | NewCustomer | None = None
+        if phone and self._returning is not None:
+            known = self._returning.find(
+                text.message_sid, phone, text.body, text.opt_out_type, self.identifier_for
             )
-            outcome: Outcome | _Pending | None = None
-            if claimed:
-                outcome = (
-                    self._decide(db, phone, text) if phone else Outcome(None, "invalid_sender")
-                )
-                if isinstance(outcome, Outcome):
-                    self._record(db, text.message_sid, outcome)
+            if isinstance(known, ReturningText):
+                return self._answer_returning(text, channel, masked, known)
+        claim = {
+            "message_sid": text.message_sid,
+            "received_at": self._clock(),
+            "channel": channel,
+            "phone_masked": masked,
+            "to_number": _clean(text.to)[:32],
+            "source": text.source,
+            "state": "processing",
+        }
+        outcome: Outcome | _Pending | None = None
+        if isinstance(known, NewCustomer):
+            # The fast path's read has decided already: the claim is the whole transaction,
+            # so SQLite's write lock is held for one INSERT, not for reads.
+            with self._write_turn, self._sessions.begin() as db:
+                if insert_ignoring_duplicates(db, InboundMessage.__table__, claim):
+                    outcome = _Pending(
+                        known.campaign,
+                        known.who,
+                        known.keyword,
+                        known.identifier,
+                        code_missing=True,
+                    )
+        else:
+            with self._write_turn, self._sessions.begin() as db:
+                claimed = insert_ignoring_duplicates(db, InboundMessage.__table__, claim)
+                if claimed:
+                    outcome = (
+                        self._decide(db, phone, text) if phone else Outcome(None, "invalid_sender")
+                    )
+                    if isinstance(outcome, Outcome):
+                        self._record(db, text.message_sid, outcome)
         if outcome is None:  # outside the transaction, so the first delivery can finish
             return self._wait_for_first_delivery(text.message_sid)
         owed: tuple[int, int] | None = None
         if isinstance(outcome, _Pending):
             outcome = self._complete(outcome, text.message_sid)
-            with self._sessions.begin() as db:
+            with self._write_turn, self._sessions.begin() as db:
                 self._record(db, text.message_sid, outcome)
                 if outcome.deferral is not None:
                     owed = record_deferral(db, outcome.deferral, self._clock())
@@ -174,6 +206,43 @@ class TextAnswerer:
                 log.exception("deferred_enqueue_failed", extra={"message_sid": text.message_sid})
         award_for_taking_part(self._sessions, self._talon, self._campaigns, outcome)
         log.info(
+            "text_answered",
+            extra={
+                "message_sid": text.message_sid,
+                "phone": masked,
+                "outcome": outcome.outcome,
+                "campaign": outcome.campaign_slug,
+                "customer_id": outcome.customer_id,
+            },
+        )
+        return Reply(outcome.text, outcome.outcome)
+
+    def _answer_returning(
+        self, text: InboundText, channel: str, masked: str, known: ReturningText
+    ) -> Reply:
+        """A code already issued: reply now, log the text in the next batch (returning.py)."""
+        issued = IssuedCode(known.code.code, known.code.expires_at, known.code.starts_at, False)
+        pending = _Pending(known.campaign, known.who, known.keyword, known.identifier)
+        outcome = self._coupon_outcome(pending, issued, "code_resent")
+        assert self._returning is not None  # noqa: S101 - only called with the fast path on
+        self._returning.record(
+            {
+                "message_sid": text.message_sid,
+                "received_at": self._clock(),
+                "channel": channel,
+                "phone_masked": masked,
+                "customer_id": outcome.customer_id,
+                "to_number": _clean(text.to)[:32],
+                "keyword": outcome.keyword,
+                "campaign_slug": outcome.campaign_slug,
+                "source": text.source,
+                "state": "done",
+                "outcome": outcome.outcome,
+                "reply": outcome.text,
+                "detail": None,
+            }
+        )
+        log.debug(  # INFO would cost a third of this path; the message log and /metrics count it
             "text_answered",
             extra={
                 "message_sid": text.message_sid,
@@ -269,7 +338,12 @@ class TextAnswerer:
         try:
             if campaign.action == "loyalty":
                 return self._loyalty_outcome(pending)
-            issued = self.issue_code(campaign, pending.who.customer_id, pending.identifier)
+            issued = self.issue_code(
+                campaign,
+                pending.who.customer_id,
+                pending.identifier,
+                known_missing=pending.code_missing,
+            )
         except TalonRejected as error:
             log.error(
                 "talon_rejected",
@@ -383,17 +457,20 @@ class TextAnswerer:
         identifier: str,
         dry_run: bool | None = None,
         talon: TalonClient | None = None,
+        known_missing: bool = False,
     ) -> IssuedCode:
         """Create or retrieve the customer's coupon at Talon.One and keep it.
 
         `talon` overrides the answerer's own client (the worker passes one with the full
-        timeout). Raises TalonRejected (configuration) or TalonUnavailable/TalonRateLimited
+        timeout). `known_missing`: the caller has just read that no code is stored (skip that
+        read). Raises TalonRejected (configuration) or TalonUnavailable/TalonRateLimited
         (transient).
         """
-        with self._sessions() as db:
-            known = find_issued_code(db, campaign.slug, identifier)
-        if known is not None:
-            return known
+        if not known_missing:
+            with self._sessions() as db:
+                known = find_issued_code(db, campaign.slug, identifier)
+            if known is not None:
+                return known
         assert campaign.application_id is not None  # noqa: S101 - validated on import
         assert campaign.campaign_id is not None  # noqa: S101 - validated on import
         coupon = (talon or self._talon).coupon(
@@ -409,8 +486,8 @@ class TextAnswerer:
         )
         if dry_run:
             return IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
-        with self._sessions.begin() as db:
-            insert_ignoring_duplicates(
+        with self._write_turn, self._sessions.begin() as db:
+            inserted = insert_ignoring_duplicates(
                 db,
                 IssuedCoupon.__table__,
                 {
@@ -424,7 +501,13 @@ class TextAnswerer:
                     "issued_at": self._clock(),
                 },
             )
-            stored = find_issued_code(db, campaign.slug, identifier)
+            # Ours (in UTC, as the database gives it back, so every later reply renders the
+            # same), or the one another process stored first: codes never fork.
+            stored = (
+                IssuedCode(coupon.code, _utc(coupon.expires_at), _utc(coupon.starts_at), True)
+                if inserted
+                else find_issued_code(db, campaign.slug, identifier)
+            )
         assert stored is not None  # noqa: S101 - inserted or already there
         return IssuedCode(stored.code, stored.expires_at, stored.starts_at, fresh=True)
 
@@ -522,17 +605,16 @@ class TextAnswerer:
             # The customer has the code now: a code owed by SMS must not follow it.
             settle_answered_inline(db, outcome.campaign_slug, outcome.identifier, self._clock())
         db.execute(
-            update(InboundMessage)
-            .where(InboundMessage.message_sid == message_sid)
-            .values(
-                state="done",
-                outcome=outcome.outcome,
-                reply=outcome.text,
-                keyword=outcome.keyword,
-                campaign_slug=outcome.campaign_slug,
-                customer_id=outcome.customer_id,
-                detail=outcome.detail,
-            )
+            _RECORD,
+            {
+                "sid": message_sid,
+                "new_outcome": outcome.outcome,
+                "new_reply": outcome.text,
+                "new_keyword": outcome.keyword,
+                "new_campaign_slug": outcome.campaign_slug,
+                "new_customer_id": outcome.customer_id,
+                "new_detail": outcome.detail,
+            },
         )
 
     def _wait_for_first_delivery(self, message_sid: str) -> Reply:
@@ -567,6 +649,7 @@ class _Pending:
     reply: str = ""
     fields: Mapping[str, Any] = field(default_factory=dict)
     outcome: str = ""
+    code_missing: bool = False  # read just now: no code stored for the identifier
 
 
 def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:
@@ -583,6 +666,10 @@ def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> Issued
 
 def _points(value: float) -> str:
     return f"{value:g}" if value != int(value) else f"{int(value)}"
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC) if moment is not None else None
 
 
 def _clean(value: str) -> str:

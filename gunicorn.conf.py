@@ -1,0 +1,117 @@
+"""Production defaults for `gunicorn -c gunicorn.conf.py "app:create_app()"`.
+
+Every default here was chosen by measurement (bench/README.md has the figures); each can be
+overridden from the environment without editing this file:
+
+| variable | meaning | default |
+|---|---|---|
+| `PORT` | port to listen on (all interfaces) | `8000` |
+| `GUNICORN_BIND` | the whole bind address instead, e.g. `unix:/run/selfserve.sock` | |
+| `WEB_CONCURRENCY` | worker processes | 2 × CPU cores |
+| `GUNICORN_THREADS` | threads per worker (gthread) | `32` |
+| `PYTHON_SWITCH_INTERVAL` | seconds a thread may hold the GIL before handing it over | `0.005` |
+| `PROMETHEUS_MULTIPROC_DIR` | where workers keep /metrics values | a fresh temporary folder |
+| `GUNICORN_ACCESS_LOG` | `-` for access lines on stdout, or a file | off |
+
+Why gthread, 2 workers per core and 32 threads each: a new customer's text waits ~300 ms
+for Talon.One and holds a thread meanwhile, while a returning customer's text needs about a
+millisecond of CPU. Throughput is at most threads-in-flight ÷ Talon.One latency, so 128
+texts in flight need 128 threads. Measured on 2 cores (bench/README.md), 4 × 32 answered new
+customers as fast as or faster than 2 × 64 or 2 × 128, with a lower p99: fewer threads per
+interpreter wait less for its GIL, and SQLite writes take turns across processes anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _int_from_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1")
+    return value
+
+
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = _int_from_env("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
+worker_class = "gthread"
+threads = _int_from_env("GUNICORN_THREADS", 32)
+# Connections a worker keeps open at once (idle keep-alive ones wait in its poller, not a thread).
+worker_connections = 1000
+backlog = 2048
+keepalive = 5  # seconds; keeps a TLS proxy's pooled upstream connections reusable
+# Twilio gives a webhook 15 s; the app answers within WEBHOOK_DEADLINE_SECONDS (8 s).
+timeout = 30
+graceful_timeout = 25  # a worker finishes its texts (and flushes its message-log batch)
+# Large request lines/headers are not ours to accept.
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+proc_name = "selfserve"
+# gunicorn 27's control socket is not used, and two instances on one host would share its path.
+control_socket_disable = True
+# Load the app in each worker after fork: every worker gets its own database pool, HTTP client
+# and writer thread (none of them survive a fork).
+preload_app = False
+
+# /metrics across workers: prometheus-client's multiprocess mode keeps each worker's values in
+# files under PROMETHEUS_MULTIPROC_DIR. It must be set before any worker imports
+# prometheus_client, so it is set here, when gunicorn reads this file.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+_made_metrics_dir = False
+if not _metrics_dir:
+    _metrics_dir = tempfile.mkdtemp(prefix="selfserve-metrics-")
+    _made_metrics_dir = True
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir  # workers inherit it
+
+
+def on_starting(server: Any) -> None:
+    """Before the first worker: start /metrics from zero (old workers' files would count)."""
+    folder = Path(_metrics_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker is gone: drop its live gauges so /metrics stops counting them."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, _metrics_dir)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """A worker stops cleanly: write what it still holds (message-log batch) before exiting."""
+    application = getattr(worker, "wsgi", None)
+    extensions = getattr(application, "extensions", None) or {}
+    services = extensions.get("selfserve")
+    if services is not None:
+        services.close()
+
+
+def on_exit(server: Any) -> None:
+    """gunicorn stops: remove the metrics folder it made for itself."""
+    if _made_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Each worker: Python's GIL switch interval, when PYTHON_SWITCH_INTERVAL asks for one."""
+    import sys
+
+    interval = os.environ.get("PYTHON_SWITCH_INTERVAL", "").strip()
+    if interval:
+        sys.setswitchinterval(float(interval))

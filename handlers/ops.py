@@ -1,0 +1,50 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics. Unauthenticated, cheap,
+and free of secrets and phone numbers (restrict /metrics at the proxy if it must stay private).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from handlers.services import services
+from handlers.web import limiter
+from selfserve import metrics
+from selfserve.health import run_checks
+
+bp = Blueprint("ops", __name__)
+MACHINE_BLUEPRINTS = frozenset({"ops", "sms"})
+
+
+@limiter.request_filter
+def machine_to_machine() -> bool:
+    """Never throttle probes or Twilio's signed webhooks per IP (they all come from a few of
+    Twilio's or the load balancer's addresses), and skip the limiter's work for them."""
+    return request.blueprint in MACHINE_BLUEPRINTS
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """The process is up and serving requests (no dependency is touched)."""
+    response = jsonify(status="ok")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """200 when every dependency this deployment uses answers; 503 naming the failing ones."""
+    results = run_checks(services().readiness)
+    ready = all(results.values())
+    response = jsonify(
+        status="ready" if ready else "not ready",
+        checks={name: "ok" if passed else "failing" for name, passed in results.items()},
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if ready else 503
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    """Every metric in Prometheus' text format, summed over the server's workers."""
+    body, content_type = metrics.render(services().shared_gauges)
+    return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})

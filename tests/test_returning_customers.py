@@ -1,0 +1,123 @@
+"""The returning customer's fast path and the batched message log."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from selfserve import migrate
+from selfserve.database import build_engine
+from selfserve.message_log import MessageLogWriter
+from selfserve.models import InboundMessage, utcnow
+from tests.conftest import new_message_sid, reply_text, send_text
+
+
+def logged(app) -> list[InboundMessage]:
+    services = app.extensions["selfserve"]
+    services.returning.flush()
+    with services.sessions() as db:
+        return list(db.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def row(message_sid: str) -> dict:
+    return {
+        "message_sid": message_sid,
+        "received_at": utcnow(),
+        "channel": "sms",
+        "phone_masked": "+61 4•• ••• •56",
+        "customer_id": "C1",
+        "to_number": "+61480000000",
+        "keyword": "SPRING",
+        "campaign_slug": "spring",
+        "source": None,
+        "state": "done",
+        "outcome": "code_resent",
+        "reply": "Your code",
+        "detail": None,
+    }
+
+
+class TestReturningCustomers:
+    def test_a_returning_customer_is_logged_with_the_same_reply(self, app, client, talon_stand_in):
+        first = reply_text(send_text(client, "SPRING", sender="+61491570601"))
+        again = reply_text(send_text(client, "bloom", sender="+61491570601"))
+        assert again == first
+        assert len(talon_stand_in.coupon_requests()) == 1
+        rows = logged(app)
+        assert [r.outcome for r in rows] == ["code_issued", "code_resent"]
+        assert rows[1].reply == first
+        assert rows[1].keyword == "BLOOM"
+        assert rows[1].phone_masked == "+61 4•• ••• •01"
+        assert rows[1].state == "done"
+
+    def test_a_returning_customers_duplicate_gets_the_same_reply_and_one_row(self, app, client):
+        send_text(client, "SPRING", sender="+61491570602")
+        sid = new_message_sid()
+        first = reply_text(send_text(client, "SPRING", sender="+61491570602", message_sid=sid))
+        logged(app)  # written: the duplicate now meets the stored row
+        second = reply_text(send_text(client, "SPRING", sender="+61491570602", message_sid=sid))
+        third = reply_text(send_text(client, "SPRING", sender="+61491570602", message_sid=sid))
+        assert first == second == third
+        assert [r.message_sid for r in logged(app)].count(sid) == 1
+
+    def test_the_first_reply_and_every_later_one_render_the_same_dates(
+        self, client, talon_stand_in
+    ):
+        talon_stand_in.answer_next(
+            200,
+            {
+                "ID": 7,
+                "Value": "T1-NEWYEAR",
+                "StartDate": "2026-01-01T00:00:00+02:00",
+                "ExpiryDate": "2027-01-01T00:30:00+02:00",  # 31 Dec in UTC
+                "RecipientIntegrationID": "",
+            },
+        )
+        first = reply_text(send_text(client, "SPRING", sender="+61491570605"))
+        again = reply_text(send_text(client, "SPRING", sender="+61491570605"))
+        assert first == again == "Your Spring code: T1-NEWYEAR (valid until 31 Dec)"
+
+    def test_an_opted_out_customer_with_a_code_gets_nothing(self, client, talon_stand_in):
+        assert reply_text(send_text(client, "SPRING", sender="+61491570603"))
+        assert reply_text(send_text(client, "STOP", sender="+61491570603")) is None
+        assert reply_text(send_text(client, "SPRING", sender="+61491570603")) is None
+        assert reply_text(send_text(client, "START", sender="+61491570603")) is None
+        assert reply_text(send_text(client, "SPRING", sender="+61491570603"))
+        assert len(talon_stand_in.coupon_requests()) == 1
+
+    def test_a_directory_change_is_seen_at_once(
+        self, app, runner, client, talon_stand_in, tmp_path
+    ):
+        csv = tmp_path / "customers.csv"
+        csv.write_text("phone,customer_id,first_name\n0491 570 604,CUST-604,Alex\n")
+        assert runner.invoke(args=["customers", "import", str(csv)]).exit_code == 0
+        send_text(client, "SPRING", sender="+61491570604")
+        csv.write_text("phone,customer_id,first_name\n0491 570 604,CUST-604-NEW,Alex\n")
+        assert runner.invoke(args=["customers", "import", str(csv)]).exit_code == 0
+        send_text(client, "SPRING", sender="+61491570604")
+        identifiers = [call.args["identifier"] for call in talon_stand_in.coupon_requests()]
+        assert identifiers == ["CUST-604:34", "CUST-604-NEW:34"]
+
+
+class TestMessageLogWriter:
+    def test_rows_are_written_on_close_and_duplicates_ignored(self, database_url):
+        engine = build_engine(database_url)
+        writer = MessageLogWriter(engine, interval_seconds=60)  # only close() writes here
+        for sid in ("SMa", "SMb", "SMa"):
+            writer.add(row(sid))
+        writer.close()
+        with engine.connect() as connection:
+            sids = connection.execute(select(InboundMessage.message_sid)).scalars().all()
+        engine.dispose()
+        assert sorted(sids) == ["SMa", "SMb"]
+
+    def test_a_failed_write_keeps_the_rows_for_the_next_try(self, tmp_path):
+        engine = build_engine(f"sqlite:///{tmp_path / 'not-yet.db'}")  # no tables yet
+        writer = MessageLogWriter(engine, interval_seconds=60)
+        writer.add(row("SMkept"))
+        writer.flush()
+        assert (writer.pending, writer.written) == (1, 0)
+        migrate.upgrade(engine)  # the database is back
+        writer.flush()
+        assert (writer.pending, writer.written) == (0, 1)
+        writer.close()
+        engine.dispose()
