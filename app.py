@@ -93,10 +93,7 @@ def build_services(settings: Settings) -> Services:
         sessions,
         campaigns,
         # The webhook waits briefly for Talon.One, then owes the code; the worker waits longer.
-        talon.with_timeout(
-            settings.talon_inline_timeout_seconds,
-            pause_after_failure_seconds=settings.talon_inline_pause_seconds,
-        ),
+        talon.with_timeout(settings.talon_inline_timeout_seconds),
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
         help_text=settings.effective_help_text,
@@ -113,7 +110,7 @@ def build_services(settings: Settings) -> Services:
     deferred_codes = DeferredCodes(writes, campaigns, texts, talon, outbox, **retries)
     jobs.bind(deferred_codes, outbox)
     outbox.connect_queue(jobs.enqueue_text)
-    texts.connect_queue(jobs.enqueue_code)
+    texts.connect_queue(jobs.enqueue_code, settings.talon_inline_pause_seconds)
     landing = LandingJourney(
         sessions,
         campaigns,

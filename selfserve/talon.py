@@ -99,26 +99,17 @@ class TalonClient:
         self._http = http
         self._budget = budget
         self._observe = observe
-        self._pause_seconds = 0.0
-        self._paused_until = 0.0
         self._timeout: httpx.Timeout | None = None
         if timeout_seconds is not None:
             self._timeout = httpx.Timeout(timeout_seconds, connect=min(2.0, timeout_seconds))
 
-    def with_timeout(
-        self, timeout_seconds: float, pause_after_failure_seconds: float = 0.0
-    ) -> TalonClient:
+    def with_timeout(self, timeout_seconds: float) -> TalonClient:
         """The same client (connections, budget) with another per-call timeout.
 
-        The webhook uses a short one so it answers fast; the worker uses the full one. With
-        `pause_after_failure_seconds`, a timeout, refusal or 5xx makes this twin fail at once
-        for that long (in this process) instead of asking again: during an outage each web
-        process probes Talon.One about once a second and every other text is answered at once.
+        The webhook uses a short one so it answers fast; the worker uses the full one.
         """
         twin = copy.copy(self)
         twin._timeout = httpx.Timeout(timeout_seconds, connect=min(2.0, timeout_seconds))
-        twin._pause_seconds = pause_after_failure_seconds
-        twin._paused_until = 0.0
         return twin
 
     def coupon(self, request: CouponRequest, *, dry_run: bool | None = None) -> Coupon:
@@ -189,26 +180,6 @@ class TalonClient:
         self._call("POST", "/customer_engagement/add_loyalty_points", json=payload)
 
     def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: dict[str, Any] | None = None,
-        dry_run: bool | None = None,
-    ) -> dict[str, Any]:
-        if self._pause_seconds and time.monotonic() < self._paused_until:
-            raise TalonUnavailable("Talon.One failed a moment ago; not asking again yet")
-        try:
-            return self._call_now(method, path, params=params, json=json, dry_run=dry_run)
-        except TalonRateLimited:
-            raise
-        except TalonUnavailable:
-            if self._pause_seconds:
-                self._paused_until = time.monotonic() + self._pause_seconds
-            raise
-
-    def _call_now(
         self,
         method: str,
         path: str,

@@ -39,7 +39,7 @@ from selfserve.deferrals import (
     record_deferral,
     settle_answered_inline,
 )
-from selfserve.errors import TalonError, TalonRejected
+from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
 from selfserve.identity import Identity, identify
 from selfserve.loyalty import award_for_taking_part
 from selfserve.models import InboundMessage, IssuedCoupon, utcnow
@@ -143,10 +143,20 @@ class TextAnswerer:
         # With a queue, a code Talon.One cannot give in time is owed and texted later
         # (on_deferred(row id, attempt) enqueues the job); without one, a polite "sorry".
         self._on_deferred = on_deferred
+        self._pause_seconds = 0.0
+        self._paused_until = 0.0  # time.monotonic() before which the webhook owes at once
 
-    def connect_queue(self, on_deferred: Callable[[int, int], None]) -> None:
-        """Owe codes Talon.One cannot give in time; on_deferred(id, attempt) enqueues the job."""
+    def connect_queue(
+        self, on_deferred: Callable[[int, int], None], pause_after_failure_seconds: float = 0.0
+    ) -> None:
+        """Owe codes Talon.One cannot give in time; on_deferred(id, attempt) enqueues the job.
+
+        After a timeout, refusal or 5xx, texts are owed at once for `pause_after_failure_seconds`
+        (in this process) instead of each waiting out the timeout again: during an outage each
+        web process asks Talon.One about once in that time and answers every other text at once.
+        """
         self._on_deferred = on_deferred
+        self._pause_seconds = pause_after_failure_seconds
 
     def answer(self, text: InboundText) -> Reply:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
@@ -335,6 +345,9 @@ class TextAnswerer:
     def _complete(self, pending: _Pending, message_sid: str = "") -> Outcome:
         """Do the Talon.One part, outside any database transaction."""
         campaign = pending.campaign
+        deferring = self._on_deferred is not None and campaign.action == "coupon"
+        if deferring and time.monotonic() < self._paused_until:
+            return self._deferred(pending, message_sid, "Talon.One failed a moment ago")
         try:
             if campaign.action == "loyalty":
                 return self._loyalty_outcome(pending)
@@ -359,7 +372,9 @@ class TextAnswerer:
             log.warning(
                 "talon_unavailable", extra={"campaign": campaign.slug, "reason": str(error)}
             )
-            if self._on_deferred is not None and campaign.action == "coupon":
+            if deferring:
+                if not isinstance(error, TalonRateLimited):  # budget and 429 have their own wait
+                    self._paused_until = time.monotonic() + self._pause_seconds
                 return self._deferred(pending, message_sid, str(error))
             return self._failed(pending, "talon_unavailable", str(error))
         return self._coupon_outcome(pending, issued, pending.outcome or "code_issued")
