@@ -25,7 +25,11 @@ run: setup
 	@echo "    create your log-in first: $(BIN)/flask --app app users create you@example.com"
 	@echo "  Twilio webhook: POST http://127.0.0.1:5000/webhooks/twilio/sms"
 	@echo "  Talon.One: built-in sandbox unless TALON_API_KEY is set"
+	@echo "  worker: flask --app app worker runs beside it (codes owed by SMS); Ctrl-C stops both"
 	@echo
+	@# The worker runs in the background and is stopped with the web server, however it ends.
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask --app app worker & worker=$$!; \
 	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
 lint: setup

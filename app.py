@@ -12,10 +12,14 @@ from flask import Flask
 
 from handlers.errors import register_error_handlers
 from handlers.sandbox import create_talon_sandbox
+from selfserve.budget import build_budget
 from selfserve.campaigns import CampaignBook
 from selfserve.cli import build_cli
 from selfserve.database import build_engine, build_sessionmaker
+from selfserve.deferrals import DeferredCodes
+from selfserve.jobs import Jobs, build_huey
 from selfserve.logs import configure_logging
+from selfserve.outbox import Outbox
 from selfserve.services import Services
 from selfserve.settings import Settings
 from selfserve.sms import SandboxSender, SmsSender, TwilioSender
@@ -40,6 +44,13 @@ def build_services(settings: Settings) -> Services:
     else:
         transport = httpx.HTTPTransport(limits=limits, retries=0)
     http = httpx.Client(timeout=timeout, transport=transport)
+    # One Talon.One budget shared by every web and worker process (see selfserve/budget.py).
+    budget = build_budget(
+        settings.redis_url,
+        settings.budget_path,
+        settings.talon_rate_limit_per_minute,
+        settings.talon_rate_window_seconds,
+    )
     talon = TalonClient(
         base_url=settings.talon_base_url,
         api_key=settings.talon_key,
@@ -47,6 +58,7 @@ def build_services(settings: Settings) -> Services:
         platform_name=settings.talon_platform_name,
         dry_run=settings.talon_dry_run,
         http=http,
+        budget=budget,
     )
     sms: SmsSender
     if settings.sms_sandbox:
@@ -64,12 +76,27 @@ def build_services(settings: Settings) -> Services:
     texts = TextAnswerer(
         sessions,
         campaigns,
-        talon,
+        # The webhook waits briefly for Talon.One, then owes the code; the worker waits longer.
+        talon.with_timeout(
+            settings.talon_inline_timeout_seconds,
+            pause_after_failure_seconds=settings.talon_inline_pause_seconds,
+        ),
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
         help_text=settings.effective_help_text,
         deadline_seconds=settings.webhook_deadline_seconds,
     )
+    retries = {
+        "lease_seconds": settings.worker_lease_seconds,
+        "retry_base_seconds": settings.talon_retry_base_seconds,
+        "retry_max_seconds": settings.talon_retry_max_seconds,
+    }
+    jobs = Jobs(build_huey(settings.redis_url, settings.queue_path))
+    outbox = Outbox(writes, sms, **retries)
+    deferred_codes = DeferredCodes(writes, campaigns, texts, talon, outbox, **retries)
+    jobs.bind(deferred_codes, outbox)
+    outbox.connect_queue(jobs.enqueue_text)
+    texts.connect_queue(jobs.enqueue_code)
     return Services(
         settings=settings,
         engine=engine,
@@ -80,6 +107,10 @@ def build_services(settings: Settings) -> Services:
         sms=sms,
         campaigns=campaigns,
         texts=texts,
+        budget=budget,
+        jobs=jobs,
+        outbox=outbox,
+        deferred_codes=deferred_codes,
     )
 
 

@@ -14,6 +14,7 @@ from selfserve.campaigns import export_campaigns, import_campaigns
 from selfserve.consent import export_consent_csv
 from selfserve.customers import CustomerFileError, import_customers
 from selfserve.errors import CampaignFileError
+from selfserve.jobs import run_worker
 from selfserve.journeys_cli import journeys_groups
 from selfserve.poster_cli import posters_group
 from selfserve.posters import PosterCampaign, poster_campaign_from
@@ -158,6 +159,19 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         return poster_campaign_from(campaign, services.settings.twilio_from_number)
 
     posters = posters_group(find_poster_campaign, lambda: get_services().settings.public_base_url)
+
+    @click.command("worker")
+    @click.option("--threads", type=int, default=None, help="worker threads (WORKER_THREADS)")
+    def worker(threads: int | None) -> None:
+        """Run the task queue's consumer: owed codes, outbound texts (stop with Ctrl-C)."""
+        services = get_services()
+        settings = services.settings
+        run_worker(
+            services.jobs,
+            threads or settings.worker_threads,
+            settings.worker_lease_seconds,
+        )
+
     users = users_group(lambda: get_services().writes)
     return [
         db_group,
@@ -166,5 +180,6 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         consent_group,
         posters,
         users,
+        worker,
         *journeys_groups(get_services),
     ]

@@ -49,19 +49,28 @@ class TalonUnavailable(TalonError):
 class TalonRateLimited(TalonUnavailable):
     """Talon.One answered 429, or our own budget is spent; retry after the given time."""
 
+    def __init__(
+        self, reason: str, retry_after_seconds: float | None = None, *, own_budget: bool = False
+    ) -> None:
+        super().__init__(reason, retry_after_seconds)
+        self.own_budget = own_budget
+
 
 class TalonTimedOut(TalonUnavailable):
     """No answer in time: Talon.One may or may not have done what was asked."""
 
 
 class SmsError(SelfserveError):
-    """An outbound SMS was not accepted."""
+    """An outbound SMS was not accepted (or, with `maybe_sent`, we cannot tell whether it was)."""
 
-    def __init__(self, reason: str, code: int | None = None, *, permanent: bool) -> None:
+    def __init__(
+        self, reason: str, code: int | None = None, *, permanent: bool, maybe_sent: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.permanent = permanent
+        self.maybe_sent = maybe_sent
 
 
 class RecipientOptedOut(SmsError):

@@ -151,7 +151,10 @@ class OutboundMessage(Base):
     """Every text we send ourselves (not TwiML replies): through Twilio or the sandbox outbox."""
 
     __tablename__ = "outbound_messages"
-    __table_args__ = (Index("ix_outbound_messages_to_created", "to_e164", "created_at"),)
+    __table_args__ = (
+        Index("ix_outbound_messages_to_created", "to_e164", "created_at"),
+        Index("ix_outbound_messages_status_next", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -163,6 +166,48 @@ class OutboundMessage(Base):
     status: Mapped[str] = mapped_column(String(32))
     error_code: Mapped[int | None]
     campaign_slug: Mapped[str | None] = mapped_column(String(64))
+    # The outbox (selfserve/outbox.py): a text is recorded under its dedupe key before it is
+    # sent, so it goes out at most once per key; attempts/lease let a restarted worker resume.
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class DeferredCode(Base):
+    """A coupon owed to a customer whom Talon.One could not serve in time: sent later by SMS.
+
+    One row per campaign and identifier, so texting again during an outage owes one code,
+    not several. The worker claims a row by its `attempts` counter (a stale copy of a job
+    finds the counter moved on and stops) and a lease, which a restarted worker waits out.
+    """
+
+    __tablename__ = "deferred_codes"
+    __table_args__ = (
+        UniqueConstraint("campaign_slug", "identifier"),
+        Index("ix_deferred_codes_state_next", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    message_sid: Mapped[str] = mapped_column(String(64))
+    campaign_slug: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    customer_id: Mapped[str] = mapped_column(String(128))
+    phone_e164: Mapped[str] = mapped_column(String(16))
+    keyword: Mapped[str] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    outbound_id: Mapped[int | None]
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class ConsentRecord(Base):

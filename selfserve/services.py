@@ -8,7 +8,11 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from selfserve.budget import TalonBudget
 from selfserve.campaigns import CampaignBook
+from selfserve.deferrals import DeferredCodes
+from selfserve.jobs import Jobs
+from selfserve.outbox import Outbox
 from selfserve.settings import Settings
 from selfserve.sms import SmsSender, record_status
 from selfserve.talon import TalonClient
@@ -28,6 +32,10 @@ class Services:
     sms: SmsSender
     campaigns: CampaignBook
     texts: TextAnswerer
+    budget: TalonBudget  # the Talon.One calls every process shares (selfserve/budget.py)
+    jobs: Jobs  # the task queue (selfserve/jobs.py)
+    outbox: Outbox  # every text we send ourselves: outbox.send(...) (selfserve/outbox.py)
+    deferred_codes: DeferredCodes  # codes owed by SMS (selfserve/deferrals.py)
 
     def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""
@@ -37,4 +45,6 @@ class Services:
     def close(self) -> None:
         """Release connections (tests build many apps)."""
         self.http.close()
+        self.budget.close()
+        self.jobs.huey.storage.close()
         self.engine.dispose()

@@ -37,6 +37,13 @@ class Settings:
     talon_dry_run: bool = False
     talon_rate_limit_per_minute: int = 500
     talon_timeout_seconds: float = 5.0
+    talon_inline_timeout_seconds: float = 2.0
+    talon_inline_pause_seconds: float = 1.0
+    talon_rate_window_seconds: float = 60.0
+    talon_retry_base_seconds: float = 2.0
+    talon_retry_max_seconds: float = 30.0
+    worker_threads: int = 4
+    worker_lease_seconds: float = 30.0
     redis_url: str = field(default="", repr=False)
     identity_secret: str = field(default="", repr=False)
     default_region: str = "AU"
@@ -126,11 +133,40 @@ class Settings:
         QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS
         if self.talon_rate_limit_per_minute < 1:
             raise SettingsError("TALON_RATE_LIMIT_PER_MINUTE must be at least 1")
+        for name in (
+            "talon_timeout_seconds",
+            "talon_inline_timeout_seconds",
+            "talon_rate_window_seconds",
+            "talon_retry_base_seconds",
+            "talon_retry_max_seconds",
+            "worker_lease_seconds",
+        ):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name.upper()} must be more than 0")
+        if self.talon_inline_pause_seconds < 0:
+            raise SettingsError("TALON_INLINE_PAUSE_SECONDS must be 0 or more")
+        if self.worker_lease_seconds <= self.talon_timeout_seconds:
+            raise SettingsError(
+                "WORKER_LEASE_SECONDS must be longer than TALON_TIMEOUT_SECONDS "
+                "(a worker holds a job at least that long)"
+            )
+        if self.worker_threads < 1:
+            raise SettingsError("WORKER_THREADS must be at least 1")
         if not self.talon_sandbox and not self.talon_deployment_host:
             raise SettingsError(
                 "TALON_DEPLOYMENT_HOST is required with TALON_API_KEY "
                 "(your deployment, e.g. mycompany.europe-west1.talon.one)"
             )
+
+    @property
+    def queue_path(self) -> Path:
+        """The embedded task queue's SQLite file (used when REDIS_URL is unset)."""
+        return Path(self.instance_path) / "queue.db"
+
+    @property
+    def budget_path(self) -> Path:
+        """The embedded Talon.One budget's SQLite file (used when REDIS_URL is unset)."""
+        return Path(self.instance_path) / "talon_budget.db"
 
     @property
     def talon_base_url(self) -> str:

@@ -1,7 +1,9 @@
 """Outbound SMS: Twilio's Messages resource, or the sandbox outbox when Twilio is not set up.
 
-Every text we send ourselves (not TwiML replies) is recorded in `outbound_messages`; in the
-sandbox that table *is* the outbox, which /dev/phone and the console show.
+Senders only talk to the provider. Every text we send ourselves (not TwiML replies) goes
+through `selfserve.outbox.Outbox`, which records it in `outbound_messages` first and sends it
+at most once per dedupe key; in the sandbox that table *is* the outbox, which /dev/phone and
+the console show.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from selfserve.errors import RecipientOptedOut, SmsError
 from selfserve.models import OptOut, OutboundMessage, utcnow
@@ -95,13 +99,36 @@ class TwilioSender:
             ) from None
         except TwilioException as error:
             raise SmsError(
-                f"Twilio unreachable ({type(error).__name__})", permanent=False
+                f"Twilio client error ({type(error).__name__})", permanent=False
             ) from None
         except OSError as error:
+            if never_reached_provider(error):
+                raise SmsError(
+                    f"Twilio unreachable ({type(error).__name__})", permanent=False
+                ) from None
+            # A read timeout or a dropped answer: Twilio may have created the message, and it
+            # has no idempotency key, so sending again could text the customer twice.
             raise SmsError(
-                f"Twilio unreachable ({type(error).__name__})", permanent=False
+                f"Twilio's answer was lost ({type(error).__name__})",
+                permanent=False,
+                maybe_sent=True,
             ) from None
         return SentMessage(sid=str(message.sid), status=str(message.status), provider="twilio")
+
+
+def never_reached_provider(error: OSError) -> bool:
+    """True when a transport error happened before the request could reach the provider.
+
+    Refused connections, DNS failures and connect timeouts are safe to retry; anything after
+    the request went out (a read timeout, a dropped answer) is not.
+    """
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.ConnectionError):
+        reason = error.args[0] if error.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        return isinstance(reason, NewConnectionError | ConnectionRefusedError)
+    return isinstance(error, ConnectionRefusedError)
 
 
 class SandboxSender:
@@ -140,6 +167,10 @@ def send_text(
     campaign_slug: str | None = None,
 ) -> OutboundMessage | None:
     """Send one text unless the number opted out, and record it; None when not sent.
+
+    Kept for tests and tools that write outbox rows directly. It calls the provider inside
+    the caller's transaction and has no dedupe key: application code sends through
+    `selfserve.outbox.Outbox.send()` (services.outbox), which does neither.
 
     A 21610 answer records the opt-out. Raises SmsError for other failures (`permanent`
     says whether a retry can help); the failed attempt is recorded too.

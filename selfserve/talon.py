@@ -5,6 +5,7 @@ Transport failures and error bodies become domain exceptions here; callers never
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ class Budget(Protocol):
     """A shared allowance of Talon.One calls; `try_spend` is False when none is left now."""
 
     def try_spend(self) -> bool: ...
+
+    def seconds_until_free(self) -> float: ...
+
+    def hold(self, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class TalonClient:
         http: httpx.Client,
         budget: Budget | None = None,
         observe: Any = None,
+        timeout_seconds: float | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = {
@@ -93,6 +99,27 @@ class TalonClient:
         self._http = http
         self._budget = budget
         self._observe = observe
+        self._pause_seconds = 0.0
+        self._paused_until = 0.0
+        self._timeout: httpx.Timeout | None = None
+        if timeout_seconds is not None:
+            self._timeout = httpx.Timeout(timeout_seconds, connect=min(2.0, timeout_seconds))
+
+    def with_timeout(
+        self, timeout_seconds: float, pause_after_failure_seconds: float = 0.0
+    ) -> TalonClient:
+        """The same client (connections, budget) with another per-call timeout.
+
+        The webhook uses a short one so it answers fast; the worker uses the full one. With
+        `pause_after_failure_seconds`, a timeout, refusal or 5xx makes this twin fail at once
+        for that long (in this process) instead of asking again: during an outage each web
+        process probes Talon.One about once a second and every other text is answered at once.
+        """
+        twin = copy.copy(self)
+        twin._timeout = httpx.Timeout(timeout_seconds, connect=min(2.0, timeout_seconds))
+        twin._pause_seconds = pause_after_failure_seconds
+        twin._paused_until = 0.0
+        return twin
 
     def coupon(self, request: CouponRequest, *, dry_run: bool | None = None) -> Coupon:
         """Create the coupon for `request.identifier`, or retrieve the one made for it before."""
@@ -170,8 +197,32 @@ class TalonClient:
         json: dict[str, Any] | None = None,
         dry_run: bool | None = None,
     ) -> dict[str, Any]:
+        if self._pause_seconds and time.monotonic() < self._paused_until:
+            raise TalonUnavailable("Talon.One failed a moment ago; not asking again yet")
+        try:
+            return self._call_now(method, path, params=params, json=json, dry_run=dry_run)
+        except TalonRateLimited:
+            raise
+        except TalonUnavailable:
+            if self._pause_seconds:
+                self._paused_until = time.monotonic() + self._pause_seconds
+            raise
+
+    def _call_now(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        dry_run: bool | None = None,
+    ) -> dict[str, Any]:
         if self._budget is not None and not self._budget.try_spend():
-            raise TalonRateLimited("our Talon.One budget is spent for now")
+            raise TalonRateLimited(
+                "our Talon.One budget is spent for now",
+                retry_after_seconds=self._budget.seconds_until_free(),
+                own_budget=True,
+            )
         headers = self._headers
         if dry_run is not None:
             headers = {**headers, "X-DRY-RUN": "true" if dry_run else "false"}
@@ -179,7 +230,12 @@ class TalonClient:
         status = 0
         try:
             response = self._http.request(
-                method, self._base_url + path, params=params, json=json, headers=headers
+                method,
+                self._base_url + path,
+                params=params,
+                json=json,
+                headers=headers,
+                timeout=self._timeout if self._timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
             status = response.status_code
         except httpx.TimeoutException:
@@ -199,7 +255,11 @@ class TalonClient:
             return answer
         if response.status_code == 204:
             return {}
-        raise _error_for(response)
+        error = _error_for(response)
+        if isinstance(error, TalonRateLimited) and self._budget is not None:
+            # Honour Retry-After in every process: nobody calls until it has passed.
+            self._budget.hold(error.retry_after_seconds or 1.0)
+        raise error
 
 
 def _error_for(response: httpx.Response) -> Exception:

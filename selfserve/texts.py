@@ -33,6 +33,12 @@ from selfserve.consent import (
     revoke,
 )
 from selfserve.database import insert_ignoring_duplicates
+from selfserve.deferrals import (
+    DEFERRED_OUTCOME,
+    Deferral,
+    record_deferral,
+    settle_answered_inline,
+)
 from selfserve.errors import InvalidPhoneNumber, TalonError, TalonRejected
 from selfserve.identity import Identity, identify
 from selfserve.loyalty import award_for_taking_part
@@ -78,6 +84,8 @@ class Outcome:
     campaign_slug: str | None = None
     customer_id: str | None = None
     detail: str | None = None
+    identifier: str | None = None  # coupon outcomes: settles a code owed by SMS
+    deferral: Deferral | None = None  # the code is owed: the worker will text it
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ class TextAnswerer:
         help_text: str,
         deadline_seconds: float = 8.0,
         clock: Callable[[], datetime] = utcnow,
+        on_deferred: Callable[[int, int], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._campaigns = campaigns
@@ -112,6 +121,13 @@ class TextAnswerer:
         self._help_text = help_text
         self._deadline = deadline_seconds
         self._clock = clock
+        # With a queue, a code Talon.One cannot give in time is owed and texted later
+        # (on_deferred(row id, attempt) enqueues the job); without one, a polite "sorry".
+        self._on_deferred = on_deferred
+
+    def connect_queue(self, on_deferred: Callable[[int, int], None]) -> None:
+        """Owe codes Talon.One cannot give in time; on_deferred(id, attempt) enqueues the job."""
+        self._on_deferred = on_deferred
 
     def answer(self, text: InboundText) -> Reply:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
@@ -144,10 +160,18 @@ class TextAnswerer:
                     self._record(db, text.message_sid, outcome)
         if outcome is None:  # outside the transaction, so the first delivery can finish
             return self._wait_for_first_delivery(text.message_sid)
+        owed: tuple[int, int] | None = None
         if isinstance(outcome, _Pending):
-            outcome = self._complete(outcome)
+            outcome = self._complete(outcome, text.message_sid)
             with self._sessions.begin() as db:
                 self._record(db, text.message_sid, outcome)
+                if outcome.deferral is not None:
+                    owed = record_deferral(db, outcome.deferral, self._clock())
+        if owed is not None and self._on_deferred is not None:
+            try:
+                self._on_deferred(*owed)
+            except Exception:  # the row is committed: the worker's sweeper will find it
+                log.exception("deferred_enqueue_failed", extra={"message_sid": text.message_sid})
         award_for_taking_part(self._sessions, self._talon, self._campaigns, outcome)
         log.info(
             "text_answered",
@@ -239,7 +263,7 @@ class TextAnswerer:
             return self._coupon_outcome(pending, known, answer.outcome)
         return pending
 
-    def _complete(self, pending: _Pending) -> Outcome:
+    def _complete(self, pending: _Pending, message_sid: str = "") -> Outcome:
         """Do the Talon.One part, outside any database transaction."""
         campaign = pending.campaign
         try:
@@ -261,8 +285,31 @@ class TextAnswerer:
             log.warning(
                 "talon_unavailable", extra={"campaign": campaign.slug, "reason": str(error)}
             )
+            if self._on_deferred is not None and campaign.action == "coupon":
+                return self._deferred(pending, message_sid, str(error))
             return self._failed(pending, "talon_unavailable", str(error))
         return self._coupon_outcome(pending, issued, pending.outcome or "code_issued")
+
+    def _deferred(self, pending: _Pending, message_sid: str, reason: str) -> Outcome:
+        who = pending.who
+        return Outcome(
+            render_template(pending.campaign.deferred_reply, self._common_fields(pending)),
+            DEFERRED_OUTCOME,
+            pending.keyword,
+            pending.campaign.slug,
+            who.customer_id,
+            detail=reason,
+            deferral=Deferral(
+                message_sid=message_sid,
+                campaign_slug=pending.campaign.slug,
+                identifier=pending.identifier,
+                customer_id=who.customer_id,
+                phone_e164=who.phone_e164,
+                keyword=pending.keyword,
+                first_name=who.first_name,
+                reason=reason,
+            ),
+        )
 
     def _ask_to_subscribe(
         self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
@@ -330,11 +377,18 @@ class TextAnswerer:
         )
 
     def issue_code(
-        self, campaign: CampaignSpec, customer_id: str, identifier: str, dry_run: bool | None = None
+        self,
+        campaign: CampaignSpec,
+        customer_id: str,
+        identifier: str,
+        dry_run: bool | None = None,
+        talon: TalonClient | None = None,
     ) -> IssuedCode:
         """Create or retrieve the customer's coupon at Talon.One and keep it.
 
-        Raises TalonRejected (configuration) or TalonUnavailable/TalonRateLimited (transient).
+        `talon` overrides the answerer's own client (the worker passes one with the full
+        timeout). Raises TalonRejected (configuration) or TalonUnavailable/TalonRateLimited
+        (transient).
         """
         with self._sessions() as db:
             known = find_issued_code(db, campaign.slug, identifier)
@@ -342,7 +396,7 @@ class TextAnswerer:
             return known
         assert campaign.application_id is not None  # noqa: S101 - validated on import
         assert campaign.campaign_id is not None  # noqa: S101 - validated on import
-        coupon = self._talon.coupon(
+        coupon = (talon or self._talon).coupon(
             CouponRequest(
                 application_id=campaign.application_id,
                 campaign_id=campaign.campaign_id,
@@ -393,18 +447,56 @@ class TextAnswerer:
         )
 
     def _coupon_outcome(self, pending: _Pending, issued: IssuedCode, outcome: str) -> Outcome:
-        text = render_template(
-            pending.reply or pending.campaign.reply,
-            {
-                **self._common_fields(pending),
-                **pending.fields,
-                "code": issued.code,
-                "expiry": issued.expires_at,
-                "starts": issued.starts_at,
-            },
-        )
+        if pending.reply:  # a journey's own answer around the code (entry number…)
+            text = render_template(
+                pending.reply,
+                {
+                    **self._common_fields(pending),
+                    **pending.fields,
+                    "code": issued.code,
+                    "expiry": issued.expires_at,
+                    "starts": issued.starts_at,
+                },
+            )
+        else:
+            text = self.code_reply(
+                pending.campaign,
+                issued.code,
+                issued.expires_at,
+                issued.starts_at,
+                first_name=pending.who.first_name,
+                keyword=pending.keyword,
+            )
         return Outcome(
-            text, outcome, pending.keyword, pending.campaign.slug, pending.who.customer_id
+            text,
+            outcome,
+            pending.keyword,
+            pending.campaign.slug,
+            pending.who.customer_id,
+            identifier=pending.identifier,
+        )
+
+    @staticmethod
+    def code_reply(
+        campaign: CampaignSpec,
+        code: str,
+        expires_at: datetime | None,
+        starts_at: datetime | None,
+        *,
+        first_name: str = "",
+        keyword: str = "",
+    ) -> str:
+        """The campaign's reply with the code filled in (as a TwiML reply or a later SMS)."""
+        return render_template(
+            campaign.reply,
+            {
+                "name": campaign.name,
+                "first_name": first_name,
+                "keyword": keyword,
+                "code": code,
+                "expiry": expires_at,
+                "starts": starts_at,
+            },
         )
 
     def _failed(self, pending: _Pending, outcome: str, detail: str) -> Outcome:
@@ -436,6 +528,9 @@ class TextAnswerer:
         return f"Text {listed} to take part. Reply HELP for help, STOP to opt out."
 
     def _record(self, db: Session, message_sid: str, outcome: Outcome) -> None:
+        if outcome.identifier and outcome.campaign_slug and outcome.text:
+            # The customer has the code now: a code owed by SMS must not follow it.
+            settle_answered_inline(db, outcome.campaign_slug, outcome.identifier, self._clock())
         db.execute(
             update(InboundMessage)
             .where(InboundMessage.message_sid == message_sid)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from twilio.request_validator import RequestValidator
 from app import create_app
 from selfserve import migrate
 from selfserve.database import build_engine
+from selfserve.jobs import WorkerThreads
 from selfserve.models import Base
 from selfserve.settings import Settings
 from tests.stand_ins import talon as talon_contract
@@ -38,6 +40,7 @@ OUR_NUMBER = twilio_rest.FROM_NUMBER
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
+QUEUE_BACKENDS = ["embedded"] + (["redis"] if TEST_REDIS_URL else [])
 
 SPRING_CAMPAIGNS = """
 [[campaign]]
@@ -164,6 +167,10 @@ def settings(
         program_name="Acme Rewards",
         webhook_deadline_seconds=5.0,
         instance_path=str(tmp_path / "instance"),
+        # Short leases and retries keep queue tests fast; production defaults are in README.
+        worker_lease_seconds=3.0,
+        talon_retry_base_seconds=0.2,
+        talon_retry_max_seconds=1.0,
     ).completed()
 
 
@@ -214,6 +221,52 @@ def live_app(app: Flask) -> Iterator[ServedApp]:
     served = ServedApp(app)
     yield served
     served.stop()
+
+
+@pytest.fixture(params=QUEUE_BACKENDS)
+def queue_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """`settings` with the embedded queue and budget, then on Redis when TEST_REDIS_URL is set."""
+    if request.param != "redis":
+        return settings
+    import redis
+
+    with redis.Redis.from_url(TEST_REDIS_URL) as connection:
+        connection.flushdb()  # this run's own Redis database: queue and budget start empty
+    return replace(settings, redis_url=TEST_REDIS_URL)
+
+
+@pytest.fixture
+def queue_app(queue_settings: Settings) -> Iterator[Flask]:
+    """The app (test campaigns imported) on each queue backend."""
+    application = _build_app(queue_settings)
+    import_campaigns_text(application, SPRING_CAMPAIGNS)
+    yield application
+    application.extensions["selfserve"].close()
+
+
+@pytest.fixture
+def worker(app: Flask) -> Iterator[WorkerThreads]:
+    """The task queue's consumer and sweeper on threads, as `flask --app app worker` runs them."""
+    services = app.extensions["selfserve"]
+    running = WorkerThreads(
+        services.jobs, threads=4, lease_seconds=services.settings.worker_lease_seconds
+    ).start()
+    yield running
+    running.stop()
+
+
+def wait_for(condition: Callable[[], Any], timeout_seconds: float = 15.0, what: str = "") -> Any:
+    """Poll `condition` until it returns something truthy; fail after the deadline."""
+    deadline = time.monotonic() + timeout_seconds
+    delay = 0.02
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout_seconds}s waiting for {what or condition}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
 
 
 def import_campaigns_text(application: Flask, toml_text: str) -> None:

@@ -1,7 +1,7 @@
 """journeys: competition entries and draws, birthday sends, loyalty awards, journey texts
 
 Revision ID: 0006_journeys
-Revises: 0003_console
+Revises: 0002_queue
 Create Date: 2026-11-23 03:26:35.896535
 """
 
@@ -11,7 +11,7 @@ import selfserve.models
 
 
 revision = '0006_journeys'
-down_revision = '0003_console'
+down_revision = '0002_queue'
 branch_labels = None
 depends_on = None
 

@@ -48,13 +48,14 @@ class ScriptedAnswer:
 class TalonStandIn:
     """The WSGI app. Thread-safe; read `requests` and `coupons` from tests."""
 
-    def __init__(self, budget_per_minute: int | None = None) -> None:
+    def __init__(self, budget_per_minute: int | None = None, window_seconds: float = 60.0) -> None:
         self.requests: list[RecordedRequest] = []
         self.coupons: dict[tuple[int, int, str], dict[str, Any]] = {}
         self.points: dict[tuple[int, str], float] = {}
         self.delay_seconds = 0.0
         self.down = False
         self.budget_per_minute = budget_per_minute
+        self.window_seconds = window_seconds  # Talon.One's is a minute; tests shorten it
         self.rate_limited_answers = 0
         self._scripted: deque[ScriptedAnswer] = deque()
         self._window: deque[float] = deque()
@@ -117,7 +118,7 @@ class TalonStandIn:
     def _within_budget(self) -> bool:
         now = time.monotonic()
         with self._lock:
-            while self._window and now - self._window[0] >= 60:
+            while self._window and now - self._window[0] >= self.window_seconds:
                 self._window.popleft()
             if len(self._window) >= (self.budget_per_minute or 0):
                 self.rate_limited_answers += 1
