@@ -12,13 +12,16 @@ from flask import Flask
 
 from handlers.errors import register_error_handlers
 from handlers.sandbox import create_talon_sandbox
+from selfserve.birthdays import Birthdays
 from selfserve.budget import build_budget
 from selfserve.campaigns import CampaignBook
 from selfserve.cli import build_cli
 from selfserve.database import build_engine, build_sessionmaker
 from selfserve.deferrals import DeferredCodes
 from selfserve.jobs import Jobs, build_huey
+from selfserve.journey_jobs import JourneyJobs
 from selfserve.logs import configure_logging
+from selfserve.loyalty import award_campaign_points
 from selfserve.outbox import Outbox
 from selfserve.services import Services
 from selfserve.settings import Settings
@@ -97,7 +100,12 @@ def build_services(settings: Settings) -> Services:
     jobs.bind(deferred_codes, outbox)
     outbox.connect_queue(jobs.enqueue_text)
     texts.connect_queue(jobs.enqueue_code)
-    return Services(
+    # Journeys (birthdays, loyalty points) on the same queue; see selfserve/journey_jobs.py.
+    journey_jobs = JourneyJobs(
+        jobs.huey, settings.talon_retry_base_seconds, settings.talon_retry_max_seconds
+    )
+    texts.connect_awards(journey_jobs.enqueue_award)
+    services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -111,7 +119,15 @@ def build_services(settings: Settings) -> Services:
         jobs=jobs,
         outbox=outbox,
         deferred_codes=deferred_codes,
+        journey_jobs=journey_jobs,
     )
+    journey_jobs.bind(
+        lambda: Birthdays.from_services(services),
+        lambda slug, customer_id: award_campaign_points(
+            writes, talon, campaigns, slug, customer_id
+        ),
+    )
+    return services
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -12,6 +12,7 @@ from selfserve.budget import TalonBudget
 from selfserve.campaigns import CampaignBook
 from selfserve.deferrals import DeferredCodes
 from selfserve.jobs import Jobs
+from selfserve.journey_jobs import JourneyJobs
 from selfserve.outbox import Outbox
 from selfserve.settings import Settings
 from selfserve.sms import SmsSender, record_status
@@ -36,6 +37,7 @@ class Services:
     jobs: Jobs  # the task queue (selfserve/jobs.py)
     outbox: Outbox  # every text we send ourselves: outbox.send(...) (selfserve/outbox.py)
     deferred_codes: DeferredCodes  # codes owed by SMS (selfserve/deferrals.py)
+    journey_jobs: JourneyJobs  # birthdays and loyalty points on the queue (journey_jobs.py)
 
     def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""

@@ -23,7 +23,7 @@ from selfserve.campaigns import (
     CampaignSpec,
     render_template,
 )
-from selfserve.competitions import answer_journey_text
+from selfserve.competitions import answer_journey_text, entry_fields
 from selfserve.compliance import Compliance, classify, first_word, normalise_body
 from selfserve.consent import (
     CONFIRM_WORDS,
@@ -124,10 +124,15 @@ class TextAnswerer:
         # With a queue, a code Talon.One cannot give in time is owed and texted later
         # (on_deferred(row id, attempt) enqueues the job); without one, a polite "sorry".
         self._on_deferred = on_deferred
+        self._on_award: Callable[[str, str], None] | None = None
 
     def connect_queue(self, on_deferred: Callable[[int, int], None]) -> None:
         """Owe codes Talon.One cannot give in time; on_deferred(id, attempt) enqueues the job."""
         self._on_deferred = on_deferred
+
+    def connect_awards(self, on_award: Callable[[str, str], None]) -> None:
+        """Give award_points from the worker: on_award(campaign_slug, customer_id) enqueues."""
+        self._on_award = on_award
 
     def answer(self, text: InboundText) -> Reply:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
@@ -172,7 +177,9 @@ class TextAnswerer:
                 self._on_deferred(*owed)
             except Exception:  # the row is committed: the worker's sweeper will find it
                 log.exception("deferred_enqueue_failed", extra={"message_sid": text.message_sid})
-        award_for_taking_part(self._sessions, self._talon, self._campaigns, outcome)
+        award_for_taking_part(
+            self._sessions, self._talon, self._campaigns, outcome, enqueue=self._on_award
+        )
         log.info(
             "text_answered",
             extra={
@@ -285,7 +292,7 @@ class TextAnswerer:
             log.warning(
                 "talon_unavailable", extra={"campaign": campaign.slug, "reason": str(error)}
             )
-            if self._on_deferred is not None and campaign.action == "coupon":
+            if self._on_deferred is not None and campaign.action in ("coupon", "competition"):
                 return self._deferred(pending, message_sid, str(error))
             return self._failed(pending, "talon_unavailable", str(error))
         return self._coupon_outcome(pending, issued, pending.outcome or "code_issued")
@@ -496,6 +503,24 @@ class TextAnswerer:
                 "code": code,
                 "expiry": expires_at,
                 "starts": starts_at,
+            },
+        )
+
+    def entry_code_reply(
+        self, campaign: CampaignSpec, customer_id: str, issued: IssuedCode, first_name: str = ""
+    ) -> str:
+        """A competition's entry reply with its code (for a code the worker texts later)."""
+        with self._sessions() as db:
+            fields = entry_fields(db, campaign, customer_id, self._region)
+        return render_template(
+            campaign.reply,
+            {
+                "name": campaign.name,
+                "first_name": first_name,
+                **fields,
+                "code": issued.code,
+                "expiry": issued.expires_at,
+                "starts": issued.starts_at,
             },
         )
 

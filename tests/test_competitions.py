@@ -30,6 +30,7 @@ from tests.conftest import (
     reply_text,
     send_text,
     signature_for,
+    wait_for,
 )
 
 WEBHOOK = "/webhooks/twilio/sms"
@@ -138,7 +139,9 @@ campaign_id = 77
         assert requests[0].args["campaignId"] == "77"
         assert requests[0].args["identifier"].endswith(":77")
 
-    def test_also_coupon_keeps_the_entry_when_talon_is_down(self, app, client, talon_stand_in):
+    def test_also_coupon_keeps_the_entry_and_texts_the_code_when_talon_is_back(
+        self, app, client, talon_stand_in, twilio_stand_in, worker
+    ):
         import_campaigns_text(
             app,
             """
@@ -150,15 +153,17 @@ action = "competition"
 also_coupon = true
 application_id = 12
 campaign_id = 77
+reply = "Entry {entry_number} is in. Your code: {code}"
 """,
         )
         talon_stand_in.down = True
-        send_text(client, "BIKE")
+        sender = "+61491570156"
+        reply = reply_text(send_text(client, "BIKE", sender=sender))
+        assert reply == "You're in! We'll text your code in a few minutes."
         assert len(entries(app)) == 1
         talon_stand_in.down = False
-        again = reply_text(send_text(client, "BIKE"))
-        assert "entry number 1" in again
-        assert "Your code: T1-" in again
+        (message,) = wait_for(lambda: twilio_stand_in.messages_to(sender), what="the code")
+        assert message.body.startswith("Entry 1 is in. Your code: T1-")
 
 
 class TestOpeningAndClosing:
