@@ -207,6 +207,8 @@ class TestSending:
     ):
         talon_stand_in.down = True
         assert "1 queued" in send(runner, "2027-03-01").output
+        # The worker tries while Talon.One is still down, and owes it again with backoff.
+        wait_for(lambda: len(talon_stand_in.coupon_requests()) >= 3, what="the worker's tries")
         talon_stand_in.down = False
         wait_for(lambda: send_state(birthday_app) == "sent", what="the worker's birthday text")
         assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
