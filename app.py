@@ -20,6 +20,7 @@ from selfserve.database import build_engine, build_sessionmaker
 from selfserve.deferrals import DeferredCodes
 from selfserve.jobs import Jobs, build_huey
 from selfserve.journey_jobs import JourneyJobs
+from selfserve.landing import LandingJourney
 from selfserve.logs import configure_logging
 from selfserve.loyalty import award_campaign_points
 from selfserve.outbox import Outbox
@@ -28,6 +29,7 @@ from selfserve.settings import Settings
 from selfserve.sms import SandboxSender, SmsSender, TwilioSender
 from selfserve.talon import TalonClient
 from selfserve.texts import TextAnswerer
+from selfserve.verification import OneTimeCodes, SendThrottle
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,25 @@ def build_services(settings: Settings) -> Services:
     jobs.bind(deferred_codes, outbox)
     outbox.connect_queue(jobs.enqueue_text)
     texts.connect_queue(jobs.enqueue_code)
+    landing = LandingJourney(
+        sessions,
+        campaigns,
+        texts,
+        talon,
+        sms,
+        OneTimeCodes(settings.secret_key),
+        SendThrottle(
+            settings.redis_url or "memory://",
+            per_number=settings.otp_limit_per_number,
+            per_address=settings.otp_limit_per_ip,
+            secret=settings.secret_key,
+        ),
+        identity_secret=settings.identity_secret,
+        default_region=settings.default_region,
+        allowed_regions=settings.otp_regions,
+        fallback_sms_number=settings.twilio_from_number,
+        public_base_url=settings.public_base_url,
+    )
     # Journeys (birthdays, loyalty points) on the same queue; see selfserve/journey_jobs.py.
     journey_jobs = JourneyJobs(
         jobs.huey, settings.talon_retry_base_seconds, settings.talon_retry_max_seconds
@@ -119,6 +140,7 @@ def build_services(settings: Settings) -> Services:
         jobs=jobs,
         outbox=outbox,
         deferred_codes=deferred_codes,
+        landing=landing,
         journey_jobs=journey_jobs,
     )
     journey_jobs.bind(
@@ -146,7 +168,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = build_services(settings)
     app.extensions["selfserve"] = services
 
-    from handlers import sms
+    from handlers import landing, sms
     from handlers.web import csrf, init_web_protections
 
     init_web_protections(app, settings)
@@ -158,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_console(app)
     app.register_blueprint(phone.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(landing.bp)
     register_error_handlers(app)
     for command in build_cli(lambda: services):
         app.cli.add_command(command)

@@ -8,12 +8,61 @@ from http import HTTPStatus
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from selfserve.errors import InvalidPhoneNumber, SelfserveError
+from selfserve.errors import (
+    CampaignClosed,
+    InvalidPhoneNumber,
+    NumberOptedOut,
+    RegionNotAllowed,
+    SelfserveError,
+    SmsError,
+    TooManyCodeRequests,
+    UnknownCampaign,
+    VerificationExpired,
+    VerificationFailed,
+    VerificationLocked,
+    VerificationMissing,
+)
 
 log = logging.getLogger(__name__)
 
 CUSTOMER_ANSWERS: dict[type[SelfserveError], tuple[HTTPStatus, str]] = {
     InvalidPhoneNumber: (HTTPStatus.BAD_REQUEST, "That doesn't look like a mobile number."),
+    # The landing pages fill in {placeholders} from the campaign and the error.
+    UnknownCampaign: (HTTPStatus.NOT_FOUND, "Sorry, we can't find that offer."),
+    CampaignClosed: (HTTPStatus.NOT_FOUND, "Sorry, this offer has ended."),
+    RegionNotAllowed: (
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "Sorry, we can only text mobile numbers from {regions}.",
+    ),
+    NumberOptedOut: (
+        HTTPStatus.CONFLICT,
+        "You've asked us not to text this number. To get texts from us again, "
+        "text START to {sms_number}, then try again.",
+    ),
+    TooManyCodeRequests: (
+        HTTPStatus.TOO_MANY_REQUESTS,
+        "We've sent a lot of codes just now. Please wait {wait} and try again.",
+    ),
+    VerificationFailed: (
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "That code didn't match. You have {attempts_left} more {tries}.",
+    ),
+    VerificationExpired: (
+        HTTPStatus.GONE,
+        "That code has expired. Ask for a new code below.",
+    ),
+    VerificationLocked: (
+        HTTPStatus.TOO_MANY_REQUESTS,
+        "Too many wrong tries, so that code no longer works. Ask for a new code below.",
+    ),
+    VerificationMissing: (
+        HTTPStatus.BAD_REQUEST,
+        "We don't have a code waiting for you any more. Enter your number to get a new one.",
+    ),
+    SmsError: (
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "Sorry, we couldn't send the text just now. Please try again in a minute.",
+    ),
 }
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -71,10 +72,24 @@ class SqliteBudget:
         self.window_seconds = window_seconds + MARGIN_SECONDS
         self._clock = clock
         self._lock = threading.Lock()  # one connection per process, used by one thread at a time
-        self._db = sqlite3.connect(
-            str(path), timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False
-        )
+        self._path = path
+        self._pid = 0
+        self._connection: sqlite3.Connection | None = None
         self._create_tables()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        # A connection must not cross a fork (gunicorn --preload builds the app before forking
+        # its workers): each process opens its own.
+        if self._connection is None or self._pid != os.getpid():
+            self._connection = sqlite3.connect(
+                str(self._path),
+                timeout=LOCK_WAIT_SECONDS,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            self._pid = os.getpid()
+        return self._connection
 
     def _create_tables(self) -> None:
         # The web server and the worker start together (`make run`): whoever comes second may
@@ -156,7 +171,9 @@ class SqliteBudget:
     def close(self) -> None:
         """Close this process's connection."""
         with self._lock:
-            self._db.close()
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection = None
 
     def _forget(self, now: float) -> None:
         # A time later than now can only come from before a reboot (CLOCK_MONOTONIC restarts

@@ -82,3 +82,56 @@ class RecipientOptedOut(SmsError):
 
 class ConsoleUserError(SelfserveError):
     """A console account cannot be made or changed as asked (bad email, short password, taken)."""
+
+
+class UnknownCampaign(SelfserveError):
+    """No campaign has this slug (a mistyped or old poster URL)."""
+
+
+class CampaignClosed(SelfserveError):
+    """The campaign exists but is not active any more."""
+
+
+class RegionNotAllowed(SelfserveError):
+    """One-time codes are not sent to numbers of this region (SMS-pumping protection)."""
+
+    def __init__(self, region: str | None) -> None:
+        super().__init__(f"region {region or 'unknown'} is not allowed")
+        self.region = region
+
+
+class NumberOptedOut(SelfserveError):
+    """The number texted STOP: we may not text it until it texts START."""
+
+
+class TooManyCodeRequests(SelfserveError):
+    """One-time codes for this number or client address are rate-limited right now."""
+
+    def __init__(self, limited_by: str, retry_after_seconds: int) -> None:
+        super().__init__(f"too many code requests per {limited_by}")
+        self.limited_by = limited_by
+        self.retry_after_seconds = retry_after_seconds
+
+
+class VerificationError(SelfserveError):
+    """A one-time code was not accepted."""
+
+
+class VerificationMissing(VerificationError):
+    """There is no code waiting for this visitor (new browser, or it was used up)."""
+
+
+class VerificationFailed(VerificationError):
+    """The code did not match; `attempts_left` more guesses are allowed."""
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(f"wrong code, {attempts_left} attempt(s) left")
+        self.attempts_left = attempts_left
+
+
+class VerificationExpired(VerificationError):
+    """The code is older than its lifetime; a new one must be requested."""
+
+
+class VerificationLocked(VerificationError):
+    """Too many wrong guesses killed the code; a new one must be requested."""

@@ -13,6 +13,7 @@ from selfserve.campaigns import CampaignBook
 from selfserve.deferrals import DeferredCodes
 from selfserve.jobs import Jobs
 from selfserve.journey_jobs import JourneyJobs
+from selfserve.landing import LandingJourney
 from selfserve.outbox import Outbox
 from selfserve.settings import Settings
 from selfserve.sms import SmsSender, record_status
@@ -37,6 +38,7 @@ class Services:
     jobs: Jobs  # the task queue (selfserve/jobs.py)
     outbox: Outbox  # every text we send ourselves: outbox.send(...) (selfserve/outbox.py)
     deferred_codes: DeferredCodes  # codes owed by SMS (selfserve/deferrals.py)
+    landing: LandingJourney  # the QR landing pages' journey (one-time codes, claims)
     journey_jobs: JourneyJobs  # birthdays and loyalty points on the queue (journey_jobs.py)
 
     def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
@@ -49,4 +51,5 @@ class Services:
         self.http.close()
         self.budget.close()
         self.jobs.huey.storage.close()
+        self.landing.close()
         self.engine.dispose()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import limits
 import phonenumbers
 
 from selfserve.errors import SettingsError
@@ -53,6 +54,10 @@ class Settings:
     log_json: bool = False
     quiet_hours: str = "21:00-08:00"
     instance_path: str = "instance"
+    # QR landing pages: who may be sent a one-time code, and how often (limits' notation).
+    otp_allowed_regions: str = ""  # comma-separated regions; empty = DEFAULT_REGION's
+    otp_limit_per_number: str = "5 per 10 minutes; 10 per day"
+    otp_limit_per_ip: str = "20 per 10 minutes; 200 per day"
 
     @property
     def sms_sandbox(self) -> bool:
@@ -152,6 +157,18 @@ class Settings:
             )
         if self.worker_threads < 1:
             raise SettingsError("WORKER_THREADS must be at least 1")
+        for region in self.otp_regions:
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise SettingsError(
+                    f"OTP_ALLOWED_REGIONS: {region!r} is not a two-letter region code such as AU"
+                )
+        for name in ("otp_limit_per_number", "otp_limit_per_ip"):
+            try:
+                limits.parse_many(getattr(self, name))
+            except ValueError:
+                raise SettingsError(
+                    f"{name.upper()} must be rate limits such as '5 per 10 minutes; 10 per day'"
+                ) from None
         if not self.talon_sandbox and not self.talon_deployment_host:
             raise SettingsError(
                 "TALON_DEPLOYMENT_HOST is required with TALON_API_KEY "
@@ -167,6 +184,12 @@ class Settings:
     def budget_path(self) -> Path:
         """The embedded Talon.One budget's SQLite file (used when REDIS_URL is unset)."""
         return Path(self.instance_path) / "talon_budget.db"
+
+    @property
+    def otp_regions(self) -> frozenset[str]:
+        """Regions whose numbers may be sent a one-time code (stops SMS-pumping fraud)."""
+        listed = {part.strip().upper() for part in self.otp_allowed_regions.split(",")}
+        return frozenset(listed - {""}) or frozenset({self.default_region.upper()})
 
     @property
     def talon_base_url(self) -> str:

@@ -1,7 +1,7 @@
 """queue: deferred codes and the outbox's delivery columns
 
 Revision ID: 0002_queue
-Revises: 0003_console
+Revises: 0004_landing
 Create Date: 2026-11-23 03:37:49.481394
 """
 
@@ -11,7 +11,7 @@ import selfserve.models
 
 
 revision = '0002_queue'
-down_revision = '0003_console'
+down_revision = '0004_landing'
 branch_labels = None
 depends_on = None
 

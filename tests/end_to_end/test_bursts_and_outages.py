@@ -18,6 +18,7 @@ from flask import Flask
 
 from app import create_app
 from selfserve.jobs import WorkerThreads
+from tests import queue_support
 from tests.conftest import (
     SPRING_CAMPAIGNS,
     import_campaigns_text,
@@ -30,6 +31,12 @@ from tests.stand_ins.server import ServedApp
 BUDGET = 8
 WINDOW_SECONDS = 2.0
 WEBHOOK = "/webhooks/twilio/sms"
+
+
+# Each backend once (SQLite + embedded, PostgreSQL + Redis), not all four pairs.
+combo = queue_support.combo
+database_url = queue_support.database_url
+queue_settings = queue_support.queue_settings
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from selfserve.models import DeferredCode, OutboundMessage
 from selfserve.settings import Settings
+from tests import queue_support
 from tests.conftest import reply_text, send_text, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,12 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._log.close()
+
+
+# Each backend once (SQLite + embedded, PostgreSQL + Redis), not all four pairs.
+combo = queue_support.combo
+database_url = queue_support.database_url
+queue_settings = queue_support.queue_settings
 
 
 @pytest.fixture

@@ -1,0 +1,562 @@
+"""The QR landing journey: a scan is counted, the visitor proves their number, the code shows.
+
+A poster's QR opens `/q/<slug>?src=<location>`. The visitor types their number; we text a
+one-time code (selfserve.verification) and, once they type it back, show the very code the
+SMS path would give them: the same customer id (directory or pseudonym), the same identifier
+template, the same Talon.One create-or-retrieve and the same local record, so texting the
+keyword later returns the same code. No request object reaches this module.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import phonenumbers
+import qrcode
+import qrcode.image.svg
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
+from selfserve.errors import (
+    CampaignClosed,
+    InvalidPhoneNumber,
+    NumberOptedOut,
+    RegionNotAllowed,
+    SmsError,
+    TalonError,
+    TalonRejected,
+    UnknownCampaign,
+    VerificationError,
+    VerificationMissing,
+)
+from selfserve.identity import identify
+from selfserve.models import InboundMessage, LandingVisit, utcnow
+from selfserve.phones import mask_phone, national_format, region_of, to_e164
+from selfserve.sms import SmsSender, is_opted_out, send_text
+from selfserve.talon import TalonClient
+from selfserve.texts import TextAnswerer
+from selfserve.verification import (
+    Challenge,
+    OneTimeCodes,
+    SendThrottle,
+    VerifiedNumber,
+)
+
+log = logging.getLogger(__name__)
+
+# Numbers that cannot, or must not, receive our texts. Premium-rate and shared-cost numbers
+# are what SMS-pumping fraud sends to; a landline or pager cannot read the code anyway.
+NOT_TEXTABLE = frozenset(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.UAN,
+        phonenumbers.PhoneNumberType.VOICEMAIL,
+        phonenumbers.PhoneNumberType.PAGER,
+    }
+)
+# Twilio answers that mean "this number cannot take a text", whatever phonenumbers thought.
+UNTEXTABLE_TWILIO_CODES = frozenset({21211, 21614})
+COUNTRY_NOT_ENABLED = 21408
+VERIFIED_PAGE_LIFETIME_SECONDS = 60 * 60
+
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_BRAND = "#14532d"
+DEFAULT_ACCENT = "#b45309"
+WHITE = "#ffffff"
+INK = "#111111"
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Brand colours with text colours that keep WCAG AA contrast (4.5:1) on them."""
+
+    brand: str
+    on_brand: str
+    accent: str
+    on_accent: str
+    accent_ink: str  # the accent, darkened if needed, for links and outlines on white
+
+
+@dataclass(frozen=True)
+class LandingPage:
+    """What a campaign's landing page shows."""
+
+    slug: str
+    name: str
+    action: str
+    offer: str
+    keyword: str
+    sms_number: str  # E.164, or "" when the campaign has no number to text
+    sms_number_display: str
+    logo_url: str
+    terms_url: str
+    palette: Palette
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    """A code is on its way: the session keeps `token`, the page shows the masked number."""
+
+    token: str
+    masked_phone: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the visitor gets once their number is proved.
+
+    `outcome`: coupon, loyalty, unavailable (Talon.One down: try again soon), failed
+    (configuration error), or closed (the campaign ended meanwhile).
+    """
+
+    outcome: str
+    campaign_name: str
+    code: str = ""
+    expires_at: datetime | None = None
+    balance: str = ""
+    pending: str = ""
+    tier: str = ""
+    points_to_next_tier: str = ""
+    fresh: bool = False
+
+
+class LandingJourney:
+    """Everything the landing pages ask of the domain; handlers call one method per request."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        campaigns: CampaignBook,
+        texts: TextAnswerer,
+        talon: TalonClient,
+        sms: SmsSender,
+        codes: OneTimeCodes,
+        throttle: SendThrottle,
+        *,
+        identity_secret: str,
+        default_region: str,
+        allowed_regions: frozenset[str],
+        fallback_sms_number: str,
+        public_base_url: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._campaigns = campaigns
+        self._texts = texts
+        self._talon = talon
+        self._sms = sms
+        self.codes = codes
+        self._throttle = throttle
+        self._secret = identity_secret
+        self._region = default_region.upper()
+        self.allowed_regions = allowed_regions
+        self._fallback_number = fallback_sms_number
+        self._public_base_url = public_base_url
+        self._clock = clock
+
+    def close(self) -> None:
+        """Release the throttle's connections."""
+        self._throttle.close()
+
+    # -- the page ---------------------------------------------------------------------------
+
+    def campaign(self, slug: str) -> CampaignSpec:
+        """The active campaign behind a landing URL; raises UnknownCampaign or CampaignClosed."""
+        campaign = self._campaigns.by_slug(slug)
+        if campaign is None:
+            raise UnknownCampaign(slug[:64])
+        if not campaign.active:
+            raise CampaignClosed(slug)
+        return campaign
+
+    def page(self, slug: str) -> LandingPage:
+        """What the landing page of an active campaign shows."""
+        campaign = self.campaign(slug)
+        number = self.sms_number_for(campaign)
+        return LandingPage(
+            slug=campaign.slug,
+            name=campaign.name,
+            action=campaign.action,
+            offer=str(campaign.option("offer", "") or ""),
+            keyword=campaign.keywords[0] if campaign.keywords else "",
+            sms_number=number if campaign.keywords else "",
+            sms_number_display=self.display_number(number) if number else "",
+            logo_url=safe_logo_url(str(campaign.option("logo_url", "") or "")),
+            terms_url=safe_logo_url(str(campaign.option("terms_url", "") or "")),
+            palette=palette_for(
+                str(campaign.option("brand_colour", "") or ""),
+                str(campaign.option("accent_colour", "") or ""),
+            ),
+        )
+
+    def sms_number_for(self, campaign: CampaignSpec) -> str:
+        """The number to text: the campaign's own, else TWILIO_FROM_NUMBER; "" when neither."""
+        for candidate in (str(campaign.option("sms_number", "") or ""), self._fallback_number):
+            if not candidate:
+                continue
+            try:
+                return to_e164(candidate, self._region)
+            except InvalidPhoneNumber:
+                log.warning("landing_bad_sms_number", extra={"campaign": campaign.slug})
+        return ""
+
+    def display_number(self, phone_e164: str) -> str:
+        """National format (`0480 000 000`) for local numbers, international otherwise."""
+        if region_of(phone_e164) == self._region:
+            return national_format(phone_e164)
+        parsed = phonenumbers.parse(phone_e164, None)
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    def record_visit(self, slug: str, source: str | None) -> None:
+        """Count one opening of a campaign's landing page, per poster location and day."""
+        values = {
+            "campaign_slug": slug,
+            "source": source or "",
+            "day": self._clock().date(),
+            "visits": 1,
+        }
+        with self._sessions.begin() as db:
+            dialect = db.get_bind().dialect.name
+            table = LandingVisit.__table__
+            builder: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = builder(table).values(**values)
+            db.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["campaign_slug", "source", "day"],
+                    set_={"visits": table.c.visits + 1},
+                )
+            )
+
+    # -- proving the number -----------------------------------------------------------------
+
+    def request_code(
+        self, slug: str, typed_phone: str, source: str | None, client_address: str
+    ) -> CodeSent:
+        """Text a one-time code to the number the visitor typed.
+
+        Raises InvalidPhoneNumber, RegionNotAllowed, NumberOptedOut, TooManyCodeRequests,
+        CampaignClosed/UnknownCampaign, or SmsError when the text could not be sent.
+        """
+        campaign = self.campaign(slug)
+        phone = to_e164(typed_phone, self._region)
+        return self._send_code(campaign, phone, source, client_address)
+
+    def resend_code(self, slug: str, token: str, client_address: str) -> CodeSent:
+        """Text a new code to the number an earlier code went to (the visitor need not retype)."""
+        campaign = self.campaign(slug)
+        with self._sessions() as db:
+            earlier = self.codes.sent_to(db, token)
+        if earlier is None or earlier[0] != campaign.slug:
+            raise VerificationMissing()
+        _, phone, source = earlier
+        return self._send_code(campaign, phone, source, client_address)
+
+    def verify(self, slug: str, token: str, typed_code: str) -> VerifiedNumber:
+        """Check a typed code; raises VerificationFailed/Expired/Locked/Missing."""
+        campaign = self.campaign(slug)
+        refused: VerificationError | None = None
+        with self._sessions.begin() as db:
+            try:
+                verified = self.codes.check(db, token, typed_code)
+            except VerificationError as error:
+                # Commit the counted guess (and a lock) before answering: a rollback here
+                # would hand out unlimited guesses.
+                refused = error
+        if refused is not None:
+            log.info(
+                "otp_refused", extra={"campaign": campaign.slug, "reason": type(refused).__name__}
+            )
+            raise refused
+        if verified.campaign_slug != campaign.slug:
+            raise VerificationMissing()
+        log.info(
+            "landing_number_verified",
+            extra={"campaign": campaign.slug, "phone": mask_phone(verified.phone_e164)},
+        )
+        return verified
+
+    def verified(self, slug: str, token: str) -> VerifiedNumber | None:
+        """The number this token proved for this campaign within the last hour, if any."""
+        with self._sessions() as db:
+            verified = self.codes.verified(
+                db, token, within=timedelta(seconds=VERIFIED_PAGE_LIFETIME_SECONDS)
+            )
+        if verified is None or verified.campaign_slug != slug:
+            return None
+        return verified
+
+    def _send_code(
+        self, campaign: CampaignSpec, phone: str, source: str | None, client_address: str
+    ) -> CodeSent:
+        check_textable(phone)
+        region = region_of(phone)
+        if region not in self.allowed_regions:
+            log.info(
+                "otp_region_refused",
+                extra={"campaign": campaign.slug, "region": region, "phone": mask_phone(phone)},
+            )
+            raise RegionNotAllowed(region)
+        with self._sessions() as db:
+            if is_opted_out(db, phone):
+                raise NumberOptedOut()
+        self._throttle.spend(phone, client_address)
+        with self._sessions.begin() as db:
+            challenge = self.codes.start(db, campaign.slug, phone, source)
+        self.deliver_code(campaign, phone, challenge)
+        log.info(
+            "otp_sent",
+            extra={"campaign": campaign.slug, "phone": mask_phone(phone), "src": source},
+        )
+        return CodeSent(challenge.token, mask_phone(phone), challenge.expires_at)
+
+    def code_text(self, campaign: CampaignSpec, code: str) -> str:
+        """The one-time code SMS; its last line lets Chrome on Android fill the code in."""
+        text = f"Your {campaign.name} code is {code}. It expires in 10 minutes."
+        host = re.match(r"https://([^/:]+)", self._public_base_url)
+        if host:  # the WebOTP format; browsers only honour it for https origins
+            text += f"\n\n@{host.group(1)} #{code}"
+        return text
+
+    def deliver_code(self, campaign: CampaignSpec, phone: str, challenge: Challenge) -> None:
+        """Send the code through the app's outbound SMS path (the one place that sends).
+
+        Raises NumberOptedOut (Twilio 21610), InvalidPhoneNumber (Twilio cannot text it),
+        RegionNotAllowed (country not enabled at Twilio) or SmsError.
+        """
+        body = self.code_text(campaign, challenge.code)
+        try:
+            with self._sessions.begin() as db:
+                record = send_text(
+                    db, self._sms, phone, body, purpose="one_time_code", campaign_slug=campaign.slug
+                )
+                if record is not None and self._sms.provider != "sandbox":
+                    # Only the sandbox outbox must show the code (it is the customer's phone
+                    # there); elsewhere the log keeps no usable code, as the hash table does.
+                    record.body = body.replace(challenge.code, "••••••")
+        except SmsError as error:
+            if error.code in UNTEXTABLE_TWILIO_CODES:
+                raise InvalidPhoneNumber("cannot receive SMS") from None
+            if error.code == COUNTRY_NOT_ENABLED:
+                raise RegionNotAllowed(region_of(phone)) from None
+            log.warning(
+                "otp_send_failed",
+                extra={"campaign": campaign.slug, "code": error.code, "reason": error.reason},
+            )
+            raise
+        if record is None:
+            raise NumberOptedOut()
+
+    # -- the result -------------------------------------------------------------------------
+
+    def claim(self, verified: VerifiedNumber, record: bool = True) -> Claim:
+        """The visitor's coupon (or balance) for a proved number, as the SMS path gives it.
+
+        `record` writes the claim to the message log (channel "web", with the poster's src);
+        showing the page again later does not.
+        """
+        campaign = self._campaigns.by_slug(verified.campaign_slug)
+        if campaign is None or not campaign.active:
+            return Claim("closed", campaign.name if campaign else "")
+        with self._sessions() as db:
+            who = identify(db, verified.phone_e164, self._secret)
+        keyword = campaign.keywords[0] if campaign.keywords else ""
+        fields: dict[str, Any] = {"name": campaign.name, "first_name": who.first_name}
+        fields["keyword"] = keyword
+        try:
+            if campaign.action == "loyalty":
+                assert campaign.loyalty_program_id is not None  # noqa: S101 - validated
+                ledger = self._talon.loyalty(who.customer_id, campaign.loyalty_program_id)
+                result = Claim(
+                    "loyalty",
+                    campaign.name,
+                    balance=_points(ledger.balance),
+                    pending=_points(ledger.pending),
+                    tier=ledger.tier,
+                    points_to_next_tier=_points(ledger.points_to_next_tier or 0),
+                )
+                fields.update(
+                    balance=result.balance,
+                    pending=result.pending,
+                    tier=result.tier,
+                    points_to_next_tier=result.points_to_next_tier,
+                )
+                outcome = "loyalty_balance"
+            else:
+                # The SMS path's own rules: identifier from the template, local record first.
+                identifier = self._texts.identifier_for(campaign, who.customer_id, keyword)
+                issued = self._texts.issue_code(campaign, who.customer_id, identifier)
+                result = Claim(
+                    "coupon",
+                    campaign.name,
+                    code=issued.code,
+                    expires_at=issued.expires_at,
+                    fresh=issued.fresh,
+                )
+                fields.update(code=issued.code, expiry=issued.expires_at, starts=issued.starts_at)
+                outcome = "code_issued" if issued.fresh else "code_resent"
+            reply = render_template(campaign.reply, fields)
+        except TalonRejected as error:
+            log.error(
+                "talon_rejected",
+                extra={
+                    "campaign": campaign.slug,
+                    "status": error.status,
+                    "error": error.error,
+                    "request_uuid": error.request_uuid,
+                },
+            )
+            result, outcome, reply = Claim("failed", campaign.name), "failed", None
+        except TalonError as error:
+            log.warning(
+                "talon_unavailable", extra={"campaign": campaign.slug, "reason": str(error)}
+            )
+            result, outcome, reply = Claim("unavailable", campaign.name), "talon_unavailable", None
+        if record:
+            with self._sessions.begin() as db:
+                self._log_claim(db, campaign, verified, who.customer_id, outcome, reply)
+        log.info(
+            "landing_claim",
+            extra={
+                "campaign": campaign.slug,
+                "customer_id": who.customer_id,
+                "outcome": outcome,
+                "src": verified.source,
+            },
+        )
+        return result
+
+    def _log_claim(
+        self,
+        db: Session,
+        campaign: CampaignSpec,
+        verified: VerifiedNumber,
+        customer_id: str,
+        outcome: str,
+        reply: str | None,
+    ) -> None:
+        db.add(
+            InboundMessage(
+                message_sid="web-" + secrets.token_hex(16),
+                received_at=self._clock(),
+                channel="web",
+                phone_masked=mask_phone(verified.phone_e164),
+                customer_id=customer_id,
+                keyword=campaign.keywords[0] if campaign.keywords else None,
+                campaign_slug=campaign.slug,
+                source=verified.source,
+                state="done",
+                outcome=outcome,
+                reply=reply,
+            )
+        )
+
+
+def check_textable(phone_e164: str) -> None:
+    """Raise InvalidPhoneNumber for numbers that cannot or must not get a text (premium…)."""
+    number_type = phonenumbers.number_type(phonenumbers.parse(phone_e164, None))
+    if number_type in NOT_TEXTABLE:
+        raise InvalidPhoneNumber("not a mobile number")
+
+
+def sms_uri(phone_e164: str, body: str, ios: bool) -> str:
+    """An `sms:` link with the body pre-filled: iOS wants `&body=`, RFC 5724 `?body=`."""
+    return f"sms:{phone_e164}{'&' if ios else '?'}body={quote(body, safe='')}"
+
+
+def code_qr_svg(code: str) -> str:
+    """An inline SVG QR code of a coupon code, for the till's scanner (white quiet zone)."""
+    image = qrcode.make(
+        code,
+        image_factory=qrcode.image.svg.SvgPathFillImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=4,
+    )
+    svg = image.to_string(encoding="unicode")
+    # Sized by the page's CSS instead of in millimetres, and named for screen readers.
+    opening = re.match(r"<svg\b[^>]*>", svg)
+    assert opening is not None  # noqa: S101 - qrcode always writes one <svg> element
+    attributes = re.sub(r'\s(width|height)="[^"]*"', "", opening.group(0)[len("<svg") : -1])
+    label = html.escape(f"QR code of your code {code}", quote=True)
+    return (
+        f'<svg{attributes} role="img" aria-label="{label}" class="qr" '
+        f'shape-rendering="crispEdges">' + svg[opening.end() :]
+    )
+
+
+def safe_logo_url(url: str) -> str:
+    """An https/http URL or a site path; anything else (javascript:, data:) is dropped."""
+    url = url.strip()
+    if re.match(r"^https?://[^\s\"'<>]+$", url) or re.match(r"^/[^/\\\s\"'<>][^\s\"'<>]*$", url):
+        return url
+    return ""
+
+
+def palette_for(brand: str, accent: str) -> Palette:
+    """The page's colours from the campaign's; text colours chosen for contrast."""
+    brand = brand if _HEX.match(brand or "") else DEFAULT_BRAND
+    accent = (
+        accent
+        if _HEX.match(accent or "")
+        else (brand if brand != DEFAULT_BRAND else DEFAULT_ACCENT)
+    )
+    return Palette(
+        brand=brand.lower(),
+        on_brand=readable_on(brand),
+        accent=accent.lower(),
+        on_accent=readable_on(accent),
+        accent_ink=(
+            accent.lower()
+            if contrast_ratio(accent, WHITE) >= 4.5
+            else brand.lower()
+            if contrast_ratio(brand, WHITE) >= 4.5
+            else darken_until_readable(accent, WHITE)
+        ),
+    )
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def readable_on(background: str) -> str:
+    """White or near-black, whichever reads better on `background`."""
+    return WHITE if contrast_ratio(WHITE, background) >= contrast_ratio(INK, background) else INK
+
+
+def darken_until_readable(colour: str, background: str, ratio: float = 4.5) -> str:
+    """`colour`, mixed with black step by step until it reaches `ratio` on `background`."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    for step in range(11):
+        keep = 1 - step / 10
+        mixed = f"#{round(red * keep):02x}{round(green * keep):02x}{round(blue * keep):02x}"
+        if contrast_ratio(mixed, background) >= ratio:
+            return mixed
+    return INK
+
+
+def _luminance(colour: str) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(red) + 0.7152 * channel(green) + 0.0722 * channel(blue)
+
+
+def _points(value: float) -> str:
+    return f"{value:g}" if value != int(value) else f"{int(value)}"
