@@ -121,8 +121,12 @@ def answer_competition_text(
     customer_id: str,
     now: datetime,
     default_region: str,
+    channel: str = "sms",
 ) -> JourneyAnswer:
-    """Enter the customer if the competition is open; the reply says what happened."""
+    """Enter the customer if the competition is open; the reply says what happened.
+
+    The same entry whichever way the customer came (a text, or the landing page: `channel`).
+    """
     zone = campaign_zone(campaign, default_region)
     opens = _moment(campaign, "opens_at", zone)
     closes = _moment(campaign, "closes_at", zone, end=True)
@@ -131,7 +135,7 @@ def answer_competition_text(
         return JourneyAnswer(NOT_OPEN, reply_template(campaign, "not_open_reply"), times)
     if closes is not None and now >= closes:
         return JourneyAnswer(CLOSED, reply_template(campaign, "closed_reply"), times)
-    entry = enter_competition(db, campaign.slug, customer_id, phone_e164, now=now)
+    entry = enter_competition(db, campaign.slug, customer_id, phone_e164, now=now, channel=channel)
     if entry.is_new:
         outcome, template = ENTERED, campaign.reply
     else:

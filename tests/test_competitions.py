@@ -475,3 +475,45 @@ class TestConsole:
         create_console_user(app)
         log_in(client)
         assert "competitions-heading" not in client.get("/admin/").get_data(as_text=True)
+
+
+class TestLandingPage:
+    """A web-mode poster: the number form enters the same competition as texting the word."""
+
+    def test_a_visitor_enters_from_the_page_and_a_text_finds_the_same_entry(
+        self, competition_app, client, twilio_stand_in
+    ):
+        from tests.phone_visitor import PhoneVisitor
+        from tests.test_landing_pages import latest_code
+
+        visitor = PhoneVisitor(client)
+        assert visitor.scan(slug="bike").status_code == 200
+        assert "Enter the draw on this page" in visitor.text
+        visitor.enter_number("0491 570 156")
+        response = visitor.enter_code(latest_code(twilio_stand_in, "+61491570156"))
+        assert response.status_code == 200
+        assert "You're in!" in visitor.text
+        assert "You're in! Entry 1." in visitor.text
+        with competition_app.extensions["selfserve"].sessions() as db:
+            (channel,) = db.scalars(select(CompetitionEntry.channel)).all()
+        assert channel == "web"
+        texter = competition_app.test_client()
+        again = reply_text(send_text(texter, "BIKE", sender="+61491570156"))
+        assert again == "Already in with entry 1."
+
+    def test_a_birthday_campaign_has_no_page_to_claim_from(self, app, client):
+        import_campaigns_text(
+            app,
+            """
+[[campaign]]
+slug = "bday"
+name = "Birthday treat"
+action = "birthday"
+application_id = 1
+campaign_id = 2
+""",
+        )
+        from tests.phone_visitor import PhoneVisitor
+
+        visitor = PhoneVisitor(client)
+        assert visitor.scan(slug="bday").status_code == 404
