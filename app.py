@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from handlers.errors import register_error_handlers
 from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
+from selfserve.birthdays import Birthdays
 from selfserve.budget import build_budget
 from selfserve.campaigns import CampaignBook
 from selfserve.cli import build_cli
@@ -21,8 +22,10 @@ from selfserve.database import build_engine, build_sessionmaker
 from selfserve.deferrals import DeferredCodes
 from selfserve.health import database_check, queue_check, redis_check
 from selfserve.jobs import Jobs, build_huey
+from selfserve.journey_jobs import JourneyJobs
 from selfserve.landing import LandingJourney
 from selfserve.logs import configure_logging
+from selfserve.loyalty import award_campaign_points
 from selfserve.message_log import MessageLogWriter
 from selfserve.metrics import MeteredSender, observe_talon_call, operational_gauges
 from selfserve.outbox import Outbox
@@ -131,7 +134,12 @@ def build_services(settings: Settings) -> Services:
         public_base_url=settings.public_base_url,
     )
     landing.connect_queue(jobs.enqueue_code)
-    return Services(
+    # Journeys (birthdays, loyalty points) on the same queue; see selfserve/journey_jobs.py.
+    journey_jobs = JourneyJobs(
+        jobs.huey, settings.talon_retry_base_seconds, settings.talon_retry_max_seconds
+    )
+    texts.connect_awards(journey_jobs.enqueue_award)
+    services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -153,7 +161,15 @@ def build_services(settings: Settings) -> Services:
             sessions, budget, jobs.huey, settings.talon_rate_limit_per_minute
         ),
         returning=returning,
+        journey_jobs=journey_jobs,
     )
+    journey_jobs.bind(
+        lambda: Birthdays.from_services(services),
+        lambda slug, customer_id: award_campaign_points(
+            writes, talon, campaigns, slug, customer_id
+        ),
+    )
+    return services
 
 
 def create_app(settings: Settings | None = None) -> Flask:

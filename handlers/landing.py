@@ -280,6 +280,14 @@ def _code_form(
     )
 
 
+ENTRY_HEADINGS = {
+    "competition_entered": "You're in!",
+    "competition_already_entered": "You're already in",
+    "competition_not_open": "Not open yet",
+    "competition_closed": "This competition has closed",
+}
+
+
 def _result(page: LandingPage, verified: VerifiedNumber, record: bool) -> tuple[str, int]:
     claim = journey().claim(verified, record=record)
     if claim.outcome == "coupon":
@@ -294,6 +302,13 @@ def _result(page: LandingPage, verified: VerifiedNumber, record: bool) -> tuple[
         return render_template("landing/loyalty.html", **_common(page), claim=claim), int(
             HTTPStatus.OK
         )
+    if claim.outcome == "entry":  # a competition: the campaign's own reply says it all
+        return render_template(
+            "landing/message.html",
+            **_common(page),
+            heading=ENTRY_HEADINGS.get(claim.entry, page.name),
+            message=claim.message,
+        ), int(HTTPStatus.OK)
     if claim.outcome == "closed":
         return _not_found(page.slug, CampaignClosed(page.slug))
     if claim.outcome == "deferred":

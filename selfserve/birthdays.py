@@ -7,7 +7,11 @@ dedupe key of the text both carry the year, so re-running a day, or a second pro
 it, issues no second coupon and sends no second text.
 
 `send_birthday` works on one customer with plain values (slug, customer id, ISO date), so the
-task queue can run it as a job.
+task queue runs it as a job. The worker's scheduler calls `run_due` every minute: at each
+campaign's send_at local time it owes every customer of the day their text (a `birthday_sends`
+row, state `queued`) and enqueues a job each; jobs that cannot finish now (Talon.One busy or
+down, our Talon.One budget spent, the recipient's quiet hours) are owed again for later, and
+the same tick re-enqueues owed rows whose job was lost (a worker killed mid-queue).
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import calendar
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from typing import TYPE_CHECKING
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import extract, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from selfserve import journeys
 from selfserve.campaigns import (
     DEFAULT_SEND_AT,
     CampaignBook,
@@ -31,12 +36,12 @@ from selfserve.campaigns import (
 )
 from selfserve.consent import QuietHours, marketing_skip_reason, next_send_time, recipient_zone
 from selfserve.database import insert_ignoring_duplicates
-from selfserve.errors import TalonError, TalonRejected
+from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
 from selfserve.journeys import identifier_on, send_journey_text
 from selfserve.loyalty import award_points_once
 from selfserve.models import BirthdayRun, BirthdaySend, Customer, utcnow
+from selfserve.outbox import Outbox, backoff_seconds
 from selfserve.phones import mask_phone
-from selfserve.sms import SmsSender
 from selfserve.talon import TalonClient
 from selfserve.texts import IssuedCode
 
@@ -45,7 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SENT, ALREADY_SENT, SKIPPED, FAILED, IN_PROGRESS, WOULD_SEND, WAITING = (
+SENT, ALREADY_SENT, SKIPPED, FAILED, IN_PROGRESS, WOULD_SEND, WAITING, QUEUED = (
     "sent",
     "already_sent",
     "skipped",
@@ -53,7 +58,22 @@ SENT, ALREADY_SENT, SKIPPED, FAILED, IN_PROGRESS, WOULD_SEND, WAITING = (
     "in_progress",
     "would_send",
     "waiting",
+    "queued",
 )
+OWED = QUEUED  # a birthday_sends row whose text is owed: a job is on its way
+SWEEP_AFTER = timedelta(minutes=5)  # an owed row this far past its time lost its job
+
+
+class BirthdayQueue(Protocol):
+    """Hands one customer's birthday text to the worker (JourneyJobs.enqueue_birthday)."""
+
+    def enqueue_birthday(
+        self,
+        campaign_slug: str,
+        customer_id: str,
+        day_iso: str,
+        delay_seconds: float | None = None,
+    ) -> None: ...
 
 
 # Creates or retrieves a campaign's coupon for an identifier (TextAnswerer.issue_code).
@@ -81,6 +101,8 @@ class BirthdayResult:
     detail: str = ""
     configuration_error: bool = False  # Talon.One refused the campaign: the others would fail too
     send_after: datetime | None = None  # WAITING: the end of the recipient's quiet hours
+    transient: bool = False  # FAILED for now (Talon.One busy or down): worth trying again
+    retry_after_seconds: float | None = None  # … and when, if Talon.One or our budget said
 
 
 @dataclass
@@ -195,32 +217,49 @@ class Birthdays:
         campaigns: CampaignBook,
         issue_code: CodeIssuer,
         talon: TalonClient,
-        sender: SmsSender,
+        outbox: Outbox,
         default_region: str,
         quiet_hours: QuietHours | None = None,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        queue: BirthdayQueue | None = None,
+        retry_base_seconds: float = 30.0,
+        retry_max_seconds: float = 900.0,
     ) -> None:
-        self._quiet_hours = quiet_hours
         self._sessions = sessions
         self._campaigns = campaigns
         self._issue_code = issue_code
         self._talon = talon
-        self._sender = sender
+        self._outbox = outbox
         self._region = default_region
+        self._quiet_hours = quiet_hours
         self._clock = clock
+        self._queue = queue
+        self._retry_base = retry_base_seconds
+        self._retry_max = retry_max_seconds
 
     @classmethod
     def from_services(cls, services: Services, clock: Callable[[], datetime] = utcnow) -> Birthdays:
-        """Build from the app's Services."""
+        """Build from the app's Services: the worker's full-timeout Talon.One client, the
+        outbox, and the queue for what cannot be sent now."""
+        settings = services.settings
+        talon = services.talon
+
+        def issue_code(campaign: CampaignSpec, customer_id: str, identifier: str) -> IssuedCode:
+            return services.texts.issue_code(campaign, customer_id, identifier, talon=talon)
+
         return cls(
             services.sessions,
             services.campaigns,
-            services.texts.issue_code,
-            services.talon,
-            services.sms,
-            services.settings.default_region,
-            QuietHours.parse(services.settings.quiet_hours),
+            issue_code,
+            talon,
+            services.outbox,
+            settings.default_region,
+            QuietHours.parse(settings.quiet_hours),
             clock,
+            queue=services.journey_jobs,
+            retry_base_seconds=settings.talon_retry_base_seconds,
+            retry_max_seconds=settings.talon_retry_max_seconds,
         )
 
     def birthday_campaigns(self, slug: str | None = None) -> list[CampaignSpec]:
@@ -247,14 +286,19 @@ class Birthdays:
             due = customers_born_on(db, day)
             reasons = skip_reasons(db, (c.phone_e164 for c in due))
             done = sent_this_year(db, campaign.slug, day.year)
+        now = self._clock()
         for customer in due:
+            send_after = None
             if customer.customer_id in done:
                 state, detail = ALREADY_SENT, ""
             elif customer.phone_e164 in reasons:
                 state, detail = SKIPPED, reasons[customer.phone_e164]
             else:
-                quiet = self._quiet_until(customer.phone_e164)
-                state, detail = (WAITING, quiet) if quiet else (WOULD_SEND, "")
+                send_after = next_send_time(customer.phone_e164, now, self._quiet_hours)
+                if send_after > now:
+                    state, detail = WAITING, self._quiet_until(customer.phone_e164)
+                else:
+                    state, detail, send_after = WOULD_SEND, "", None
             report.results.append(
                 BirthdayResult(
                     campaign.slug,
@@ -262,6 +306,7 @@ class Birthdays:
                     mask_phone(customer.phone_e164),
                     state,
                     detail,
+                    send_after=send_after,
                 )
             )
         return report
@@ -272,20 +317,30 @@ class Birthdays:
         day: date,
         progress: Callable[[int], None] | None = None,
         plan: BirthdayReport | None = None,
+        *,
+        inline: bool = True,
     ) -> BirthdayReport:
-        """Send the campaign's birthday texts for `day`; skips, re-runs and failures reported.
+        """Send (or owe) the campaign's birthday texts for `day`.
 
-        A Talon.One configuration error (400/401/404) stops the run: every other customer
-        would fail the same way. The customers not reached are sent by the next run.
+        `inline=True` (the command): each customer is tried here and now, and only those who
+        cannot be served now (Talon.One busy, quiet hours) go to the worker. `inline=False`
+        (the scheduler): every customer is owed and handed to the worker. Without a queue,
+        those are reported as failed or waiting and a later run sends them. A Talon.One
+        configuration error (400/401/404) stops the run: every other customer would fail too.
         """
         if plan is None:
             plan = self.plan(campaign, day)
         report = BirthdayReport(campaign.slug, day, dry_run=False)
         for planned in plan.results:
-            if planned.state != WOULD_SEND:
+            if planned.state not in (WOULD_SEND, WAITING):
                 report.results.append(planned)
                 continue
-            result = self.send_birthday(campaign.slug, planned.customer_id, day.isoformat())
+            if planned.state == WAITING or not inline:
+                result = self._owe_later(planned, day, delay_seconds=None)
+            else:
+                result = self.send_birthday(campaign.slug, planned.customer_id, day.isoformat())
+                if result.state == WAITING or result.transient:
+                    result = self._owe_later(result, day, self._delay_for(result, 1))
             report.results.append(result)
             if progress is not None:
                 progress(1)
@@ -298,6 +353,7 @@ class Birthdays:
                 "campaign": campaign.slug,
                 "day": day.isoformat(),
                 "sent": report.count(SENT),
+                "queued": report.count(QUEUED),
                 "skipped": report.count(SKIPPED),
                 "already_sent": report.count(ALREADY_SENT),
                 "waiting": report.count(WAITING),
@@ -307,7 +363,8 @@ class Birthdays:
         return report
 
     def run_due(self) -> list[BirthdayReport]:
-        """The scheduler's tick: run each birthday campaign whose send_at has passed today.
+        """The scheduler's tick: run each birthday campaign whose send_at has passed today,
+        then hand back to the worker any owed text whose job was lost.
 
         Each (campaign, local date) runs once, however often this is called and by however
         many workers: the run is claimed in the database first.
@@ -319,8 +376,122 @@ class Birthdays:
             with self._sessions.begin() as db:
                 claimed = claim_birthday_run(db, slug, day, now)
             if claimed:
-                reports.append(self.run(campaigns[slug], day))
+                reports.append(self.run(campaigns[slug], day, inline=self._queue is None))
+        if self._queue is not None:
+            for slug, customer_id, day in self.overdue():
+                self._queue.enqueue_birthday(slug, customer_id, day.isoformat())
         return reports
+
+    def deliver_owed(self, campaign_slug: str, customer_id: str, day_iso: str) -> float | None:
+        """The worker's job: send one owed birthday text; returns seconds until it is owed
+        again (Talon.One busy, quiet hours), or None when it is done (sent or not to be sent).
+        """
+        result = self.send_birthday(campaign_slug, customer_id, day_iso)
+        day = date.fromisoformat(day_iso)
+        if result.state == SKIPPED:
+            self._set_state(campaign_slug, customer_id, day, SKIPPED, result.detail)
+        if result.state != WAITING and not result.transient:
+            return None
+        with self._sessions.begin() as db:
+            failures = db.scalar(
+                update(BirthdaySend)
+                .where(
+                    BirthdaySend.campaign_slug == campaign_slug,
+                    BirthdaySend.customer_id == customer_id,
+                    BirthdaySend.year == day.year,
+                )
+                .values(failures=BirthdaySend.failures + (1 if result.state == FAILED else 0))
+                .returning(BirthdaySend.failures)
+            )
+        delay = self._delay_for(result, failures or 0)
+        self._owe(campaign_slug, customer_id, day, self._clock() + timedelta(seconds=delay))
+        return delay
+
+    def overdue(self) -> list[tuple[str, str, date]]:
+        """Owed texts whose job should have run long ago (lost with a killed worker):
+        (campaign, customer id, day) to enqueue again; their time moves on so the next sweep
+        leaves them alone."""
+        now = self._clock()
+        with self._sessions.begin() as db:
+            rows = db.execute(
+                update(BirthdaySend)
+                .where(BirthdaySend.state == OWED, BirthdaySend.next_attempt_at < now - SWEEP_AFTER)
+                .values(next_attempt_at=now)
+                .returning(
+                    BirthdaySend.campaign_slug, BirthdaySend.customer_id, BirthdaySend.sent_for
+                )
+            ).all()
+        if rows:
+            log.warning("birthdays_swept", extra={"owed": len(rows)})
+        return [(row.campaign_slug, row.customer_id, row.sent_for) for row in rows]
+
+    def _owe_later(
+        self, result: BirthdayResult, day: date, delay_seconds: float | None
+    ) -> BirthdayResult:
+        """Hand a customer the run could not serve now to the worker (when there is one)."""
+        if self._queue is None:
+            return result
+        when = result.send_after or self._clock() + timedelta(seconds=delay_seconds or 0)
+        self._owe(result.campaign_slug, result.customer_id, day, when)
+        delay = max((when - self._clock()).total_seconds(), 0.0)
+        self._queue.enqueue_birthday(
+            result.campaign_slug, result.customer_id, day.isoformat(), delay or None
+        )
+        why = result.detail or "to be sent by the worker"
+        return BirthdayResult(
+            result.campaign_slug, result.customer_id, result.phone_masked, QUEUED, why
+        )
+
+    def _delay_for(self, result: BirthdayResult, failures: int) -> float:
+        if result.state == WAITING and result.send_after is not None:
+            return max((result.send_after - self._clock()).total_seconds(), 0.0)
+        if result.retry_after_seconds is not None:
+            return result.retry_after_seconds
+        return backoff_seconds(max(failures, 1), self._retry_base, self._retry_max)
+
+    def _owe(self, campaign_slug: str, customer_id: str, day: date, when: datetime) -> None:
+        """Record that this text is owed at `when` (never over one already sent)."""
+        with self._sessions.begin() as db:
+            values = {"state": OWED, "next_attempt_at": when, "updated_at": self._clock()}
+            if insert_ignoring_duplicates(
+                db,
+                BirthdaySend.__table__,
+                {
+                    "campaign_slug": campaign_slug,
+                    "customer_id": customer_id,
+                    "year": day.year,
+                    "sent_for": day,
+                    "identifier": "",
+                    "failures": 0,
+                    **values,
+                },
+            ):
+                return
+            db.execute(
+                update(BirthdaySend)
+                .where(
+                    BirthdaySend.campaign_slug == campaign_slug,
+                    BirthdaySend.customer_id == customer_id,
+                    BirthdaySend.year == day.year,
+                    BirthdaySend.state != SENT,
+                )
+                .values(**values)
+            )
+
+    def _set_state(
+        self, campaign_slug: str, customer_id: str, day: date, state: str, detail: str
+    ) -> None:
+        with self._sessions.begin() as db:
+            db.execute(
+                update(BirthdaySend)
+                .where(
+                    BirthdaySend.campaign_slug == campaign_slug,
+                    BirthdaySend.customer_id == customer_id,
+                    BirthdaySend.year == day.year,
+                    BirthdaySend.state != SENT,
+                )
+                .values(state=state, detail=detail or None, updated_at=self._clock())
+            )
 
     def send_birthday(self, campaign_slug: str, customer_id: str, day_iso: str) -> BirthdayResult:
         """Send one customer's birthday coupon for the day `day_iso` (YYYY-MM-DD), at most once.
@@ -363,6 +534,9 @@ class Birthdays:
             issued = self._issue_code(campaign, customer_id, identifier)
         except TalonError as error:
             rejected = isinstance(error, TalonRejected)
+            retry_after = None
+            if isinstance(error, TalonRateLimited):
+                retry_after = error.retry_after_seconds
             if isinstance(error, TalonRejected):
                 log.error(
                     "talon_rejected",
@@ -375,7 +549,14 @@ class Birthdays:
                 )
             self._record(campaign_slug, customer_id, day, identifier, FAILED, str(error))
             return BirthdayResult(
-                campaign_slug, customer_id, masked, FAILED, str(error), configuration_error=rejected
+                campaign_slug,
+                customer_id,
+                masked,
+                FAILED,
+                str(error),
+                configuration_error=rejected,
+                transient=not rejected,
+                retry_after_seconds=retry_after,
             )
         body = render_template(
             campaign.reply,
@@ -388,20 +569,21 @@ class Birthdays:
             },
         )
         sent = send_journey_text(
+            self._outbox,
             self._sessions,
-            self._sender,
             dedupe_key=f"birthday:{campaign_slug}:{customer_id}:{day.year}",
             to_e164=customer.phone_e164,
             body=body,
             purpose="birthday",
             campaign_slug=campaign_slug,
-            clock=self._clock,
         )
+        # Handed to the outbox counts as sent: the outbox retries what Twilio could not take.
         state, detail = {
-            "sent": (SENT, ""),
-            "already_sent": (ALREADY_SENT, ""),
-            "opted_out": (SKIPPED, "opted out"),
-            "in_progress": (IN_PROGRESS, "another run is sending it"),
+            journeys.SENT: (SENT, ""),
+            journeys.QUEUED: (SENT, "Twilio busy: the worker retries the text"),
+            journeys.UNCERTAIN: (SENT, "may have gone out; never sent twice"),
+            journeys.ALREADY_SENT: (ALREADY_SENT, ""),
+            journeys.OPTED_OUT: (SKIPPED, "opted out"),
         }.get(sent.state, (FAILED, sent.detail))
         if state in (SENT, FAILED):
             self._record(campaign_slug, customer_id, day, identifier, state, detail or None)
@@ -435,12 +617,15 @@ class Birthdays:
         state: str,
         detail: str | None,
     ) -> None:
+        """Write what became of this year's text (a sent one is never overwritten)."""
         with self._sessions.begin() as db:
             values = {
                 "sent_for": day,
                 "state": state,
+                "identifier": identifier,
                 "detail": detail,
                 "updated_at": self._clock(),
+                "next_attempt_at": None,
             }
             if not insert_ignoring_duplicates(
                 db,
@@ -449,7 +634,7 @@ class Birthdays:
                     "campaign_slug": campaign_slug,
                     "customer_id": customer_id,
                     "year": day.year,
-                    "identifier": identifier,
+                    "failures": 0,
                     **values,
                 },
             ):

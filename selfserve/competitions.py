@@ -12,7 +12,7 @@ import io
 import logging
 import random
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -36,10 +36,9 @@ from selfserve.models import (
     CompetitionEntry,
     CompetitionWinner,
     Customer,
-    utcnow,
 )
+from selfserve.outbox import Outbox
 from selfserve.phones import mask_phone
-from selfserve.sms import SmsSender
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +121,12 @@ def answer_competition_text(
     customer_id: str,
     now: datetime,
     default_region: str,
+    channel: str = "sms",
 ) -> JourneyAnswer:
-    """Enter the customer if the competition is open; the reply says what happened."""
+    """Enter the customer if the competition is open; the reply says what happened.
+
+    The same entry whichever way the customer came (a text, or the landing page: `channel`).
+    """
     zone = campaign_zone(campaign, default_region)
     opens = _moment(campaign, "opens_at", zone)
     closes = _moment(campaign, "closes_at", zone, end=True)
@@ -132,7 +135,7 @@ def answer_competition_text(
         return JourneyAnswer(NOT_OPEN, reply_template(campaign, "not_open_reply"), times)
     if closes is not None and now >= closes:
         return JourneyAnswer(CLOSED, reply_template(campaign, "closed_reply"), times)
-    entry = enter_competition(db, campaign.slug, customer_id, phone_e164, now=now)
+    entry = enter_competition(db, campaign.slug, customer_id, phone_e164, now=now, channel=channel)
     if entry.is_new:
         outcome, template = ENTERED, campaign.reply
     else:
@@ -143,6 +146,24 @@ def answer_competition_text(
         {**times, "entry_number": entry.entry_number},
         needs_code=bool(campaign.option("also_coupon")),
     )
+
+
+def entry_fields(
+    db: Session, campaign: CampaignSpec, customer_id: str, default_region: str
+) -> dict[str, Any]:
+    """The reply values of a customer's entry ({entry_number}, {opens}, {closes})."""
+    zone = campaign_zone(campaign, default_region)
+    number = db.scalar(
+        select(CompetitionEntry.entry_number).where(
+            CompetitionEntry.campaign_slug == campaign.slug,
+            CompetitionEntry.customer_id == customer_id,
+        )
+    )
+    return {
+        "entry_number": number if number is not None else "",
+        "opens": _moment(campaign, "opens_at", zone),
+        "closes": _moment(campaign, "closes_at", zone, end=True),
+    }
 
 
 def reply_template(campaign: CampaignSpec, name: str) -> str:
@@ -290,12 +311,11 @@ def draw_winners(
 
 
 def notify_winners(
+    outbox: Outbox,
     sessions: sessionmaker[Session],
-    sender: SmsSender,
     campaign: CampaignSpec,
     draw: Draw,
     default_region: str,
-    clock: Callable[[], datetime] = utcnow,
 ) -> list[tuple[Winner, JourneySend]]:
     """Text each winner the campaign's winner_message, once per customer and competition.
 
@@ -325,14 +345,13 @@ def notify_winners(
             },
         )
         sent = send_journey_text(
+            outbox,
             sessions,
-            sender,
             dedupe_key=f"winner:{campaign.slug}:{winner.customer_id}",
             to_e164=winner.phone_e164,
             body=body,
             purpose="competition_winner",
             campaign_slug=campaign.slug,
-            clock=clock,
         )
         results.append((winner, sent))
     return results

@@ -204,7 +204,7 @@ class DeferredCodes:
             return None
         attempt += 1
         campaign = self._campaigns.by_slug(claimed.campaign_slug)
-        if campaign is None or campaign.action != "coupon":
+        if campaign is None or campaign.action not in ("coupon", "competition"):
             self._end(claimed, attempt, FAILED, "failed", "campaign no longer exists")
             log.error("deferred_code_failed", extra={"deferred_id": deferred_id})
             return None
@@ -234,14 +234,19 @@ class DeferredCodes:
             return self._release(claimed, attempt, None, str(error), error.retry_after_seconds)
         except TalonUnavailable as error:
             return self._release(claimed, attempt, None, str(error), error.retry_after_seconds)
-        text = self._texts.code_reply(
-            campaign,
-            issued.code,
-            issued.expires_at,
-            issued.starts_at,
-            first_name=claimed.first_name,
-            keyword=claimed.keyword,
-        )
+        if campaign.action == "competition":  # also_coupon: the entry's reply, with the code
+            text = self._texts.entry_code_reply(
+                campaign, claimed.customer_id, issued, first_name=claimed.first_name
+            )
+        else:
+            text = self._texts.code_reply(
+                campaign,
+                issued.code,
+                issued.expires_at,
+                issued.starts_at,
+                first_name=claimed.first_name,
+                keyword=claimed.keyword,
+            )
         return self._hand_to_outbox(claimed, attempt, text)
 
     def overdue(self) -> list[tuple[int, int]]:

@@ -138,11 +138,14 @@ class Sweeper:
 
 
 def build_consumer(huey: Huey, threads: int) -> Consumer:
-    """Huey's consumer with worker threads polling briskly (deferred codes should be prompt)."""
+    """Huey's consumer with worker threads polling briskly (deferred codes should be prompt).
+
+    Its scheduler runs the periodic tasks (the journeys' birthday tick, every minute).
+    """
     return huey.create_consumer(
         workers=threads,
         worker_type="thread",
-        periodic=False,
+        periodic=True,
         initial_delay=0.05,
         backoff=1.5,
         max_delay=0.5,

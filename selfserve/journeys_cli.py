@@ -12,6 +12,7 @@ import click
 
 from selfserve.birthdays import (
     ALREADY_SENT,
+    QUEUED,
     SKIPPED,
     WAITING,
     WOULD_SEND,
@@ -39,6 +40,7 @@ STATE_LABELS = {
     "failed": "FAILED",
     "in_progress": "in progress",
     WAITING: "waiting",
+    QUEUED: "queued",
 }
 
 
@@ -133,7 +135,11 @@ def journeys_groups(
         notices = {}
         if notify:
             for winner, sent in notify_winners(
-                services.sessions, services.sms, campaign, draw, services.settings.default_region
+                services.outbox,
+                services.sessions,
+                campaign,
+                draw,
+                services.settings.default_region,
             ):
                 notices[winner.position] = sent.state.replace("_", " ")
         for winner in draw.winners:

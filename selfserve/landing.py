@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
+from selfserve.competitions import answer_competition_text
 from selfserve.deferrals import DEFERRED_OUTCOME, Deferral, record_deferral, settle_answered_inline
 from selfserve.errors import (
     CampaignClosed,
@@ -40,7 +41,7 @@ from selfserve.errors import (
     VerificationError,
     VerificationMissing,
 )
-from selfserve.identity import identify
+from selfserve.identity import Identity, identify
 from selfserve.models import InboundMessage, LandingVisit, OutboundMessage, utcnow
 from selfserve.outbox import FAILED, SKIPPED, Outbox
 from selfserve.phones import mask_phone, national_format, region_of, to_e164
@@ -121,9 +122,10 @@ class CodeSent:
 class Claim:
     """What the visitor gets once their number is proved.
 
-    `outcome`: coupon, loyalty, deferred (Talon.One down: the code follows by SMS; `message`
-    says so), unavailable (Talon.One down and no queue: try again soon), failed
-    (configuration error), or closed (the campaign ended meanwhile).
+    `outcome`: coupon, loyalty, entry (a competition), deferred (Talon.One down: the code
+    follows by SMS; `message` says so), unavailable (Talon.One down and no queue: try again
+    soon), failed (configuration error), or closed (the campaign ended meanwhile, or is a
+    birthday campaign, which nobody claims on a page).
     """
 
     outcome: str
@@ -135,6 +137,8 @@ class Claim:
     tier: str = ""
     points_to_next_tier: str = ""
     fresh: bool = False
+    # Competitions (outcome "entry"): what happened to the entry and the campaign's reply.
+    entry: str = ""  # competition_entered | _already_entered | _not_open | _closed
     message: str = ""
 
 
@@ -188,7 +192,7 @@ class LandingJourney:
     def campaign(self, slug: str) -> CampaignSpec:
         """The active campaign behind a landing URL; raises UnknownCampaign or CampaignClosed."""
         campaign = self._campaigns.by_slug(slug)
-        if campaign is None:
+        if campaign is None or campaign.action == "birthday":  # sent, never claimed on a page
             raise UnknownCampaign(slug[:64])
         if not campaign.active:
             raise CampaignClosed(slug)
@@ -396,10 +400,12 @@ class LandingJourney:
         the queue is connected, the code is owed and texted later, as on the SMS path.
         """
         campaign = self._campaigns.by_slug(verified.campaign_slug)
-        if campaign is None or not campaign.active:
+        if campaign is None or not campaign.active or campaign.action == "birthday":
             return Claim("closed", campaign.name if campaign else "")
         with self._sessions() as db:
             who = identify(db, verified.phone_e164, self._secret)
+        if campaign.action == "competition":
+            return self._enter(campaign, verified, who, record)
         keyword = campaign.keywords[0] if campaign.keywords else ""
         fields: dict[str, Any] = {"name": campaign.name, "first_name": who.first_name}
         fields["keyword"] = keyword
@@ -499,6 +505,54 @@ class LandingJourney:
             },
         )
         return result
+
+    def _enter(
+        self, campaign: CampaignSpec, verified: VerifiedNumber, who: Identity, record: bool
+    ) -> Claim:
+        """A competition from the page: the same entry (one per customer) as texting the word."""
+        with self._sessions.begin() as db:
+            answer = answer_competition_text(
+                db,
+                campaign,
+                verified.phone_e164,
+                who.customer_id,
+                self._clock(),
+                self._region,
+                channel="web",
+            )
+        fields: dict[str, Any] = {
+            "name": campaign.name,
+            "first_name": who.first_name,
+            "keyword": campaign.keywords[0] if campaign.keywords else "",
+            **answer.fields,
+        }
+        code = ""
+        outcome, template = answer.outcome, answer.template
+        if answer.needs_code:
+            identifier = self._texts.identifier_for(campaign, who.customer_id, fields["keyword"])
+            try:
+                issued = self._texts.issue_code(campaign, who.customer_id, identifier)
+            except TalonError as error:
+                log.warning(
+                    "talon_unavailable", extra={"campaign": campaign.slug, "reason": str(error)}
+                )
+                return Claim("unavailable", campaign.name, entry=answer.outcome)
+            code = issued.code
+            fields.update(code=issued.code, expiry=issued.expires_at, starts=issued.starts_at)
+        message = render_template(template, fields)
+        if record:
+            with self._sessions.begin() as db:
+                self._log_claim(db, campaign, verified, who.customer_id, outcome, message)
+        log.info(
+            "landing_entry",
+            extra={
+                "campaign": campaign.slug,
+                "customer_id": who.customer_id,
+                "outcome": outcome,
+                "src": verified.source,
+            },
+        )
+        return Claim("entry", campaign.name, code=code, entry=outcome, message=message)
 
     def _log_claim(
         self,

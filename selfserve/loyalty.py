@@ -45,18 +45,47 @@ def award_for_taking_part(
     campaigns: CampaignBook,
     outcome: object,
     clock: Callable[[], datetime] = utcnow,
+    enqueue: Callable[[str, str], None] | None = None,
 ) -> str | None:
     """Give the campaign's `award_points` if this outcome is the customer taking part.
 
     `outcome` is anything with `outcome`, `campaign_slug` and `customer_id` attributes (a
-    text's Outcome). Returns the award's state, or None when there is nothing to award.
-    Never raises for Talon.One trouble: taking part matters more than the points.
+    text's Outcome). With `enqueue(campaign_slug, customer_id)` the award goes to the worker
+    ("queued"), off the webhook's path; without, it is made here. Returns the award's state,
+    or None when there is nothing to award. Never raises for Talon.One trouble: taking part
+    matters more than the points.
     """
     slug = getattr(outcome, "campaign_slug", None)
     customer_id = getattr(outcome, "customer_id", None)
     if getattr(outcome, "outcome", None) not in TAKING_PART or not slug or not customer_id:
         return None
     campaign = campaigns.by_slug(slug)
+    if campaign is None or not campaign.option("award_points"):
+        return None
+    if enqueue is None:
+        return award_campaign_points(sessions, talon, campaigns, slug, customer_id, clock)
+    with sessions() as db:
+        state = db.scalar(
+            select(LoyaltyAward.state).where(
+                LoyaltyAward.campaign_slug == slug, LoyaltyAward.customer_id == customer_id
+            )
+        )
+    if state in (AWARDED, UNCERTAIN, CLAIMED):
+        return None
+    enqueue(slug, customer_id)
+    return "queued"
+
+
+def award_campaign_points(
+    sessions: sessionmaker[Session],
+    talon: TalonClient,
+    campaigns: CampaignBook,
+    campaign_slug: str,
+    customer_id: str,
+    clock: Callable[[], datetime] = utcnow,
+) -> str | None:
+    """The worker's side: post the campaign's award_points for the customer, once."""
+    campaign = campaigns.by_slug(campaign_slug)
     if campaign is None or not campaign.option("award_points"):
         return None
     assert campaign.loyalty_program_id is not None  # noqa: S101 - validated on import

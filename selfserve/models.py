@@ -344,11 +344,13 @@ class CompetitionWinner(Base):
 
 
 class BirthdaySend(Base):
-    """A birthday coupon for one customer, campaign and year: the ledger of who got one."""
+    """A birthday coupon for one customer, campaign and year: the ledger of who got one, and
+    the record of texts still owed (so a job lost with a killed worker is found again)."""
 
     __tablename__ = "birthday_sends"
     __table_args__ = (
         UniqueConstraint("campaign_slug", "customer_id", "year", name="uq_birthday_sends_year"),
+        Index("ix_birthday_sends_state_next", "state", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -360,6 +362,10 @@ class BirthdaySend(Base):
     identifier: Mapped[str] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     detail: Mapped[str | None] = mapped_column(Text)
+    # While the text is owed (state `queued`): when the worker should try, and how often
+    # Talon.One has failed it so far (for the backoff).
+    next_attempt_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(default=0)
 
 
 class BirthdayRun(Base):
@@ -394,24 +400,4 @@ class LoyaltyAward(Base):
     state: Mapped[str] = mapped_column(String(16))
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     awarded_at: Mapped[datetime | None]
-    detail: Mapped[str | None] = mapped_column(Text)
-
-
-class JourneyText(Base):
-    """A text a journey sends on its own (birthday coupon, winner notice), by dedupe key.
-
-    The key is claimed before sending, so a re-run or a second process sends nothing new.
-    """
-
-    __tablename__ = "journey_texts"
-
-    dedupe_key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(32))
-    campaign_slug: Mapped[str | None] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16))
-    outbound_message_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outbound_messages.id", ondelete="SET NULL")
-    )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     detail: Mapped[str | None] = mapped_column(Text)

@@ -13,6 +13,7 @@ from selfserve.campaigns import CampaignBook
 from selfserve.deferrals import DeferredCodes
 from selfserve.health import ReadinessCheck
 from selfserve.jobs import Jobs
+from selfserve.journey_jobs import JourneyJobs
 from selfserve.landing import LandingJourney
 from selfserve.metrics import SharedGauge
 from selfserve.outbox import Outbox
@@ -41,6 +42,7 @@ class Services:
     outbox: Outbox  # every text we send ourselves: outbox.send(...) (selfserve/outbox.py)
     deferred_codes: DeferredCodes  # codes owed by SMS (selfserve/deferrals.py)
     landing: LandingJourney  # the QR landing pages' journey (one-time codes, claims)
+    journey_jobs: JourneyJobs  # birthdays and loyalty points on the queue (journey_jobs.py)
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
     shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped
     returning: ReturningCustomers | None = None  # the fast path and its message-log writer

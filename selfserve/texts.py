@@ -23,7 +23,7 @@ from selfserve.campaigns import (
     CampaignSpec,
     render_template,
 )
-from selfserve.competitions import answer_journey_text
+from selfserve.competitions import answer_journey_text, entry_fields
 from selfserve.compliance import Compliance, classify, first_word, normalise_body
 from selfserve.consent import (
     CONFIRM_WORDS,
@@ -145,6 +145,7 @@ class TextAnswerer:
         self._on_deferred = on_deferred
         self._pause_seconds = 0.0
         self._paused_until = 0.0  # time.monotonic() before which the webhook owes at once
+        self._on_award: Callable[[str, str], None] | None = None
 
     def connect_queue(
         self, on_deferred: Callable[[int, int], None], pause_after_failure_seconds: float = 0.0
@@ -157,6 +158,10 @@ class TextAnswerer:
         """
         self._on_deferred = on_deferred
         self._pause_seconds = pause_after_failure_seconds
+
+    def connect_awards(self, on_award: Callable[[str, str], None]) -> None:
+        """Give award_points from the worker: on_award(campaign_slug, customer_id) enqueues."""
+        self._on_award = on_award
 
     def answer(self, text: InboundText) -> Reply:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
@@ -214,7 +219,9 @@ class TextAnswerer:
                 self._on_deferred(*owed)
             except Exception:  # the row is committed: the worker's sweeper will find it
                 log.exception("deferred_enqueue_failed", extra={"message_sid": text.message_sid})
-        award_for_taking_part(self._sessions, self._talon, self._campaigns, outcome)
+        award_for_taking_part(
+            self._sessions, self._talon, self._campaigns, outcome, enqueue=self._on_award
+        )
         log.info(
             "text_answered",
             extra={
@@ -345,7 +352,7 @@ class TextAnswerer:
     def _complete(self, pending: _Pending, message_sid: str = "") -> Outcome:
         """Do the Talon.One part, outside any database transaction."""
         campaign = pending.campaign
-        deferring = self._on_deferred is not None and campaign.action == "coupon"
+        deferring = self._on_deferred is not None and campaign.action in ("coupon", "competition")
         if deferring and time.monotonic() < self._paused_until:
             return self._deferred(pending, message_sid, "Talon.One failed a moment ago")
         try:
@@ -545,16 +552,26 @@ class TextAnswerer:
         )
 
     def _coupon_outcome(self, pending: _Pending, issued: IssuedCode, outcome: str) -> Outcome:
-        text = render_template(
-            pending.reply or pending.campaign.reply,
-            {
-                **self._common_fields(pending),
-                **pending.fields,
-                "code": issued.code,
-                "expiry": issued.expires_at,
-                "starts": issued.starts_at,
-            },
-        )
+        if pending.reply:  # a journey's own answer around the code (entry number…)
+            text = render_template(
+                pending.reply,
+                {
+                    **self._common_fields(pending),
+                    **pending.fields,
+                    "code": issued.code,
+                    "expiry": issued.expires_at,
+                    "starts": issued.starts_at,
+                },
+            )
+        else:
+            text = self.code_reply(
+                pending.campaign,
+                issued.code,
+                issued.expires_at,
+                issued.starts_at,
+                first_name=pending.who.first_name,
+                keyword=pending.keyword,
+            )
         return Outcome(
             text,
             outcome,
@@ -584,6 +601,24 @@ class TextAnswerer:
                 "code": code,
                 "expiry": expires_at,
                 "starts": starts_at,
+            },
+        )
+
+    def entry_code_reply(
+        self, campaign: CampaignSpec, customer_id: str, issued: IssuedCode, first_name: str = ""
+    ) -> str:
+        """A competition's entry reply with its code (for a code the worker texts later)."""
+        with self._sessions() as db:
+            fields = entry_fields(db, campaign, customer_id, self._region)
+        return render_template(
+            campaign.reply,
+            {
+                "name": campaign.name,
+                "first_name": first_name,
+                **fields,
+                "code": issued.code,
+                "expiry": issued.expires_at,
+                "starts": issued.starts_at,
             },
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,8 +20,9 @@ from selfserve.birthdays import (
 )
 from selfserve.campaigns import validate_campaign
 from selfserve.consent import QuietHours
+from selfserve.jobs import WorkerThreads
 from selfserve.models import BirthdaySend, OptOut
-from tests.conftest import import_campaigns_text, send_text
+from tests.conftest import import_campaigns_text, send_text, wait_for
 
 BIRTHDAY = """
 [[campaign]]
@@ -70,6 +71,11 @@ def birthday_app(app, runner, tmp_path):
 
 def send(runner, day: str, *extra: str):
     return runner.invoke(args=["birthdays", "send", "--date", day, *extra])
+
+
+def send_state(app) -> str | None:
+    with app.extensions["selfserve"].sessions() as db:
+        return db.scalar(select(BirthdaySend.state))
 
 
 def texted(twilio_stand_in) -> list[str]:
@@ -182,18 +188,32 @@ class TestSending:
             assert number not in text
             assert number[3:] not in text
 
-    def test_talon_down_fails_the_customer_and_a_later_run_catches_up(
+    def test_talon_down_queues_the_customer_and_a_later_run_catches_up(
         self, birthday_app, runner, twilio_stand_in, talon_stand_in
     ):
         talon_stand_in.down = True
         first = send(runner, "2027-03-01")
         assert first.exit_code == 0
-        assert "1 FAILED" in first.output
+        assert "1 queued" in first.output
+        assert "queued       C-1MAR  +61 4•• ••• •03  Talon.One answered 503" in first.output
         assert twilio_stand_in.messages == []
         talon_stand_in.down = False
-        second = send(runner, "2027-03-01")
+        second = send(runner, "2027-03-01")  # no worker running: the command tries again
         assert "1 sent" in second.output
         assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
+
+    def test_the_worker_sends_what_talon_could_not_serve_during_the_run(
+        self, birthday_app, runner, twilio_stand_in, talon_stand_in, worker
+    ):
+        talon_stand_in.down = True
+        assert "1 queued" in send(runner, "2027-03-01").output
+        # The worker tries while Talon.One is still down, and owes it again with backoff.
+        wait_for(lambda: len(talon_stand_in.coupon_requests()) >= 3, what="the worker's tries")
+        talon_stand_in.down = False
+        wait_for(lambda: send_state(birthday_app) == "sent", what="the worker's birthday text")
+        assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
+        again = send(runner, "2027-03-01")
+        assert "1 already sent" in again.output
 
     def test_a_talon_configuration_error_stops_the_run(
         self, birthday_app, runner, talon_stand_in, twilio_stand_in
@@ -354,17 +374,18 @@ reply = "Reply Y to get Acme offers by SMS. Msg&data rates may apply. Reply STOP
 class TestQuietHours:
     """The recipient's local quiet hours hold a birthday text back; clock injected, no sleeping."""
 
-    def birthdays(self, app, now: datetime) -> Birthdays:
+    def birthdays(self, app, now: datetime, with_queue: bool = False) -> Birthdays:
         services = app.extensions["selfserve"]
         return Birthdays(
             services.sessions,
             services.campaigns,
             services.texts.issue_code,
             services.talon,
-            services.sms,
+            services.outbox,
             "AU",
             QuietHours(time(21), time(8)),
             clock=lambda: now,
+            queue=services.journey_jobs if with_queue else None,
         )
 
     def test_a_text_waits_for_the_end_of_the_recipients_quiet_hours(
@@ -389,6 +410,29 @@ class TestQuietHours:
         assert later.run(campaign, date(2027, 3, 1)).count("sent") == 1
         assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
 
+    def test_with_a_queue_the_text_is_scheduled_for_when_quiet_hours_end(
+        self, birthday_app, twilio_stand_in
+    ):
+        early = datetime(2027, 3, 1, 7, 30, tzinfo=ZoneInfo("Australia/Sydney"))
+        birthdays = self.birthdays(birthday_app, early, with_queue=True)
+        (campaign,) = birthdays.birthday_campaigns()
+        report = birthdays.run(campaign, date(2027, 3, 1))
+        assert [(r.state, r.detail) for r in report.results] == [
+            ("queued", "quiet hours until 08:00 local")
+        ]
+        huey = birthday_app.extensions["selfserve"].jobs.huey
+        (job,) = [task for task in huey.pending() if task.name == "send_birthday"]
+        assert job.args == ("bday", "C-1MAR", "2027-03-01")
+        seconds_ahead = (job.eta - datetime.now(UTC).replace(tzinfo=None)).total_seconds()
+        assert 29 * 60 < seconds_ahead <= 30 * 60
+        with birthday_app.extensions["selfserve"].sessions() as db:
+            owed = db.scalar(select(BirthdaySend))
+        assert owed.state == "queued"
+        assert owed.next_attempt_at == datetime(
+            2027, 3, 1, 8, 0, tzinfo=ZoneInfo("Australia/Sydney")
+        )
+        assert twilio_stand_in.messages == []
+
     def test_quiet_hours_are_the_recipients_not_the_campaigns(
         self, birthday_app, runner, tmp_path, twilio_stand_in
     ):
@@ -409,21 +453,82 @@ class TestQuietHours:
 
 
 class TestScheduledRuns:
-    def test_the_daily_run_happens_once_after_send_at_in_the_campaigns_zone(
-        self, birthday_app, twilio_stand_in
+    def test_the_daily_run_happens_once_after_send_at_and_the_worker_sends(
+        self, birthday_app, twilio_stand_in, worker
     ):
         services = birthday_app.extensions["selfserve"]
         sydney = ZoneInfo("Australia/Sydney")
-        moments = iter(
-            [
-                datetime(2027, 3, 1, 8, 59, tzinfo=sydney),  # before 09:00: nothing yet
-                datetime(2027, 3, 1, 9, 0, tzinfo=sydney),  # due: C-1MAR's birthday
-                datetime(2027, 3, 1, 9, 1, tzinfo=sydney),  # the next tick: already ran
-            ]
-        )
+        moments = [
+            datetime(2027, 3, 1, 8, 59, tzinfo=sydney),  # before 09:00: nothing yet
+            datetime(2027, 3, 1, 9, 0, tzinfo=sydney),  # due: C-1MAR's birthday
+            datetime(2027, 3, 1, 9, 1, tzinfo=sydney),  # the next tick: already ran
+        ]
         ticks = []
         for now in moments:
             birthdays = Birthdays.from_services(services, clock=lambda now=now: now)
-            ticks.append([(r.day, r.count("sent")) for r in birthdays.run_due()])
+            ticks.append([(r.day, r.count("queued")) for r in birthdays.run_due()])
         assert ticks == [[], [(date(2027, 3, 1), 1)], []]
+        wait_for(lambda: texted(twilio_stand_in), what="the worker's birthday text")
         assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
+
+    def test_the_tick_is_a_periodic_task_every_minute(self, birthday_app):
+        huey = birthday_app.extensions["selfserve"].jobs.huey
+        for minute in (0, 1, 30, 59):
+            due = [task.name for task in huey.read_periodic(datetime(2027, 3, 1, 9, minute))]
+            assert due.count("birthday_tick") == 1
+
+    def test_a_lost_birthday_job_is_found_by_the_next_tick(
+        self, birthday_app, twilio_stand_in, worker
+    ):
+        services = birthday_app.extensions["selfserve"]
+        now = datetime.now(UTC)
+        with services.writes.begin() as db:
+            db.add(  # owed ten minutes ago; its job died with a killed worker
+                BirthdaySend(
+                    campaign_slug="bday",
+                    customer_id="C-1MAR",
+                    year=2027,
+                    sent_for=date(2027, 3, 1),
+                    state="queued",
+                    identifier="",
+                    next_attempt_at=now - timedelta(minutes=10),
+                )
+            )
+        services.journey_jobs.tick()  # (today's real date has no birthdays to run)
+        wait_for(lambda: texted(twilio_stand_in), what="the swept birthday text")
+        assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
+
+
+class TestBudget:
+    def test_the_talon_budget_holds_and_the_queue_sends_the_rest(
+        self, queue_settings, twilio_stand_in, talon_stand_in, tmp_path
+    ):
+        """Budget 2 per 1-second window: the command sends 2, the worker the rest as room opens
+        (embedded queue, then Redis when TEST_REDIS_URL is set)."""
+        from tests.conftest import _build_app
+
+        budgeted = replace(
+            queue_settings, talon_rate_limit_per_minute=2, talon_rate_window_seconds=1.0
+        )
+        application = _build_app(budgeted)
+        try:
+            import_campaigns_text(application, BIRTHDAY)
+            directory = tmp_path / "many.csv"
+            rows = [f"+6149157030{n},C-{n},1980-03-01,yes" for n in range(5)]
+            directory.write_text("phone,customer_id,birthday,sms_consent\n" + "\n".join(rows))
+            runner = application.test_cli_runner()
+            runner.invoke(args=["customers", "import", str(directory)])
+            result = runner.invoke(args=["birthdays", "send", "--date", "2027-03-01"])
+            assert "2 sent" in result.output
+            assert "3 queued" in result.output
+            assert "our Talon.One budget is spent for now" in result.output
+            assert len(talon_stand_in.coupon_requests()) == 2
+            services = application.extensions["selfserve"]
+            running = WorkerThreads(services.jobs, threads=2, lease_seconds=3.0).start()
+            try:
+                wait_for(lambda: len(twilio_stand_in.messages) == 5, what="all five texts")
+            finally:
+                running.stop()
+            assert len(talon_stand_in.coupon_requests()) == 5
+        finally:
+            application.extensions["selfserve"].close()

@@ -30,7 +30,7 @@ from tests.conftest import (
     reply_text,
     send_text,
     signature_for,
-    wait_out_the_inline_pause,
+    wait_for,
 )
 
 WEBHOOK = "/webhooks/twilio/sms"
@@ -139,8 +139,8 @@ campaign_id = 77
         assert requests[0].args["campaignId"] == "77"
         assert requests[0].args["identifier"].endswith(":77")
 
-    def test_also_coupon_keeps_the_entry_when_talon_is_down(
-        self, app, client, talon_stand_in, settings
+    def test_also_coupon_keeps_the_entry_and_texts_the_code_when_talon_is_back(
+        self, app, client, talon_stand_in, twilio_stand_in, worker
     ):
         import_campaigns_text(
             app,
@@ -153,16 +153,17 @@ action = "competition"
 also_coupon = true
 application_id = 12
 campaign_id = 77
+reply = "Entry {entry_number} is in. Your code: {code}"
 """,
         )
         talon_stand_in.down = True
-        send_text(client, "BIKE")
+        sender = "+61491570156"
+        reply = reply_text(send_text(client, "BIKE", sender=sender))
+        assert reply == "You're in! We'll text your code in a few minutes."
         assert len(entries(app)) == 1
         talon_stand_in.down = False
-        wait_out_the_inline_pause(settings)
-        again = reply_text(send_text(client, "BIKE"))
-        assert "entry number 1" in again
-        assert "Your code: T1-" in again
+        (message,) = wait_for(lambda: twilio_stand_in.messages_to(sender), what="the code")
+        assert message.body.startswith("Entry 1 is in. Your code: T1-")
 
 
 class TestOpeningAndClosing:
@@ -474,3 +475,45 @@ class TestConsole:
         create_console_user(app)
         log_in(client)
         assert "competitions-heading" not in client.get("/admin/").get_data(as_text=True)
+
+
+class TestLandingPage:
+    """A web-mode poster: the number form enters the same competition as texting the word."""
+
+    def test_a_visitor_enters_from_the_page_and_a_text_finds_the_same_entry(
+        self, competition_app, client, twilio_stand_in
+    ):
+        from tests.phone_visitor import PhoneVisitor
+        from tests.test_landing_pages import latest_code
+
+        visitor = PhoneVisitor(client)
+        assert visitor.scan(slug="bike").status_code == 200
+        assert "Enter the draw on this page" in visitor.text
+        visitor.enter_number("0491 570 156")
+        response = visitor.enter_code(latest_code(twilio_stand_in, "+61491570156"))
+        assert response.status_code == 200
+        assert "You're in!" in visitor.text
+        assert "You're in! Entry 1." in visitor.text
+        with competition_app.extensions["selfserve"].sessions() as db:
+            (channel,) = db.scalars(select(CompetitionEntry.channel)).all()
+        assert channel == "web"
+        texter = competition_app.test_client()
+        again = reply_text(send_text(texter, "BIKE", sender="+61491570156"))
+        assert again == "Already in with entry 1."
+
+    def test_a_birthday_campaign_has_no_page_to_claim_from(self, app, client):
+        import_campaigns_text(
+            app,
+            """
+[[campaign]]
+slug = "bday"
+name = "Birthday treat"
+action = "birthday"
+application_id = 1
+campaign_id = 2
+""",
+        )
+        from tests.phone_visitor import PhoneVisitor
+
+        visitor = PhoneVisitor(client)
+        assert visitor.scan(slug="bday").status_code == 404

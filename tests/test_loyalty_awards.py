@@ -12,7 +12,13 @@ from sqlalchemy import select
 from selfserve.loyalty import award_points_once
 from selfserve.models import LoyaltyAward
 from selfserve.talon import TalonClient
-from tests.conftest import import_campaigns_text, new_message_sid, reply_text, send_text
+from tests.conftest import (
+    import_campaigns_text,
+    new_message_sid,
+    reply_text,
+    send_text,
+    wait_for,
+)
 from tests.stand_ins import talon as talon_contract
 
 POINTS_PATH = "/customer_engagement/add_loyalty_points"
@@ -48,6 +54,18 @@ def points_app(app):
     return app
 
 
+def plain_talon(talon_stand_in, timeout_seconds=2.0):
+    """A Talon.One client without the shared budget: these tests are about the award's rows."""
+    return TalonClient(
+        base_url=talon_stand_in.url,
+        api_key=talon_contract.API_KEY,
+        deployment_host=talon_contract.DEPLOYMENT_HOST,
+        platform_name="selfserve-tests",
+        dry_run=False,
+        http=httpx.Client(timeout=timeout_seconds),
+    )
+
+
 def award(app, talon=None, customer_id="C1"):
     services = app.extensions["selfserve"]
     return award_points_once(
@@ -60,19 +78,40 @@ def award(app, talon=None, customer_id="C1"):
     )
 
 
+def customer_of(talon_stand_in):
+    coupons = talon_stand_in.coupon_requests()
+    return coupons[0].args["identifier"].split(":")[0] if coupons else None
+
+
+def awarded(app):
+    with app.extensions["selfserve"].sessions() as db:
+        return db.scalars(
+            select(LoyaltyAward.customer_id).where(LoyaltyAward.state == "awarded")
+        ).all()
+
+
+def award_jobs(huey):
+    return [task for task in huey.pending() if task.name == "award_loyalty_points"]
+
+
 def award_state(app, customer_id="C1"):
     with app.extensions["selfserve"].sessions() as db:
         return db.scalar(select(LoyaltyAward.state).where(LoyaltyAward.customer_id == customer_id))
 
 
 class TestByText:
-    def test_the_first_text_awards_the_points_once(self, points_app, client, talon_stand_in):
+    """The webhook hands the award to the worker: no second Talon.One call on the text's path."""
+
+    def test_the_first_text_awards_the_points_once(
+        self, points_app, client, talon_stand_in, worker
+    ):
         sid = new_message_sid()
         first = reply_text(send_text(client, "JOIN", message_sid=sid))
+        assert first.startswith("Your Join and save code: T1-")
+        wait_for(lambda: award_state(points_app, customer_of(talon_stand_in)) == "awarded")
         send_text(client, "JOIN", message_sid=sid)  # Twilio's retry of the same message
         send_text(client, "join")  # the customer texting again
         calls = point_calls(talon_stand_in)
-        assert first.startswith("Your Join and save code: T1-")
         assert len(calls) == 1
         customer_id = calls[0].json["profileIntegrationId"]
         assert customer_id.startswith("ss-")  # the pseudonym, never the number
@@ -80,11 +119,15 @@ class TestByText:
         assert calls[0].json["points"] == 25
         assert talon_stand_in.points[(7, customer_id)] == 10.5 + 25
 
-    def test_each_customer_and_campaign_earns_once(self, points_app, client, talon_stand_in):
+    def test_each_customer_and_campaign_earns_once(
+        self, points_app, client, talon_stand_in, worker
+    ):
         send_text(client, "JOIN", sender="+61491570156")
         send_text(client, "JOIN", sender="+61491570157")
         send_text(client, "BIKE", sender="+61491570156")
+        wait_for(lambda: len(awarded(points_app)) == 3, what="three awards")
         send_text(client, "BIKE", sender="+61491570156")
+        send_text(client, "JOIN", sender="+61491570157")
         calls = [
             (c.json["points"], c.json["profileIntegrationId"]) for c in point_calls(talon_stand_in)
         ]
@@ -92,14 +135,29 @@ class TestByText:
         assert sorted(points for points, _ in calls) == [10, 25, 25]
         assert len({profile for _, profile in calls}) == 2
 
+    def test_a_text_after_the_award_queues_nothing(self, points_app, client, talon_stand_in):
+        huey = points_app.extensions["selfserve"].jobs.huey
+        send_text(client, "JOIN")
+        (job,) = award_jobs(huey)  # no worker running: the job waits on the queue
+        slug, customer_id, attempt = job.args
+        assert (slug, attempt) == ("join", 0)
+        huey.flush()
+        assert award(points_app, customer_id=customer_id) == "awarded"
+        send_text(client, "JOIN")
+        assert award_jobs(huey) == []
+
     def test_campaigns_without_award_points_award_nothing(self, points_app, client, talon_stand_in):
+        huey = points_app.extensions["selfserve"].jobs.huey
         send_text(client, "SPRING")
         send_text(client, "NOTAKEYWORD")
+        assert award_jobs(huey) == []
         assert point_calls(talon_stand_in) == []
 
     def test_a_failed_coupon_is_not_taking_part(self, points_app, client, talon_stand_in):
+        huey = points_app.extensions["selfserve"].jobs.huey
         talon_stand_in.down = True
         send_text(client, "JOIN")
+        assert award_jobs(huey) == []
         assert point_calls(talon_stand_in) == []
 
 
@@ -113,20 +171,14 @@ class TestOnceAcrossRetries:
         assert talon_stand_in.points[(7, "C1")] == 10.5 + 25
 
     def test_a_rate_limited_post_is_tried_again(self, points_app, talon_stand_in):
+        talon = plain_talon(talon_stand_in)
         talon_stand_in.answer_next(429, {"StatusCode": 429, "Error": "Too many requests"})
-        assert award(points_app) == "retry"
-        assert award(points_app) == "awarded"
+        assert award(points_app, talon) == "retry"
+        assert award(points_app, talon) == "awarded"
 
     def test_a_timeout_is_never_posted_again(self, points_app, talon_stand_in):
         """Talon.One may have applied points it did not answer for: posting again could double."""
-        impatient = TalonClient(
-            base_url=talon_stand_in.url,
-            api_key=talon_contract.API_KEY,
-            deployment_host=talon_contract.DEPLOYMENT_HOST,
-            platform_name="selfserve-tests",
-            dry_run=False,
-            http=httpx.Client(timeout=0.2),
-        )
+        impatient = plain_talon(talon_stand_in, timeout_seconds=0.2)
         talon_stand_in.answer_next(204, "", delay_seconds=0.5)
         assert award(points_app, impatient) == "uncertain"
         assert award(points_app) == "in_progress"
@@ -176,6 +228,14 @@ def quiet_hours_off(app):
 
 
 @pytest.mark.usefixtures("quiet_hours_off")
+def test_the_worker_retries_an_award_talon_could_not_take(points_app, talon_stand_in, worker):
+    talon_stand_in.answer_next(503, {"StatusCode": 503, "Error": "down", "RequestUUID": "u"})
+    points_app.extensions["selfserve"].journey_jobs.enqueue_award("join", "C1")
+    wait_for(lambda: award_state(points_app) == "awarded", what="the retried award")
+    assert len(point_calls(talon_stand_in)) == 2
+    assert talon_stand_in.points[(7, "C1")] == 10.5 + 25
+
+
 def test_birthday_texts_award_points_once(app, runner, tmp_path, talon_stand_in):
     import_campaigns_text(
         app,
