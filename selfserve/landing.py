@@ -542,7 +542,15 @@ class LandingJourney:
         message = render_template(template, fields)
         if record:
             with self._sessions.begin() as db:
-                self._log_claim(db, campaign, verified, who.customer_id, outcome, message)
+                self._log_claim(
+                    db,
+                    "web-" + secrets.token_hex(16),
+                    campaign,
+                    verified,
+                    who.customer_id,
+                    outcome,
+                    message,
+                )
         log.info(
             "landing_entry",
             extra={
