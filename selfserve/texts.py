@@ -259,6 +259,10 @@ class TextAnswerer:
                 "detail": None,
             }
         )
+        if known.campaign.option("award_points"):  # taking part earns points, once
+            award_for_taking_part(
+                self._sessions, self._talon, self._campaigns, outcome, enqueue=self._on_award
+            )
         log.debug(  # INFO would cost a third of this path; the message log and /metrics count it
             "text_answered",
             extra={

@@ -121,3 +121,30 @@ class TestMessageLogWriter:
         assert (writer.pending, writer.written) == (0, 1)
         writer.close()
         engine.dispose()
+
+
+def test_a_returning_customer_still_earns_the_points_for_taking_part(app, client, talon_stand_in):
+    from tests.conftest import import_campaigns_text
+
+    send_text(client, "SPRING", sender="+61491570606")  # code issued before points existed
+    import_campaigns_text(
+        app,
+        """
+[[campaign]]
+slug = "spring"
+name = "Spring 20% off"
+keywords = ["SPRING", "BLOOM"]
+application_id = 12
+campaign_id = 34
+external_campaign_id = "sms-spring"
+recipient = true
+reply = "Your Spring code: {code} (valid until {expiry:%d %b})"
+award_points = 10
+loyalty_program_id = 7
+""",
+    )
+    huey = app.extensions["selfserve"].jobs.huey
+    waiting = huey.pending_count()
+    again = reply_text(send_text(client, "SPRING", sender="+61491570606"))
+    assert again.startswith("Your Spring code: T1-")
+    assert huey.pending_count() == waiting + 1  # the award, queued for the worker
