@@ -24,8 +24,7 @@ import time
 from collections import deque
 from typing import Any
 
-from sqlalchemy import Engine, insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 
 from selfserve.database import write_turn
 from selfserve.models import InboundMessage
@@ -53,7 +52,7 @@ class MessageLogWriter:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._closed = False
-        self._statement = _insert_ignoring_duplicates(engine)
+        self._statement = BatchInsert(engine)
         self._write_turn = write_turn(engine)
         self.written = 0
         self.dropped = 0
@@ -134,10 +133,12 @@ class MessageLogWriter:
     def _write(self, rows: list[dict[str, Any]]) -> bool:
         try:
             # One multi-row INSERT: a single statement step however many rows (executemany
-            # steps per row, and each step waits its turn for the GIL under load).
-            statement = self._statement.values(rows)
+            # steps per row, and each step waits its turn for the GIL under load). Its text
+            # is built once per batch size (SQLAlchemy compiled it afresh for every batch,
+            # ~0.8 ms per row: more than answering the text).
+            sql, parameters = self._statement.render(rows)
             with self._write_turn, self._engine.begin() as connection:
-                connection.execute(statement)
+                connection.exec_driver_sql(sql, parameters)
         except Exception as error:  # noqa: BLE001 - keep the rows whatever went wrong
             log.warning(
                 "message_log_write_failed",
@@ -148,11 +149,57 @@ class MessageLogWriter:
         return True
 
 
-def _insert_ignoring_duplicates(engine: Engine) -> Any:
-    table = InboundMessage.__table__
-    dialect = engine.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["message_sid"])
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["message_sid"])
-    return insert(table)  # pragma: no cover - only the two supported dialects reach here
+class BatchInsert:
+    """`INSERT INTO inbound_messages … VALUES (…), (…) ON CONFLICT (message_sid) DO NOTHING`.
+
+    SQLite (3.24+) and PostgreSQL both read this statement. Its text depends only on the number
+    of rows, so it is built once per batch size; each value goes through its column type's own
+    bind processor (UTC timestamps), exactly as the ORM would store it, and a column missing
+    from a row takes the column's default.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        table = InboundMessage.__table__
+        self._columns = [column for column in table.columns if not column.primary_key]
+        self._processors = [column.type.bind_processor(dialect) for column in self._columns]
+        self._defaults = [_default_of(column) for column in self._columns]
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._row_marks = "(" + ", ".join(mark for _ in self._columns) + ")"
+        self._head = (
+            f"INSERT INTO {table.name} ("  # noqa: S608 - names from our own model
+            + ", ".join(column.name for column in self._columns)
+            + ") VALUES "
+        )
+        self._tail = " ON CONFLICT (message_sid) DO NOTHING"
+        self._texts: dict[int, str] = {}
+
+    def render(self, rows: list[dict[str, Any]]) -> tuple[str, tuple[Any, ...]]:
+        """The statement for `len(rows)` rows and its flat, processed parameters."""
+        count = len(rows)
+        sql = self._texts.get(count)
+        if sql is None:
+            sql = self._head + ", ".join([self._row_marks] * count) + self._tail
+            self._texts[count] = sql
+        parameters: list[Any] = []
+        named = list(zip(self._columns, self._processors, self._defaults, strict=True))
+        for row in rows:
+            for column, process, default in named:
+                value = row.get(column.key, _MISSING)
+                if value is _MISSING:
+                    value = default()
+                parameters.append(process(value) if process is not None else value)
+        return sql, tuple(parameters)
+
+
+_MISSING = object()
+
+
+def _default_of(column: Any) -> Any:
+    """A function giving the column's Python-side default (None when it has none)."""
+    default = column.default
+    if default is None:
+        return lambda: None
+    if default.is_callable:
+        return lambda: default.arg(None)
+    return lambda: default.arg
