@@ -14,7 +14,9 @@ from selfserve import metrics
 from selfserve.texts import InboundText
 
 log = logging.getLogger(__name__)
-bp = Blueprint("sms", __name__, url_prefix="/webhooks/twilio")
+# Mounted by app.create_app as an app of its own (no session, CSRF or throttle hooks).
+MOUNT_POINT = "/webhooks/twilio"
+bp = Blueprint("sms", __name__)
 
 
 def twiml(text: str | None) -> Response:

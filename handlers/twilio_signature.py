@@ -15,13 +15,18 @@ from handlers.services import services
 log = logging.getLogger(__name__)
 
 
+def webhook_path() -> str:
+    """The request's whole path: the webhooks are an app mounted below /webhooks/twilio."""
+    return request.script_root + request.path
+
+
 def signed_url() -> str:
     """The URL Twilio signed: PUBLIC_BASE_URL + path (+ raw query), never `request.url`.
 
     Behind a TLS proxy or tunnel `request.url` shows the internal scheme and host, and
     Werkzeug decodes some percent-escapes in it, so a correctly signed request would fail.
     """
-    url = services().settings.public_base_url.rstrip("/") + request.path
+    url = services().settings.public_base_url.rstrip("/") + webhook_path()
     if request.query_string:
         url += "?" + request.query_string.decode("latin-1")
     return url
@@ -52,12 +57,12 @@ def requires_twilio_signature(view: Callable[..., Any]) -> Callable[..., Any]:
         if not signature or not signature_matches(settings.webhook_auth_token, signature):
             log.warning(
                 "twilio_signature_rejected",
-                extra={"path": request.path, "had_signature": bool(signature)},
+                extra={"path": webhook_path(), "had_signature": bool(signature)},
             )
             abort(Response("", status=403))
         account = request.form.get("AccountSid", "")
         if settings.twilio_account_sid and account != settings.twilio_account_sid:
-            log.warning("twilio_account_mismatch", extra={"path": request.path})
+            log.warning("twilio_account_mismatch", extra={"path": webhook_path()})
             abort(Response("", status=403))
         return view(*args, **kwargs)
 

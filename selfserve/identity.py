@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,8 +26,12 @@ class Identity:
     in_directory: bool = False
 
 
+@lru_cache(maxsize=65536)
 def pseudonym(phone_e164: str, secret: str) -> str:
-    """A stable customer id for a number not in the directory: a keyed hash, not reversible."""
+    """A stable customer id for a number not in the directory: a keyed hash, not reversible.
+
+    Pure, so cached: every text computes it (the fast path looks codes up under it).
+    """
     digest = hmac.new(secret.encode(), phone_e164.encode(), hashlib.sha256).digest()
     return PSEUDONYM_PREFIX + base64.b32encode(digest[:15]).decode().lower()
 

@@ -460,7 +460,7 @@ class TextAnswerer:
 
     def identifier_for(self, campaign: CampaignSpec, customer_id: str, keyword: str) -> str:
         """The Talon.One identifier from the campaign's template (never the phone number)."""
-        now = self._clock()
+        date = self._clock().date().isoformat()  # YYYY-MM-DD (strftime costs more, per text)
         return render_template(
             campaign.identifier,
             {
@@ -470,9 +470,9 @@ class TextAnswerer:
                 "external_campaign_id": campaign.external_campaign_id,
                 "slug": campaign.slug,
                 "keyword": keyword or (campaign.keywords[0] if campaign.keywords else ""),
-                "year": f"{now:%Y}",
-                "month": f"{now:%Y-%m}",
-                "date": f"{now:%Y-%m-%d}",
+                "year": date[:4],
+                "month": date[:7],
+                "date": date,
             },
         )
 
