@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
@@ -123,21 +123,39 @@ def record_deferral(db: Session, deferral: Deferral, now: datetime) -> tuple[int
 def settle_answered_inline(db: Session, campaign_slug: str, identifier: str, now: datetime) -> int:
     """The customer just got this code in a reply: the worker must not text it again.
 
-    Returns how many owed codes this settled (0 or 1).
+    Returns how many owed codes this settled (0 or 1). Runs for every code answered inline,
+    so its statements are built once (an ORM bulk UPDATE built and evaluated per call cost
+    more than the rest of the transaction).
     """
     settled = db.execute(
-        update(DeferredCode)
-        .where(
-            DeferredCode.campaign_slug == campaign_slug,
-            DeferredCode.identifier == identifier,
-            DeferredCode.state == PENDING,
-        )
-        .values(state=ANSWERED_INLINE, finished_at=now, lease_until=None)
-        .returning(DeferredCode.customer_id)
+        _SETTLE, {"b_slug": campaign_slug, "b_identifier": identifier, "b_now": now}
     ).all()
     for row in settled:
         _set_inbound_outcome(db, campaign_slug, row.customer_id, "answered_inline", None)
     return len(settled)
+
+
+_owed = DeferredCode.__table__
+_messages = InboundMessage.__table__
+_SETTLE = (
+    update(_owed)
+    .where(
+        _owed.c.campaign_slug == bindparam("b_slug"),
+        _owed.c.identifier == bindparam("b_identifier"),
+        _owed.c.state == PENDING,
+    )
+    .values(state=ANSWERED_INLINE, finished_at=bindparam("b_now"), lease_until=None)
+    .returning(_owed.c.customer_id)
+)
+_SET_INBOUND_OUTCOME = (
+    update(_messages)
+    .where(
+        _messages.c.campaign_slug == bindparam("b_slug"),
+        _messages.c.customer_id == bindparam("b_customer_id"),
+        _messages.c.outcome == DEFERRED_OUTCOME,
+    )
+    .values(outcome=bindparam("b_outcome"), detail=bindparam("b_detail"))
+)
 
 
 def _set_inbound_outcome(
@@ -146,13 +164,13 @@ def _set_inbound_outcome(
     # Marketers read the message log: every message that was told "we'll text your code"
     # shows what finally happened.
     db.execute(
-        update(InboundMessage)
-        .where(
-            InboundMessage.campaign_slug == campaign_slug,
-            InboundMessage.customer_id == customer_id,
-            InboundMessage.outcome == DEFERRED_OUTCOME,
-        )
-        .values(outcome=outcome, detail=detail)
+        _SET_INBOUND_OUTCOME,
+        {
+            "b_slug": campaign_slug,
+            "b_customer_id": customer_id,
+            "b_outcome": outcome,
+            "b_detail": detail,
+        },
     )
 
 
