@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,6 +102,7 @@ class Outcome:
     detail: str | None = None
     identifier: str | None = None  # coupon outcomes: settles a code owed by SMS
     deferral: Deferral | None = None  # the code is owed: the worker will text it
+    recorded: bool = False  # already in the message log (stored in the code's own commit)
 
 
 @dataclass(frozen=True)
@@ -209,11 +210,15 @@ class TextAnswerer:
             return self._wait_for_first_delivery(text.message_sid)
         owed: tuple[int, int] | None = None
         if isinstance(outcome, _Pending):
-            outcome = self._complete(outcome, text.message_sid)
-            with self._write_turn, self._sessions.begin() as db:
-                self._record(db, text.message_sid, outcome)
-                if outcome.deferral is not None:
-                    owed = record_deferral(db, outcome.deferral, self._clock())
+            message_sid = text.message_sid
+            outcome = self._complete(
+                outcome, message_sid, record=lambda db, done: self._record(db, message_sid, done)
+            )
+            if not outcome.recorded:
+                with self._write_turn, self._sessions.begin() as db:
+                    self._record(db, message_sid, outcome)
+                    if outcome.deferral is not None:
+                        owed = record_deferral(db, outcome.deferral, self._clock())
         if owed is not None and self._on_deferred is not None:
             try:
                 self._on_deferred(*owed)
@@ -353,8 +358,17 @@ class TextAnswerer:
             return self._coupon_outcome(pending, known, answer.outcome)
         return pending
 
-    def _complete(self, pending: _Pending, message_sid: str = "") -> Outcome:
-        """Do the Talon.One part, outside any database transaction."""
+    def _complete(
+        self,
+        pending: _Pending,
+        message_sid: str = "",
+        record: Callable[[Session, Outcome], None] | None = None,
+    ) -> Outcome:
+        """Do the Talon.One part, outside any database transaction.
+
+        `record(db, outcome)`, when given, writes a fresh code's outcome in the same commit
+        that stores the code (one write turn instead of two); the outcome says `recorded`.
+        """
         campaign = pending.campaign
         deferring = self._on_deferred is not None and campaign.action in ("coupon", "competition")
         if deferring and time.monotonic() < self._paused_until:
@@ -362,12 +376,23 @@ class TextAnswerer:
         try:
             if campaign.action == "loyalty":
                 return self._loyalty_outcome(pending)
+            recorded: list[Outcome] = []
+
+            def record_with_the_code(db: Session, code: IssuedCode) -> None:
+                done = self._coupon_outcome(pending, code, pending.outcome or "code_issued")
+                assert record is not None  # noqa: S101 - only passed along with `record`
+                record(db, done)
+                recorded.append(replace(done, recorded=True))
+
             issued = self.issue_code(
                 campaign,
                 pending.who.customer_id,
                 pending.identifier,
                 known_missing=pending.code_missing,
+                then=record_with_the_code if record is not None else None,
             )
+            if recorded:
+                return recorded[0]
         except TalonRejected as error:
             log.error(
                 "talon_rejected",
@@ -484,12 +509,14 @@ class TextAnswerer:
         dry_run: bool | None = None,
         talon: TalonClient | None = None,
         known_missing: bool = False,
+        then: Callable[[Session, IssuedCode], None] | None = None,
     ) -> IssuedCode:
         """Create or retrieve the customer's coupon at Talon.One and keep it.
 
         `talon` overrides the answerer's own client (the worker passes one with the full
         timeout). `known_missing`: the caller has just read that no code is stored (skip that
-        read). Raises TalonRejected (configuration) or TalonUnavailable/TalonRateLimited
+        read). `then(db, code)` runs inside the transaction that stores a fresh code. Raises
+        TalonRejected (configuration) or TalonUnavailable/TalonRateLimited
         (transient).
         """
         if not known_missing:
@@ -534,8 +561,11 @@ class TextAnswerer:
                 if inserted
                 else find_issued_code(db, campaign.slug, identifier)
             )
-        assert stored is not None  # noqa: S101 - inserted or already there
-        return IssuedCode(stored.code, stored.expires_at, stored.starts_at, fresh=True)
+            assert stored is not None  # noqa: S101 - inserted or already there
+            fresh = IssuedCode(stored.code, stored.expires_at, stored.starts_at, fresh=True)
+            if then is not None:
+                then(db, fresh)
+        return fresh
 
     def _loyalty_outcome(self, pending: _Pending) -> Outcome:
         campaign = pending.campaign
