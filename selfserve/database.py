@@ -92,6 +92,83 @@ def _insert_ignoring(dialect: str, table: Any) -> Any:
     return statement.returning(first_column)
 
 
+class SetAsideConnections:
+    """A few driver connections taken from the engine once, for one-statement hot paths.
+
+    SQLAlchemy's pool checks a connection out, pings it and rolls it back on return; for one
+    indexed statement that bookkeeping cost more than the statement. These connections are
+    detached from the pool and in autocommit (SQLite: as every connection of ours is;
+    PostgreSQL: set here), so each statement is its own transaction and one round trip.
+    Safe across fork: a child never uses its parent's connections.
+    """
+
+    def __init__(self, engine: Engine, cap: int) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._cap = cap
+        self._idle: list[Any] = []
+        self._open = 0
+        self._available = threading.Condition(threading.Lock())
+        self._pid = os.getpid()
+
+    def run(self, sql: str, parameters: Any) -> list[Any]:
+        """Execute one statement on a set-aside connection; its rows (empty without any)."""
+        connection = self._take()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, parameters)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            cursor.close()
+        except Exception:
+            self._discard(connection)
+            raise
+        with self._available:
+            self._idle.append(connection)
+            self._available.notify()
+        return rows
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        with self._available:
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+        for connection in idle:
+            connection.close()
+
+    def _take(self) -> Any:
+        with self._available:
+            if self._pid != os.getpid():  # forked: the parent's connections are not ours
+                self._idle, self._open, self._pid = [], 0, os.getpid()
+            if self._idle:
+                return self._idle.pop()
+            if self._open >= self._cap:
+                while not self._idle:
+                    self._available.wait()
+                return self._idle.pop()
+            self._open += 1
+        try:
+            return self._connect()
+        except Exception:
+            with self._available:
+                self._open -= 1
+            raise
+
+    def _discard(self, connection: Any) -> None:
+        with self._available:
+            self._open -= 1
+            self._available.notify()
+        with contextlib.suppress(Exception):  # it is being thrown away anyway
+            connection.close()
+
+    def _connect(self) -> Any:
+        pooled = self._engine.raw_connection()
+        connection = pooled.driver_connection
+        pooled.detach()  # ours now: the pool neither pings nor resets it
+        if self._postgres:
+            connection.autocommit = True
+        return connection
+
+
 class _WriteTurn:
     """A thread lock plus an flock(2) on a file beside the database: one writer at a time
     across every thread and process on this host, handed over at once by the kernel."""

@@ -158,7 +158,7 @@ class BatchInsert:
     from a row takes the column's default.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, returning: str | None = None) -> None:
         dialect = engine.dialect
         table = InboundMessage.__table__
         self._columns = [column for column in table.columns if not column.primary_key]
@@ -172,6 +172,8 @@ class BatchInsert:
             + ") VALUES "
         )
         self._tail = " ON CONFLICT (message_sid) DO NOTHING"
+        if returning is not None:  # a column of the rows actually inserted
+            self._tail += f" RETURNING {table.c[returning].name}"
         self._texts: dict[int, str] = {}
 
     def render(self, rows: list[dict[str, Any]]) -> tuple[str, tuple[Any, ...]]:

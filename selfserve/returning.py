@@ -23,9 +23,6 @@ Talon.One.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,9 +34,10 @@ from sqlalchemy import Engine
 from selfserve.campaigns import CampaignBook, CampaignSpec
 from selfserve.compliance import classify, first_word, normalise_body
 from selfserve.consent import CONFIRM_WORDS
+from selfserve.database import SetAsideConnections, write_turn
 from selfserve.errors import InvalidPhoneNumber
 from selfserve.identity import Identity, pseudonym
-from selfserve.message_log import MessageLogWriter
+from selfserve.message_log import BatchInsert, MessageLogWriter
 from selfserve.phones import mask_phone, split_channel, to_e164
 
 # One statement, five index lookups (customers.phone_e164, opt_outs' key,
@@ -126,47 +124,22 @@ class NewCustomer:
 
 
 class FactReader:
-    """A few driver connections set aside for the fast path's one read.
+    """The fast path's one read, on a few connections set aside for it (see
+    database.SetAsideConnections: no pool check-out, ping or reset per text)."""
 
-    SQLAlchemy's pool checks a connection out, pings it and rolls it back on return; for one
-    indexed SELECT that bookkeeping cost more than the query. These connections are taken
-    from the engine once, detached from its pool, and (PostgreSQL) put in autocommit, so the
-    read is a single round trip.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
+    def __init__(self, connections: SetAsideConnections, postgres: bool) -> None:
+        self._connections = connections
         sql = _FACTS_SQL
-        if self._postgres:
+        if postgres:
             for name in _PARAMETERS:
                 sql = sql.replace(f":{name}", f"%({name})s")
         self._sql = sql
-        # SQLite connections are cheap (one per busy thread); PostgreSQL ones are not, and a
-        # few suffice: the read is one round trip, so 4 serve thousands of texts a second,
-        # and every worker of every host holds its own (max_connections adds up quickly).
-        self._cap = 4 if self._postgres else 128
-        self._idle: list[Any] = []
-        self._open = 0
-        self._available = threading.Condition(threading.Lock())
-        self._pid = os.getpid()
 
     def facts(self, phone: str, message_sid: str, campaign_slug: str, pseudonym: str) -> Facts:
         """Read the facts in one statement."""
         parameters = {"phone": phone, "sid": message_sid, "slug": campaign_slug}
         parameters["pseudonym"] = pseudonym
-        connection = self._take()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self._sql, parameters)
-            rows = cursor.fetchall()
-            cursor.close()
-        except Exception:
-            self._discard(connection)
-            raise
-        with self._available:
-            self._idle.append(connection)
-            self._available.notify()
+        rows = self._connections.run(self._sql, parameters)
         first = rows[0]
         return Facts(
             customer_id=first[0],
@@ -180,47 +153,6 @@ class FactReader:
             },
         )
 
-    def close(self) -> None:
-        """Close the set-aside connections."""
-        with self._available:
-            idle, self._idle = self._idle, []
-            self._open -= len(idle)
-        for connection in idle:
-            connection.close()
-
-    def _take(self) -> Any:
-        with self._available:
-            if self._pid != os.getpid():  # forked: the parent's connections are not ours
-                self._idle, self._open, self._pid = [], 0, os.getpid()
-            if self._idle:
-                return self._idle.pop()
-            if self._open >= self._cap:
-                while not self._idle:
-                    self._available.wait()
-                return self._idle.pop()
-            self._open += 1
-        try:
-            return self._connect()
-        except Exception:
-            with self._available:
-                self._open -= 1
-            raise
-
-    def _discard(self, connection: Any) -> None:
-        with self._available:
-            self._open -= 1
-            self._available.notify()
-        with contextlib.suppress(Exception):  # it is being thrown away anyway
-            connection.close()
-
-    def _connect(self) -> Any:
-        pooled = self._engine.raw_connection()
-        connection = pooled.driver_connection
-        pooled.detach()  # ours now: the pool neither pings nor resets it
-        if self._postgres:
-            connection.autocommit = True
-        return connection
-
 
 class ReturningCustomers:
     """Finds returning customers' codes with one read and logs their texts in batches."""
@@ -232,7 +164,14 @@ class ReturningCustomers:
         identity_secret: str,
         log_writer: MessageLogWriter,
     ) -> None:
-        self._reader = FactReader(engine)
+        postgres = engine.dialect.name == "postgresql"
+        # SQLite connections are cheap (one per busy thread); PostgreSQL ones are not, and a
+        # few suffice: each statement is one round trip, so 4 serve thousands of texts a
+        # second, and every worker of every host holds its own (max_connections adds up).
+        self._connections = SetAsideConnections(engine, cap=4 if postgres else 128)
+        self._reader = FactReader(self._connections, postgres)
+        self._claim = BatchInsert(engine, returning="id")
+        self._write_turn = write_turn(engine)
         self._campaigns = campaigns
         self._secret = identity_secret
         self._writer = log_writer
@@ -269,6 +208,18 @@ class ReturningCustomers:
             return None
         return ReturningText(campaign, who, keyword, identifier, code)
 
+    def claim(self, row: dict[str, Any]) -> bool:
+        """Claim a new customer's MessageSid: one INSERT that is its own transaction.
+
+        True when this delivery inserted the row; False when another delivery of the same
+        MessageSid (any process or host) holds it. A single autocommit statement holds
+        SQLite's write turn for one step, where a session's BEGIN, INSERT and COMMIT held it
+        for three (each waiting for the GIL again under load).
+        """
+        sql, parameters = self._claim.render([row])
+        with self._write_turn:
+            return bool(self._connections.run(sql, parameters))
+
     def record(self, row: dict[str, Any]) -> None:
         """Queue the text's message-log row (written in the next batch)."""
         self._writer.add(row)
@@ -280,7 +231,7 @@ class ReturningCustomers:
     def close(self) -> None:
         """Write the queued rows and release connections."""
         self._writer.close()
-        self._reader.close()
+        self._connections.close()
 
 
 def _utc(value: Any) -> datetime | None:

@@ -186,17 +186,17 @@ class TextAnswerer:
         }
         outcome: Outcome | _Pending | None = None
         if isinstance(known, NewCustomer):
-            # The fast path's read has decided already: the claim is the whole transaction,
-            # so SQLite's write lock is held for one INSERT, not for reads.
-            with self._write_turn, self._sessions.begin() as db:
-                if insert_ignoring_duplicates(db, InboundMessage.__table__, claim):
-                    outcome = _Pending(
-                        known.campaign,
-                        known.who,
-                        known.keyword,
-                        known.identifier,
-                        code_missing=True,
-                    )
+            # The fast path's read has decided already: the claim is one INSERT, its own
+            # transaction, so SQLite's write lock is held for one statement, not for reads.
+            assert self._returning is not None  # noqa: S101 - NewCustomer comes from it
+            if self._returning.claim(claim):
+                outcome = _Pending(
+                    known.campaign,
+                    known.who,
+                    known.keyword,
+                    known.identifier,
+                    code_missing=True,
+                )
         else:
             with self._write_turn, self._sessions.begin() as db:
                 claimed = insert_ignoring_duplicates(db, InboundMessage.__table__, claim)
