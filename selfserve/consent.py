@@ -30,6 +30,7 @@ PENDING_LIFETIME = timedelta(hours=24)
 CONFIRM_WORDS = frozenset({"Y", "YES"})
 ASKS_FOR_Y = re.compile(r"(?<![A-Za-z0-9])Y(?![A-Za-z0-9])")
 IMPORT_WORDING = "Agreed to marketing texts, as recorded in the imported customer directory."
+IMPORT_SOURCE = "import"  # the `source` of consent that came with the customer directory
 
 # When phonenumbers gives a country's mobile numbers several zones, use the one most people
 # live in; other countries take the first zone it gives.
@@ -68,6 +69,7 @@ class Consent:
     recorded_at: datetime
     method: str
     campaign_slug: str | None
+    source: str | None
     wording: str
 
 
@@ -105,6 +107,7 @@ def current_consent(db: Session, phone_e164: str) -> Consent | None:
             ConsentRecord.recorded_at,
             ConsentRecord.method,
             ConsentRecord.campaign_slug,
+            ConsentRecord.source,
             ConsentRecord.wording,
         )
         .where(ConsentRecord.phone_e164 == phone_e164)
@@ -114,7 +117,12 @@ def current_consent(db: Session, phone_e164: str) -> Consent | None:
     if row is None:
         return None
     return Consent(
-        ConsentState(row.state), row.recorded_at, row.method, row.campaign_slug, row.wording
+        ConsentState(row.state),
+        row.recorded_at,
+        row.method,
+        row.campaign_slug,
+        row.source,
+        row.wording,
     )
 
 
@@ -129,12 +137,22 @@ def pending_subscription(db: Session, phone_e164: str, now: datetime) -> Consent
 
 
 def revoke(db: Session, phone_e164: str, method: str, wording: str) -> bool:
-    """Record a revoke when the number had consented or was pending; True when recorded."""
+    """Record a revoke when the number had consented or was pending; True when recorded.
+
+    The revoke names the campaign and source of the consent it ends, so counts per campaign
+    and poster can say how many of the numbers a poster won were later lost.
+    """
     consent = current_consent(db, phone_e164)
     if consent is None or consent.state is ConsentState.REVOKED:
         return False
     record_consent(
-        db, phone_e164, ConsentState.REVOKED, method, wording, campaign_slug=consent.campaign_slug
+        db,
+        phone_e164,
+        ConsentState.REVOKED,
+        method,
+        wording,
+        campaign_slug=consent.campaign_slug,
+        source=consent.source,
     )
     return True
 
@@ -158,7 +176,15 @@ def import_consent(db: Session, phone_e164: str, given_on: datetime | None) -> b
     consent = current_consent(db, phone_e164)
     if consent is not None and consent.state is ConsentState.CONSENTED:
         return False
-    record_consent(db, phone_e164, ConsentState.CONSENTED, "import", IMPORT_WORDING, at=given_on)
+    record_consent(
+        db,
+        phone_e164,
+        ConsentState.CONSENTED,
+        "import",
+        IMPORT_WORDING,
+        source=IMPORT_SOURCE,
+        at=given_on,
+    )
     return True
 
 
