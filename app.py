@@ -140,6 +140,7 @@ def build_services(settings: Settings) -> Services:
         jobs.huey, settings.talon_retry_base_seconds, settings.talon_retry_max_seconds
     )
     texts.connect_awards(journey_jobs.enqueue_award)
+    landing.connect_awards(journey_jobs.enqueue_award)
     services = Services(
         settings=settings,
         engine=engine,

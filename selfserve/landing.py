@@ -43,6 +43,7 @@ from selfserve.errors import (
     VerificationMissing,
 )
 from selfserve.identity import Identity, identify
+from selfserve.loyalty import TakingPart, award_for_taking_part
 from selfserve.models import InboundMessage, LandingVisit, OutboundMessage, utcnow
 from selfserve.outbox import FAILED, SKIPPED, Outbox
 from selfserve.phones import mask_phone, national_format, region_of, to_e164
@@ -172,6 +173,8 @@ class LandingJourney:
         # With a queue, a coupon Talon.One cannot give now is owed and texted later
         # (on_deferred(row id, attempt) enqueues the job); without one, "try again soon".
         self._on_deferred: Callable[[int, int], None] | None = None
+        # With a queue, a campaign's award_points go to the worker (on_award(slug, customer)).
+        self._on_award: Callable[[str, str], None] | None = None
         self.codes = codes
         self._throttle = throttle
         self._secret = identity_secret
@@ -186,6 +189,10 @@ class LandingJourney:
     def connect_queue(self, on_deferred: Callable[[int, int], None]) -> None:
         """Owe coupons Talon.One cannot give now; on_deferred(id, attempt) enqueues the job."""
         self._on_deferred = on_deferred
+
+    def connect_awards(self, on_award: Callable[[str, str], None]) -> None:
+        """Give award_points from the worker: on_award(campaign_slug, customer_id) enqueues."""
+        self._on_award = on_award
 
     def close(self) -> None:
         """Release the throttle's connections."""
@@ -537,6 +544,7 @@ class LandingJourney:
                 self._on_deferred(*owed)
             except Exception:  # the row is committed: the worker's sweeper will find it
                 log.exception("deferred_enqueue_failed", extra={"campaign": campaign.slug})
+        self._award_points(campaign.slug, who.customer_id, outcome)
         log.info(
             "landing_claim",
             extra={
@@ -593,6 +601,7 @@ class LandingJourney:
                     outcome,
                     message,
                 )
+        self._award_points(campaign.slug, who.customer_id, outcome)
         log.info(
             "landing_entry",
             extra={
@@ -603,6 +612,27 @@ class LandingJourney:
             },
         )
         return Claim("entry", campaign.name, code=code, entry=outcome, message=message)
+
+    def _award_points(self, campaign_slug: str, customer_id: str, outcome: str) -> None:
+        """Taking part on the page earns the campaign's award_points as a text does: once per
+        customer and campaign (the award's own row), from the worker when one is connected.
+
+        Also when the page is only shown again: a visitor whose code was owed and who now
+        sees it has taken part, and an award already made or under way queues nothing.
+        """
+        try:
+            award_for_taking_part(
+                self._sessions,
+                self._talon,
+                self._campaigns,
+                TakingPart(outcome, campaign_slug, customer_id),
+                enqueue=self._on_award,
+            )
+        except Exception:  # the visitor has their code; the next time they take part retries
+            log.exception(
+                "award_enqueue_failed",
+                extra={"campaign": campaign_slug, "customer_id": customer_id},
+            )
 
     def _log_claim(
         self,
