@@ -6,6 +6,7 @@ through its `<label for>`, as a person does; the one-time code comes from the Tw
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -114,6 +115,19 @@ class TestRecordingConsent:
         assert (record.campaign_slug, record.source) == ("spring", "window-1")
         assert record.wording == shown == SHOWN_WORDING
         assert skip_reason(app) is None
+
+    def test_the_consent_is_logged_with_a_masked_number_only(
+        self, visitor, twilio_stand_in, caplog
+    ):
+        with caplog.at_level(logging.DEBUG):
+            ticked_and_confirmed(visitor, twilio_stand_in, src="window-1")
+        [logged] = [r for r in caplog.records if r.getMessage() == "consent_recorded"]
+        assert (logged.campaign, logged.method, logged.src) == ("spring", "web", "window-1")
+        assert logged.phone == "+61 4•• ••• •56"
+        text = "\n".join(
+            f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name != "werkzeug"
+        )
+        assert "491570156" not in text
 
     def test_an_unticked_box_records_nothing(self, app, visitor, twilio_stand_in):
         visitor.scan()
