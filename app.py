@@ -133,6 +133,7 @@ def build_services(settings: Settings) -> Services:
         allowed_regions=settings.otp_regions,
         fallback_sms_number=settings.twilio_from_number,
         public_base_url=settings.public_base_url,
+        program_name=settings.program_name,
     )
     landing.connect_queue(jobs.enqueue_code)
     # Journeys (birthdays, loyalty points) on the same queue; see selfserve/journey_jobs.py.
@@ -140,6 +141,7 @@ def build_services(settings: Settings) -> Services:
         jobs.huey, settings.talon_retry_base_seconds, settings.talon_retry_max_seconds
     )
     texts.connect_awards(journey_jobs.enqueue_award)
+    landing.connect_awards(journey_jobs.enqueue_award)
     services = Services(
         settings=settings,
         engine=engine,

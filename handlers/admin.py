@@ -61,7 +61,7 @@ from selfserve.posters import (
     render_poster,
 )
 from selfserve.rehearsal import Rehearsal, rehearse
-from selfserve.reports import daily_stats, dashboard, log_filters, message_log
+from selfserve.reports import consent_counts, daily_stats, dashboard, log_filters, message_log
 from selfserve.users import ConsoleAccount, authenticate, find_user
 
 log = logging.getLogger(__name__)
@@ -222,13 +222,19 @@ def _now() -> datetime:
 
 @bp.get("/")
 def dashboard_page() -> str:
-    """Every campaign with its keywords and today's and total activity."""
+    """Every campaign with its keywords and today's and total activity, and consent counts."""
     campaigns = services().campaigns.all()
     with services().sessions() as db:
         board = dashboard(db, campaigns, _now())
         competitions = competition_summaries(db, campaigns)
+        consent = consent_counts(db)
     return render_template(
-        "admin/dashboard.html", board=board, competitions=competitions, today=_now().date()
+        "admin/dashboard.html",
+        board=board,
+        competitions=competitions,
+        consent=consent,
+        campaign_names={campaign.slug: campaign.name for campaign in campaigns},
+        today=_now().date(),
     )
 
 

@@ -55,6 +55,7 @@ bp = Blueprint("landing", __name__, url_prefix="/q")
 SESSION_KEY = "landing"
 APPLE_DEVICES = re.compile(r"iPhone|iPad|iPod|Macintosh", re.IGNORECASE)
 PHONE_ECHO_LIMIT = 40
+OFFERS_FIELD = "offers"  # the number form's "Send me offers by SMS" checkbox (value "yes")
 
 
 def journey() -> LandingJourney:
@@ -144,8 +145,9 @@ def send_code(page: LandingPage) -> Any:
     """Text a one-time code to the number typed, then ask for it."""
     src = _valid_src(request.form.get("src")) or _src_for(page.slug)
     typed = request.form.get("phone", "")
+    wants_offers = request.form.get(OFFERS_FIELD) == "yes"
     try:
-        sent = journey().request_code(page.slug, typed, src, client_address())
+        sent = journey().request_code(page.slug, typed, src, client_address(), wants_offers)
     except (
         InvalidPhoneNumber,
         RegionNotAllowed,
@@ -153,7 +155,7 @@ def send_code(page: LandingPage) -> Any:
         TooManyCodeRequests,
         SmsError,
     ) as error:
-        return _number_form(page, src, error=error, typed=typed)
+        return _number_form(page, src, error=error, typed=typed, offers_ticked=wants_offers)
     _remember(page.slug, src=src, token=sent.token, masked_phone=sent.masked_phone)
     return _code_form(page, sent.masked_phone, status=HTTPStatus.OK, notice="sent")
 
@@ -234,6 +236,7 @@ def _number_form(
     src: str | None,
     error: SelfserveError | None = None,
     typed: str = "",
+    offers_ticked: bool = False,
 ) -> tuple[str, int, dict[str, str]]:
     status, message = _problem(page, error)
     headers = _retry_after(error)
@@ -250,6 +253,9 @@ def _number_form(
             typed=typed[:PHONE_ECHO_LIMIT],
             example_number=_example_mobile(),
             has_coupon=has_coupon,
+            offers_field=OFFERS_FIELD,
+            offers_ticked=offers_ticked,
+            consent=journey().consent_wording,
         ),
         status,
         headers,

@@ -30,6 +30,15 @@ PENDING_LIFETIME = timedelta(hours=24)
 CONFIRM_WORDS = frozenset({"Y", "YES"})
 ASKS_FOR_Y = re.compile(r"(?<![A-Za-z0-9])Y(?![A-Za-z0-9])")
 IMPORT_WORDING = "Agreed to marketing texts, as recorded in the imported customer directory."
+IMPORT_SOURCE = "import"  # the `source` of consent that came with the customer directory
+# The landing page's offers checkbox: its label and the small print beside it. The page shows
+# and a tick records exactly what `web_consent_wording` builds from these, so the two cannot
+# drift apart; change the words here and new records carry the new words.
+WEB_CONSENT_LABEL = "Send me offers by SMS"
+WEB_CONSENT_SMALL_PRINT = (
+    "Marketing texts from {program_name}. Msg frequency varies. Msg&data rates may apply. "
+    "Reply STOP to cancel. Not needed to get this offer."
+)
 
 # When phonenumbers gives a country's mobile numbers several zones, use the one most people
 # live in; other countries take the first zone it gives.
@@ -68,7 +77,28 @@ class Consent:
     recorded_at: datetime
     method: str
     campaign_slug: str | None
+    source: str | None
     wording: str
+
+
+@dataclass(frozen=True)
+class ConsentWording:
+    """What a customer is shown when asked for consent: a label and its small print."""
+
+    label: str
+    small_print: str
+
+    @property
+    def full(self) -> str:
+        """Label and small print as one text: what a consent record keeps as its wording."""
+        return f"{self.label}. {self.small_print}"
+
+
+def web_consent_wording(program_name: str) -> ConsentWording:
+    """The landing page's offers checkbox wording for this programme (PROGRAM_NAME)."""
+    return ConsentWording(
+        WEB_CONSENT_LABEL, WEB_CONSENT_SMALL_PRINT.format(program_name=program_name)
+    )
 
 
 def record_consent(
@@ -105,6 +135,7 @@ def current_consent(db: Session, phone_e164: str) -> Consent | None:
             ConsentRecord.recorded_at,
             ConsentRecord.method,
             ConsentRecord.campaign_slug,
+            ConsentRecord.source,
             ConsentRecord.wording,
         )
         .where(ConsentRecord.phone_e164 == phone_e164)
@@ -114,7 +145,12 @@ def current_consent(db: Session, phone_e164: str) -> Consent | None:
     if row is None:
         return None
     return Consent(
-        ConsentState(row.state), row.recorded_at, row.method, row.campaign_slug, row.wording
+        ConsentState(row.state),
+        row.recorded_at,
+        row.method,
+        row.campaign_slug,
+        row.source,
+        row.wording,
     )
 
 
@@ -129,12 +165,22 @@ def pending_subscription(db: Session, phone_e164: str, now: datetime) -> Consent
 
 
 def revoke(db: Session, phone_e164: str, method: str, wording: str) -> bool:
-    """Record a revoke when the number had consented or was pending; True when recorded."""
+    """Record a revoke when the number had consented or was pending; True when recorded.
+
+    The revoke names the campaign and source of the consent it ends, so counts per campaign
+    and poster can say how many of the numbers a poster won were later lost.
+    """
     consent = current_consent(db, phone_e164)
     if consent is None or consent.state is ConsentState.REVOKED:
         return False
     record_consent(
-        db, phone_e164, ConsentState.REVOKED, method, wording, campaign_slug=consent.campaign_slug
+        db,
+        phone_e164,
+        ConsentState.REVOKED,
+        method,
+        wording,
+        campaign_slug=consent.campaign_slug,
+        source=consent.source,
     )
     return True
 
@@ -158,7 +204,48 @@ def import_consent(db: Session, phone_e164: str, given_on: datetime | None) -> b
     consent = current_consent(db, phone_e164)
     if consent is not None and consent.state is ConsentState.CONSENTED:
         return False
-    record_consent(db, phone_e164, ConsentState.CONSENTED, "import", IMPORT_WORDING, at=given_on)
+    record_consent(
+        db,
+        phone_e164,
+        ConsentState.CONSENTED,
+        "import",
+        IMPORT_WORDING,
+        source=IMPORT_SOURCE,
+        at=given_on,
+    )
+    return True
+
+
+def record_web_consent(
+    db: Session,
+    phone_e164: str,
+    wording: str,
+    *,
+    campaign_slug: str,
+    source: str | None,
+    at: datetime,
+) -> bool:
+    """A landing-page visitor ticked the offers box and confirmed their code; True if recorded.
+
+    Nothing is recorded for a number that opted out (STOP stands until the customer texts
+    START), nor for one whose newest record is already `consented`: consent belongs to the
+    number, and the trail keeps when, how and where it was first given, not each re-tick.
+    """
+    if is_opted_out(db, phone_e164):
+        return False
+    consent = current_consent(db, phone_e164)
+    if consent is not None and consent.state is ConsentState.CONSENTED:
+        return False
+    record_consent(
+        db,
+        phone_e164,
+        ConsentState.CONSENTED,
+        "web",
+        wording,
+        campaign_slug=campaign_slug,
+        source=source,
+        at=at,
+    )
     return True
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
 from selfserve.competitions import answer_competition_text
+from selfserve.consent import ConsentWording, record_web_consent, web_consent_wording
 from selfserve.deferrals import DEFERRED_OUTCOME, Deferral, record_deferral, settle_answered_inline
 from selfserve.errors import (
     CampaignClosed,
@@ -42,6 +43,7 @@ from selfserve.errors import (
     VerificationMissing,
 )
 from selfserve.identity import Identity, identify
+from selfserve.loyalty import TakingPart, award_for_taking_part
 from selfserve.models import InboundMessage, LandingVisit, OutboundMessage, utcnow
 from selfserve.outbox import FAILED, SKIPPED, Outbox
 from selfserve.phones import mask_phone, national_format, region_of, to_e164
@@ -160,6 +162,7 @@ class LandingJourney:
         allowed_regions: frozenset[str],
         fallback_sms_number: str,
         public_base_url: str,
+        program_name: str = "selfserve",
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
@@ -170,6 +173,8 @@ class LandingJourney:
         # With a queue, a coupon Talon.One cannot give now is owed and texted later
         # (on_deferred(row id, attempt) enqueues the job); without one, "try again soon".
         self._on_deferred: Callable[[int, int], None] | None = None
+        # With a queue, a campaign's award_points go to the worker (on_award(slug, customer)).
+        self._on_award: Callable[[str, str], None] | None = None
         self.codes = codes
         self._throttle = throttle
         self._secret = identity_secret
@@ -177,11 +182,17 @@ class LandingJourney:
         self.allowed_regions = allowed_regions
         self._fallback_number = fallback_sms_number
         self._public_base_url = public_base_url
+        # Shown beside the number form's offers checkbox and stored when a tick is confirmed.
+        self.consent_wording: ConsentWording = web_consent_wording(program_name)
         self._clock = clock
 
     def connect_queue(self, on_deferred: Callable[[int, int], None]) -> None:
         """Owe coupons Talon.One cannot give now; on_deferred(id, attempt) enqueues the job."""
         self._on_deferred = on_deferred
+
+    def connect_awards(self, on_award: Callable[[str, str], None]) -> None:
+        """Give award_points from the worker: on_award(campaign_slug, customer_id) enqueues."""
+        self._on_award = on_award
 
     def close(self) -> None:
         """Release the throttle's connections."""
@@ -259,31 +270,44 @@ class LandingJourney:
     # -- proving the number -----------------------------------------------------------------
 
     def request_code(
-        self, slug: str, typed_phone: str, source: str | None, client_address: str
+        self,
+        slug: str,
+        typed_phone: str,
+        source: str | None,
+        client_address: str,
+        wants_offers: bool = False,
     ) -> CodeSent:
         """Text a one-time code to the number the visitor typed.
 
+        `wants_offers`: the visitor ticked "Send me offers by SMS"; kept with the code and
+        recorded as consent only once the code is confirmed.
         Raises InvalidPhoneNumber, RegionNotAllowed, NumberOptedOut, TooManyCodeRequests,
         CampaignClosed/UnknownCampaign, or SmsError when the text could not be sent.
         """
         campaign = self.campaign(slug)
         phone = to_e164(typed_phone, self._region)
-        return self._send_code(campaign, phone, source, client_address)
+        return self._send_code(campaign, phone, source, client_address, wants_offers)
 
     def resend_code(self, slug: str, token: str, client_address: str) -> CodeSent:
         """Text a new code to the number an earlier code went to (the visitor need not retype)."""
         campaign = self.campaign(slug)
         with self._sessions() as db:
             earlier = self.codes.sent_to(db, token)
-        if earlier is None or earlier[0] != campaign.slug:
+        if earlier is None or earlier.campaign_slug != campaign.slug:
             raise VerificationMissing()
-        _, phone, source = earlier
-        return self._send_code(campaign, phone, source, client_address)
+        return self._send_code(
+            campaign, earlier.phone_e164, earlier.source, client_address, earlier.wants_offers
+        )
 
     def verify(self, slug: str, token: str, typed_code: str) -> VerifiedNumber:
-        """Check a typed code; raises VerificationFailed/Expired/Locked/Missing."""
+        """Check a typed code; raises VerificationFailed/Expired/Locked/Missing.
+
+        The right code for a visitor who ticked the offers box records their marketing
+        consent (method `web`) in the same transaction that marks the number verified.
+        """
         campaign = self.campaign(slug)
         refused: VerificationError | None = None
+        consented = False
         with self._sessions.begin() as db:
             try:
                 verified = self.codes.check(db, token, typed_code)
@@ -291,6 +315,16 @@ class LandingJourney:
                 # Commit the counted guess (and a lock) before answering: a rollback here
                 # would hand out unlimited guesses.
                 refused = error
+            else:
+                if verified.wants_offers:
+                    consented = record_web_consent(
+                        db,
+                        verified.phone_e164,
+                        self.consent_wording.full,
+                        campaign_slug=verified.campaign_slug,
+                        source=verified.source,
+                        at=self._clock(),
+                    )
         if refused is not None:
             log.info(
                 "otp_refused", extra={"campaign": campaign.slug, "reason": type(refused).__name__}
@@ -302,6 +336,16 @@ class LandingJourney:
             "landing_number_verified",
             extra={"campaign": campaign.slug, "phone": mask_phone(verified.phone_e164)},
         )
+        if consented:
+            log.info(
+                "consent_recorded",
+                extra={
+                    "campaign": verified.campaign_slug,
+                    "phone": mask_phone(verified.phone_e164),
+                    "method": "web",
+                    "src": verified.source,
+                },
+            )
         return verified
 
     def verified(self, slug: str, token: str) -> VerifiedNumber | None:
@@ -315,7 +359,12 @@ class LandingJourney:
         return verified
 
     def _send_code(
-        self, campaign: CampaignSpec, phone: str, source: str | None, client_address: str
+        self,
+        campaign: CampaignSpec,
+        phone: str,
+        source: str | None,
+        client_address: str,
+        wants_offers: bool,
     ) -> CodeSent:
         check_textable(phone)
         region = region_of(phone)
@@ -330,7 +379,7 @@ class LandingJourney:
                 raise NumberOptedOut()
         self._throttle.spend(phone, client_address)
         with self._sessions.begin() as db:
-            challenge = self.codes.start(db, campaign.slug, phone, source)
+            challenge = self.codes.start(db, campaign.slug, phone, source, wants_offers)
         self.deliver_code(campaign, phone, challenge)
         log.info(
             "otp_sent",
@@ -495,6 +544,7 @@ class LandingJourney:
                 self._on_deferred(*owed)
             except Exception:  # the row is committed: the worker's sweeper will find it
                 log.exception("deferred_enqueue_failed", extra={"campaign": campaign.slug})
+        self._award_points(campaign.slug, who.customer_id, outcome)
         log.info(
             "landing_claim",
             extra={
@@ -551,6 +601,7 @@ class LandingJourney:
                     outcome,
                     message,
                 )
+        self._award_points(campaign.slug, who.customer_id, outcome)
         log.info(
             "landing_entry",
             extra={
@@ -561,6 +612,27 @@ class LandingJourney:
             },
         )
         return Claim("entry", campaign.name, code=code, entry=outcome, message=message)
+
+    def _award_points(self, campaign_slug: str, customer_id: str, outcome: str) -> None:
+        """Taking part on the page earns the campaign's award_points as a text does: once per
+        customer and campaign (the award's own row), from the worker when one is connected.
+
+        Also when the page is only shown again: a visitor whose code was owed and who now
+        sees it has taken part, and an award already made or under way queues nothing.
+        """
+        try:
+            award_for_taking_part(
+                self._sessions,
+                self._talon,
+                self._campaigns,
+                TakingPart(outcome, campaign_slug, customer_id),
+                enqueue=self._on_award,
+            )
+        except Exception:  # the visitor has their code; the next time they take part retries
+            log.exception(
+                "award_enqueue_failed",
+                extra={"campaign": campaign_slug, "customer_id": customer_id},
+            )
 
     def _log_claim(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -39,6 +40,16 @@ TAKING_PART = frozenset(
 CLAIMED, AWARDED, RETRY, UNCERTAIN = "claimed", "awarded", "retry", "uncertain"
 
 
+@dataclass(frozen=True)
+class TakingPart:
+    """What came of a customer's visit to a campaign, for callers without a text's Outcome
+    (the QR landing page): one of the outcomes above earns the campaign's points."""
+
+    outcome: str
+    campaign_slug: str
+    customer_id: str
+
+
 def award_for_taking_part(
     sessions: sessionmaker[Session],
     talon: TalonClient,
@@ -50,10 +61,10 @@ def award_for_taking_part(
     """Give the campaign's `award_points` if this outcome is the customer taking part.
 
     `outcome` is anything with `outcome`, `campaign_slug` and `customer_id` attributes (a
-    text's Outcome). With `enqueue(campaign_slug, customer_id)` the award goes to the worker
-    ("queued"), off the webhook's path; without, it is made here. Returns the award's state,
-    or None when there is nothing to award. Never raises for Talon.One trouble: taking part
-    matters more than the points.
+    text's Outcome, or a TakingPart). With `enqueue(campaign_slug, customer_id)` the award
+    goes to the worker ("queued"), off the webhook's path; without, it is made here. Returns
+    the award's state, or None when there is nothing to award. Never raises for Talon.One
+    trouble: taking part matters more than the points.
     """
     slug = getattr(outcome, "campaign_slug", None)
     customer_id = getattr(outcome, "customer_id", None)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -265,6 +266,9 @@ class PhoneVerification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     expires_at: Mapped[datetime]
     verified_at: Mapped[datetime | None]
+    # The visitor ticked "Send me offers by SMS" on the number form: consent is recorded
+    # once this code is confirmed, never before (selfserve.consent.record_web_consent).
+    wants_offers: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class LandingVisit(Base):

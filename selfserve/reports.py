@@ -1,8 +1,10 @@
-"""What marketers see in the console: activity per campaign, the message log, daily statistics.
+"""What marketers see in the console: activity per campaign, the message log, daily statistics,
+marketing consent per campaign and source.
 
-Read-only queries over the message log (`inbound_messages`) and the outbox
-(`outbound_messages`). Full phone numbers never leave this module: inbound rows only ever held
-a masked number, and outbound numbers are masked here, before any page or file sees them.
+Read-only queries over the message log (`inbound_messages`), the outbox (`outbound_messages`)
+and the consent trail (`consent_records`, counted only). Full phone numbers never leave this
+module: inbound rows only ever held a masked number, and outbound numbers are masked here,
+before any page or file sees them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from sqlalchemy import String, and_, case, cast, func, literal, null, select, un
 from sqlalchemy.orm import Session
 
 from selfserve.campaigns import CampaignSpec
-from selfserve.models import InboundMessage, OutboundMessage
+from selfserve.consent import IMPORT_SOURCE, ConsentState
+from selfserve.models import ConsentRecord, InboundMessage, OutboundMessage
 from selfserve.phones import mask_phone
 
 # How the outcomes the text flow records add up on the dashboard. Outcomes not named here
@@ -383,3 +386,66 @@ def utc_day(column: Any, dialect: str) -> Any:
     if dialect == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
     return func.strftime("%Y-%m-%d", column)
+
+
+@dataclass(frozen=True)
+class ConsentCount:
+    """Numbers whose newest consent record names one campaign and source, by its state."""
+
+    campaign_slug: str | None  # None: not from a campaign (the imported directory)
+    source: str  # the poster's src, IMPORT_SOURCE, or "" when there was none
+    consented: int
+    pending: int
+    revoked: int
+
+
+def consent_counts(db: Session) -> list[ConsentCount]:
+    """Every number counted once, by its newest consent record, per campaign and source.
+
+    One statement: a window over the trail picks each number's newest record (the
+    (phone, recorded_at) index orders it), then the database groups and counts; no row
+    reaches Python. Sorted by campaign (the directory's import last), then source.
+    """
+    newest = select(
+        ConsentRecord.campaign_slug,
+        case(
+            # Records imported before imports were given a source still count as imports.
+            (
+                and_(ConsentRecord.source.is_(None), ConsentRecord.method == "import"),
+                IMPORT_SOURCE,
+            ),
+            else_=func.coalesce(ConsentRecord.source, ""),
+        ).label("source"),
+        ConsentRecord.state,
+        func.row_number()
+        .over(
+            partition_by=ConsentRecord.phone_e164,
+            order_by=(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc()),
+        )
+        .label("newness"),
+    ).subquery()
+
+    def numbers_in(state: ConsentState) -> Any:
+        return func.coalesce(func.sum(case((newest.c.state == str(state), 1), else_=0)), 0)
+
+    rows = db.execute(
+        select(
+            newest.c.campaign_slug,
+            newest.c.source,
+            numbers_in(ConsentState.CONSENTED).label("consented"),
+            numbers_in(ConsentState.PENDING).label("pending"),
+            numbers_in(ConsentState.REVOKED).label("revoked"),
+        )
+        .where(newest.c.newness == 1)
+        .group_by(newest.c.campaign_slug, newest.c.source)
+    ).all()
+    counts = [
+        ConsentCount(
+            row.campaign_slug, row.source, int(row.consented), int(row.pending), int(row.revoked)
+        )
+        for row in rows
+    ]
+    return sorted(
+        counts,
+        key=lambda count: (count.campaign_slug is None, count.campaign_slug or "", count.source),
+    )

@@ -78,6 +78,17 @@ class VerifiedNumber:
     campaign_slug: str
     source: str | None
     verified_at: datetime
+    wants_offers: bool = False  # ticked "Send me offers by SMS" when asking for the code
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """What a visitor asked a code for: enough to send them a new one without retyping."""
+
+    campaign_slug: str
+    phone_e164: str
+    source: str | None
+    wants_offers: bool
 
 
 class OneTimeCodes:
@@ -103,9 +114,18 @@ class OneTimeCodes:
         return hmac.new(self._key, f"{token}:{code}".encode(), hashlib.sha256).hexdigest()
 
     def start(
-        self, db: Session, campaign_slug: str, phone_e164: str, source: str | None
+        self,
+        db: Session,
+        campaign_slug: str,
+        phone_e164: str,
+        source: str | None,
+        wants_offers: bool = False,
     ) -> Challenge:
-        """Create a code for `phone_e164`; earlier unused codes for it and the campaign die."""
+        """Create a code for `phone_e164`; earlier unused codes for it and the campaign die.
+
+        `wants_offers` keeps the visitor's offers tick with the code, on the server, until the
+        code is confirmed.
+        """
         now = self.clock()
         db.execute(
             delete(PhoneVerification).where(PhoneVerification.created_at < now - KEEP_ROWS_FOR)
@@ -129,6 +149,7 @@ class OneTimeCodes:
                 phone_e164=phone_e164,
                 code_hash=self.code_hash(token, code),
                 source=source,
+                wants_offers=wants_offers,
                 state="pending",
                 attempts=0,
                 created_at=now,
@@ -188,22 +209,33 @@ class OneTimeCodes:
                 PhoneVerification.campaign_slug,
                 PhoneVerification.source,
                 PhoneVerification.verified_at,
+                PhoneVerification.wants_offers,
             ).where(PhoneVerification.token == token, PhoneVerification.state == "verified")
         ).first()
         if row is None or row.verified_at is None or row.verified_at < self.clock() - within:
             return None
-        return VerifiedNumber(token, row.phone_e164, row.campaign_slug, row.source, row.verified_at)
+        return VerifiedNumber(
+            token,
+            row.phone_e164,
+            row.campaign_slug,
+            row.source,
+            row.verified_at,
+            bool(row.wants_offers),
+        )
 
-    def sent_to(self, db: Session, token: str) -> tuple[str, str, str | None] | None:
-        """(campaign slug, number, src) of a token's code in any state, for "send a new code"."""
+    def sent_to(self, db: Session, token: str) -> CodeRequest | None:
+        """What a token's code (in any state) was asked for, for "send me a new code"."""
         row = db.execute(
             select(
                 PhoneVerification.campaign_slug,
                 PhoneVerification.phone_e164,
                 PhoneVerification.source,
+                PhoneVerification.wants_offers,
             ).where(PhoneVerification.token == token)
         ).first()
-        return None if row is None else (row.campaign_slug, row.phone_e164, row.source)
+        if row is None:
+            return None
+        return CodeRequest(row.campaign_slug, row.phone_e164, row.source, bool(row.wants_offers))
 
     def _why_not_pending(self, db: Session, token: str, now: datetime) -> Exception:
         row = db.execute(

@@ -118,6 +118,16 @@ def code_form(html: str) -> Form:
     raise AssertionError("no form with a one-time code field on the page")
 
 
+def checkbox_labelled(html_text: str, form: Form, label: str) -> FormField:
+    """The form's checkbox that a `<label for>` saying `label` names; fails when there is none."""
+    for found in re.finditer(r'<label for="([^"]+)">(.*?)</label>', html_text, flags=re.S):
+        if html.unescape(found.group(2)).strip() == label:
+            box = form.field_where(id=found.group(1), type="checkbox")
+            if box is not None:
+                return box
+    raise AssertionError(f"no checkbox labelled {label!r} in the form")
+
+
 def one_time_code(sms_body: str) -> str:
     """The 6-digit code in a one-time code text."""
     match = re.search(r"(?<!\d)(\d{6})(?!\d)", sms_body)
@@ -157,11 +167,16 @@ class PhoneVisitor:
         self.page = response.get_data(as_text=True)
         return response
 
-    def enter_number(self, phone: str) -> Any:
-        """Fill the number field of the page's number form and submit it."""
+    def enter_number(self, phone: str, tick: str = "") -> Any:
+        """Fill the number field of the page's number form (ticking the checkbox whose
+        label says `tick`, if given) and submit it."""
         form = number_form(self.page)
         field_name = form.number_field().name  # type: ignore[union-attr]
-        return self.submit(form, form.data(**{field_name: phone}))
+        data = form.data(**{field_name: phone})
+        if tick:
+            box = checkbox_labelled(self.page, form, tick)
+            data[box.name] = box.value or "on"  # what a browser sends for a ticked box
+        return self.submit(form, data)
 
     def enter_code(self, code: str) -> Any:
         """Fill the code field of the page's code form and submit it."""

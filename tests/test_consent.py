@@ -106,6 +106,25 @@ class TestDoubleOptIn:
             assert db.get(OptOut, NUMBER).opted_out is True
         assert skip_reason(club_app) == "opted out (STOP)"
 
+    def test_a_revoke_names_the_campaign_and_source_of_the_consent_it_ends(self, app, client):
+        with app.extensions["selfserve"].sessions.begin() as db:
+            record_consent(
+                db,
+                NUMBER,
+                ConsentState.CONSENTED,
+                "web",
+                "Send me offers by SMS.",
+                campaign_slug="spring",
+                source="window-1",
+            )
+        send_text(client, "STOP")
+        with app.extensions["selfserve"].sessions() as db:
+            records = db.scalars(select(ConsentRecord).order_by(ConsentRecord.id)).all()
+        assert [(r.state, r.method, r.campaign_slug, r.source) for r in records] == [
+            ("consented", "web", "spring", "window-1"),
+            ("revoked", "keyword", "spring", "window-1"),
+        ]
+
     def test_a_subscribe_campaign_must_ask_for_y(self, runner, tmp_path):
         bad = tmp_path / "club.toml"
         bad.write_text(CLUB.replace("Reply Y to get", "Reply YES to get"))
@@ -136,6 +155,7 @@ class TestImport:
         with app.extensions["selfserve"].sessions() as db:
             first = db.scalars(select(ConsentRecord).order_by(ConsentRecord.id)).first()
         assert (first.method, first.recorded_at.date().isoformat()) == ("import", "2026-03-01")
+        assert (first.campaign_slug, first.source) == (None, "import")
         again = runner.invoke(args=["customers", "import", str(csv)])
         assert "0 marketing consent(s) recorded" in again.output
 

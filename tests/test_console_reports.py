@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
+from selfserve.consent import ConsentState, record_consent
 from selfserve.models import InboundMessage
-from selfserve.reports import daily_stats, dashboard, message_log
+from selfserve.reports import ConsentCount, consent_counts, daily_stats, dashboard, message_log
 from selfserve.sms import SandboxSender
 from selfserve.sms import send_text as send_sms
 from tests.conftest import send_text
@@ -131,6 +132,91 @@ class TestDashboard:
         ):
             assert text in html
         assert re.search(r"Codes issued today</div>\s*<div class=\"value\">1<", html)
+
+
+def table_rows(html: str, table_id: str) -> list[str]:
+    """The body and footer rows of a table as a person reads them: cells' words, one line."""
+    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, flags=re.S)
+    assert table, f"no table {table_id}"
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(0).split("</thead>")[1], flags=re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+
+
+def add_consent(app, rows: list[tuple]) -> None:
+    """Write consent records directly: (phone, state, method, campaign, source, hours ago)."""
+    with app.extensions["selfserve"].sessions.begin() as db:
+        for phone, state, method, campaign, source, hours_ago in rows:
+            record_consent(
+                db,
+                phone,
+                ConsentState(state),
+                method,
+                "wording",
+                campaign_slug=campaign,
+                source=source,
+                at=NOW - timedelta(hours=hours_ago),
+            )
+
+
+class TestConsentCounts:
+    def test_each_number_counts_once_by_its_newest_record_per_campaign_and_source(self, app):
+        add_consent(
+            app,
+            [
+                ("+61491570101", "consented", "web", "spring", "window-1", 9),
+                ("+61491570101", "revoked", "keyword", "spring", "window-1", 2),
+                ("+61491570102", "consented", "web", "spring", "window-1", 8),
+                ("+61491570103", "consented", "web", "spring", "till-2", 8),
+                ("+61491570104", "pending", "keyword", "club", None, 7),
+                ("+61491570105", "pending", "keyword", "club", None, 7),
+                ("+61491570105", "consented", "keyword", "club", None, 6),
+                # Written out of order: the newer record (by time) is the older row.
+                ("+61491570106", "pending", "keyword", "club", None, 1),
+                ("+61491570106", "consented", "web", "spring", "window-1", 5),
+                ("+61491570107", "consented", "import", None, "import", 30),
+                ("+61491570108", "consented", "import", None, None, 30),  # before import sources
+                ("+61491570109", "consented", "web", "points", None, 3),
+            ],
+        )
+        with app.extensions["selfserve"].sessions() as db:
+            counts = consent_counts(db)
+        assert counts == [
+            ConsentCount("club", "", consented=1, pending=2, revoked=0),
+            ConsentCount("points", "", consented=1, pending=0, revoked=0),
+            ConsentCount("spring", "till-2", consented=1, pending=0, revoked=0),
+            ConsentCount("spring", "window-1", consented=1, pending=0, revoked=1),
+            ConsentCount(None, "import", consented=2, pending=0, revoked=0),
+        ]
+
+    def test_the_dashboard_shows_the_counts_per_campaign_and_source(
+        self, app, console, runner, tmp_path
+    ):
+        directory = tmp_path / "customers.csv"
+        directory.write_text(
+            "phone,customer_id,sms_consent\n0491570101,C-1,yes\n0491570102,C-2,yes\n"
+        )
+        runner.invoke(args=["customers", "import", str(directory)])
+        add_consent(
+            app,
+            [
+                ("+61491570156", "consented", "web", "spring", "window-1", 3),
+                ("+61491570157", "consented", "web", "spring", "window-1", 2),
+            ],
+        )
+        texter = app.test_client()
+        send_text(texter, "STOP", sender="+61491570157")  # a revoke keeps the poster's source
+        send_text(texter, "STOP", sender="+61491570102")
+        html = console.get("/admin/").get_data(as_text=True)
+        assert table_rows(html, "consent-table") == [
+            "Spring 20% off spring window-1 1 0 1",
+            "no campaign import customer directory 1 0 1",
+            "All numbers 2 0 2",
+        ]
+
+    def test_with_no_consent_the_dashboard_says_how_customers_give_it(self, console):
+        html = console.get("/admin/").get_data(as_text=True)
+        assert "No marketing consent yet" in html
+        assert 'id="consent-table"' not in html
 
 
 class TestMessageLog:

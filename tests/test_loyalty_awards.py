@@ -19,6 +19,7 @@ from tests.conftest import (
     send_text,
     wait_for,
 )
+from tests.phone_visitor import PhoneVisitor, one_time_code
 from tests.stand_ins import talon as talon_contract
 
 POINTS_PATH = "/customer_engagement/add_loyalty_points"
@@ -94,6 +95,13 @@ def award_jobs(huey):
     return [task for task in huey.pending() if task.name == "award_loyalty_points"]
 
 
+def award_state_of(app, campaign_slug: str) -> str | None:
+    with app.extensions["selfserve"].sessions() as db:
+        return db.scalar(
+            select(LoyaltyAward.state).where(LoyaltyAward.campaign_slug == campaign_slug)
+        )
+
+
 def award_state(app, customer_id="C1"):
     with app.extensions["selfserve"].sessions() as db:
         return db.scalar(select(LoyaltyAward.state).where(LoyaltyAward.customer_id == customer_id))
@@ -159,6 +167,61 @@ class TestByText:
         send_text(client, "JOIN")
         assert award_jobs(huey) == []
         assert point_calls(talon_stand_in) == []
+
+
+def claim_on_page(
+    client, twilio_stand_in, slug: str, phone: str = "+61491570156", status: int = 200
+) -> PhoneVisitor:
+    """Scan the campaign's QR and prove the number with the texted code."""
+    visitor = PhoneVisitor(client)
+    visitor.scan(slug=slug, src="window-1")
+    assert visitor.enter_number(phone).status_code == 200
+    code = one_time_code(twilio_stand_in.messages_to(phone)[-1].body)
+    assert visitor.enter_code(code).status_code == status
+    return visitor
+
+
+class TestOnTheLandingPage:
+    """A claim on the QR landing page is taking part too: the same award, queued, once."""
+
+    def test_a_coupon_claimed_on_the_page_queues_the_award_off_the_request_path(
+        self, points_app, client, talon_stand_in, twilio_stand_in
+    ):
+        huey = points_app.extensions["selfserve"].jobs.huey
+        assert "T1-" in claim_on_page(client, twilio_stand_in, "join").text
+        (job,) = award_jobs(huey)  # no worker running: the job waits on the queue
+        slug, customer_id, attempt = job.args
+        assert (slug, customer_id, attempt) == ("join", customer_of(talon_stand_in), 0)
+        assert point_calls(talon_stand_in) == []
+
+    def test_the_page_and_texts_award_each_customer_and_campaign_once(
+        self, points_app, client, talon_stand_in, twilio_stand_in, worker
+    ):
+        claim_on_page(client, twilio_stand_in, "join")
+        wait_for(lambda: len(awarded(points_app)) == 1, what="the page's award")
+        claim_on_page(client, twilio_stand_in, "join")  # a second scan, a second code
+        send_text(client, "JOIN")  # and texting the keyword
+        assert "You're in!" in claim_on_page(client, twilio_stand_in, "bike").text
+        wait_for(lambda: award_state_of(points_app, "bike") == "awarded", what="bike's award")
+        send_text(client, "BIKE")
+        calls = [
+            (c.json["points"], c.json["profileIntegrationId"]) for c in point_calls(talon_stand_in)
+        ]
+        assert sorted(points for points, _ in calls) == [10, 25]
+        assert {profile for _, profile in calls} == {customer_of(talon_stand_in)}
+
+    def test_a_code_owed_is_not_taking_part_until_the_page_shows_it(
+        self, points_app, client, talon_stand_in, twilio_stand_in
+    ):
+        huey = points_app.extensions["selfserve"].jobs.huey
+        talon_stand_in.down = True
+        visitor = claim_on_page(client, twilio_stand_in, "join", status=202)
+        assert "We'll text your code" in visitor.text
+        assert award_jobs(huey) == []  # owed by SMS, as on the SMS path: not yet taking part
+        talon_stand_in.down = False
+        assert visitor.get("/q/join/coupon").status_code == 200  # "Check for my code"
+        assert "T1-" in visitor.text
+        assert [job.args[0] for job in award_jobs(huey)] == ["join"]
 
 
 class TestOnceAcrossRetries:

@@ -24,7 +24,7 @@ from pyzbar import pyzbar
 from sqlalchemy import select
 
 from app import create_app
-from selfserve.models import OutboundMessage
+from selfserve.models import ConsentRecord, OutboundMessage
 from tests.conftest import ARTIFACTS, import_campaigns_text
 from tests.phone_visitor import IPHONE, one_time_code
 from tests.stand_ins.server import ServedApp
@@ -133,6 +133,35 @@ def test_scan_number_code_coupon(browser, served, twilio_stand_in, talon_stand_i
     assert [symbol.data.decode() for symbol in decoded] == [coupon["Value"]]
     assert "/q/spring/verify" in page.url
     assert "491570156" not in page.url
+
+
+def test_ticking_the_offers_box_records_web_consent_once_the_code_is_confirmed(
+    browser, app, served, twilio_stand_in
+):
+    def consent_records() -> list[ConsentRecord]:
+        with app.extensions["selfserve"].sessions() as db:
+            return db.scalars(select(ConsentRecord)).all()
+
+    page = phone_page(browser)
+    page.goto(f"{served.url}/q/spring?src=window-1")
+    offers = page.get_by_role("checkbox", name="Send me offers by SMS")
+    expect(offers).not_to_be_checked()
+    expect(offers).to_have_accessible_description(re.compile(r"^Marketing texts from Acme"))
+    page.get_by_text("Send me offers by SMS", exact=True).click()  # the label ticks it
+    expect(offers).to_be_checked()
+    screenshot(page, "landing-offers-ticked.png")
+    page.get_by_label("Mobile number").fill("0491 570 156")
+    page.get_by_role("button", name="Text me a code").click()
+    sms = wait_for(lambda: twilio_stand_in.messages_to(PHONE))[-1]
+    assert consent_records() == []  # nothing until the code is confirmed
+    page.get_by_label("6-digit code").fill(one_time_code(sms.body))
+    page.get_by_role("button", name="Show my code").click()
+    expect(page.locator("#coupon-code")).to_have_text(re.compile(r"^T1-"))
+    [record] = consent_records()
+    assert (record.state, record.method) == ("consented", "web")
+    assert (record.campaign_slug, record.source) == ("spring", "window-1")
+    assert record.wording == app.extensions["selfserve"].landing.consent_wording.full
+    assert record.phone_e164 == PHONE
 
 
 def test_the_copy_button_puts_the_code_on_the_clipboard(browser, served, twilio_stand_in):
