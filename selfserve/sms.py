@@ -141,13 +141,27 @@ class SandboxSender:
         return SentMessage(sid="SM" + secrets.token_hex(16), status="sandboxed", provider="sandbox")
 
 
+OPT_OUT_WORDING = {
+    "twilio-21610": "Twilio error 21610: the number had replied STOP to one of our texts",
+}
+
+
 def is_opted_out(db: Session, phone_e164: str) -> bool:
     """True when the number has texted STOP (or Twilio told us 21610) and not START since."""
     return bool(db.scalar(select(OptOut.opted_out).where(OptOut.phone_e164 == phone_e164)))
 
 
 def set_opt_out(db: Session, phone_e164: str, opted_out: bool, reason: str) -> None:
-    """Record that a number opted out (or back in); the row is kept either way."""
+    """Record that a number opted out (or back in); the row is kept either way.
+
+    Opting out also ends any marketing consent (a revoke in the consent trail, so the
+    console's counts and the export show it), whichever way it reached us: STOP, or
+    Twilio's 21610 on a send or a status callback.
+    """
+    from selfserve.consent import revoke  # consent.py imports this module
+
+    if opted_out:
+        revoke(db, phone_e164, "opt-out", OPT_OUT_WORDING.get(reason, reason))
     row = db.get(OptOut, phone_e164)
     if row is None:
         db.add(OptOut(phone_e164=phone_e164, opted_out=opted_out, reason=reason))

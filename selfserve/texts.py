@@ -283,8 +283,10 @@ class TextAnswerer:
     def _decide(self, db: Session, phone: str, text: InboundText) -> Outcome | _Pending:
         compliance = classify(text.body, text.opt_out_type)
         if compliance is Compliance.OPT_OUT:
-            set_opt_out(db, phone, True, reason="keyword")
+            # The revoke first, with the words the customer texted (set_opt_out would record
+            # a generic one).
             revoke(db, phone, "keyword", f"Texted {normalise_body(text.body)[:32]}")
+            set_opt_out(db, phone, True, reason="keyword")
             return Outcome(None, "opted_out")
         if normalise_body(text.body) in CONFIRM_WORDS and not text.opt_out_type:
             confirmed = self._confirm_subscription(db, phone)

@@ -102,6 +102,7 @@ class TestDoubleOptIn:
         send_text(client, "Y")
         assert reply_text(send_text(client, "STOP")) is None
         assert [state for state, _, _ in trail(club_app)] == ["pending", "consented", "revoked"]
+        assert trail(club_app)[-1][1] == "keyword"  # one revoke, saying how it came
         with club_app.extensions["selfserve"].sessions() as db:
             assert db.get(OptOut, NUMBER).opted_out is True
         assert skip_reason(club_app) == "opted out (STOP)"

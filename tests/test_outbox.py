@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from selfserve.consent import ConsentState, current_consent, record_consent
 from selfserve.models import OptOut, OutboundMessage, utcnow
 from selfserve.outbox import Outbox
 from selfserve.sms import TwilioSender
@@ -207,6 +208,21 @@ class TestStatusCallbacks:
         assert post_signed(client, form, "/webhooks/twilio/status").status_code == 200
         with app.extensions["selfserve"].sessions() as db:
             assert db.get(OptOut, CUSTOMER).opted_out is True
+
+    def test_a_21610_callback_ends_marketing_consent_in_the_trail(
+        self, app, client, twilio_stand_in
+    ):
+        with app.extensions["selfserve"].sessions.begin() as db:
+            record_consent(db, CUSTOMER, ConsentState.CONSENTED, "web", "Send me offers by SMS")
+        send(app, now=True)
+        sid = twilio_stand_in.messages[0].sid
+        form = {**_status_form(sid, "failed"), "ErrorCode": "21610"}
+        assert post_signed(client, form, "/webhooks/twilio/status").status_code == 200
+        with app.extensions["selfserve"].sessions() as db:
+            newest = current_consent(db, CUSTOMER)
+        assert newest is not None
+        assert (newest.state, newest.method) == (ConsentState.REVOKED, "opt-out")
+        assert "21610" in newest.wording
 
 
 def _status_form(sid: str, status: str) -> dict[str, str]:
