@@ -29,7 +29,7 @@ from selfserve.logs import configure_logging
 from selfserve.loyalty import award_campaign_points
 from selfserve.message_log import MessageLogWriter
 from selfserve.metrics import MeteredSender, observe_talon_call, operational_gauges
-from selfserve.outbox import Outbox
+from selfserve.outbox import Outbox, RetryPolicy
 from selfserve.returning import ReturningCustomers
 from selfserve.services import Services
 from selfserve.settings import Settings
@@ -104,14 +104,14 @@ def build_services(settings: Settings) -> Services:
         deadline_seconds=settings.webhook_deadline_seconds,
         returning=returning,
     )
-    retries = {
-        "lease_seconds": settings.worker_lease_seconds,
-        "retry_base_seconds": settings.talon_retry_base_seconds,
-        "retry_max_seconds": settings.talon_retry_max_seconds,
-    }
+    retries = RetryPolicy(
+        lease_seconds=settings.worker_lease_seconds,
+        retry_base_seconds=settings.talon_retry_base_seconds,
+        retry_max_seconds=settings.talon_retry_max_seconds,
+    )
     jobs = Jobs(build_huey(settings.redis_url, settings.queue_path))
-    outbox = Outbox(writes, sms, **retries)
-    deferred_codes = DeferredCodes(writes, campaigns, texts, talon, outbox, **retries)
+    outbox = Outbox(writes, sms, retries=retries)
+    deferred_codes = DeferredCodes(writes, campaigns, texts, talon, outbox, retries=retries)
     jobs.bind(deferred_codes, outbox)
     outbox.connect_queue(jobs.enqueue_text)
     texts.connect_queue(jobs.enqueue_code, settings.talon_inline_pause_seconds)

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import extract, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -452,45 +452,25 @@ class Birthdays:
     def _owe(self, campaign_slug: str, customer_id: str, day: date, when: datetime) -> None:
         """Record that this text is owed at `when` (never over one already sent)."""
         with self._sessions.begin() as db:
-            values = {"state": OWED, "next_attempt_at": when, "updated_at": self._clock()}
-            if insert_ignoring_duplicates(
+            _write_unsent(
                 db,
-                BirthdaySend.__table__,
-                {
-                    "campaign_slug": campaign_slug,
-                    "customer_id": customer_id,
-                    "year": day.year,
-                    "sent_for": day,
-                    "identifier": "",
-                    "failures": 0,
-                    **values,
-                },
-            ):
-                return
-            db.execute(
-                update(BirthdaySend)
-                .where(
-                    BirthdaySend.campaign_slug == campaign_slug,
-                    BirthdaySend.customer_id == customer_id,
-                    BirthdaySend.year == day.year,
-                    BirthdaySend.state != SENT,
-                )
-                .values(**values)
+                campaign_slug,
+                customer_id,
+                day,
+                {"state": OWED, "next_attempt_at": when, "updated_at": self._clock()},
+                on_insert={"sent_for": day, "identifier": ""},
             )
 
     def _set_state(
         self, campaign_slug: str, customer_id: str, day: date, state: str, detail: str
     ) -> None:
         with self._sessions.begin() as db:
-            db.execute(
-                update(BirthdaySend)
-                .where(
-                    BirthdaySend.campaign_slug == campaign_slug,
-                    BirthdaySend.customer_id == customer_id,
-                    BirthdaySend.year == day.year,
-                    BirthdaySend.state != SENT,
-                )
-                .values(state=state, detail=detail or None, updated_at=self._clock())
+            _update_unsent(
+                db,
+                campaign_slug,
+                customer_id,
+                day,
+                {"state": state, "detail": detail or None, "updated_at": self._clock()},
             )
 
     def send_birthday(self, campaign_slug: str, customer_id: str, day_iso: str) -> BirthdayResult:
@@ -619,32 +599,59 @@ class Birthdays:
     ) -> None:
         """Write what became of this year's text (a sent one is never overwritten)."""
         with self._sessions.begin() as db:
-            values = {
-                "sent_for": day,
-                "state": state,
-                "identifier": identifier,
-                "detail": detail,
-                "updated_at": self._clock(),
-                "next_attempt_at": None,
-            }
-            if not insert_ignoring_duplicates(
+            _write_unsent(
                 db,
-                BirthdaySend.__table__,
+                campaign_slug,
+                customer_id,
+                day,
                 {
-                    "campaign_slug": campaign_slug,
-                    "customer_id": customer_id,
-                    "year": day.year,
-                    "failures": 0,
-                    **values,
+                    "sent_for": day,
+                    "state": state,
+                    "identifier": identifier,
+                    "detail": detail,
+                    "updated_at": self._clock(),
+                    "next_attempt_at": None,
                 },
-            ):
-                db.execute(
-                    update(BirthdaySend)
-                    .where(
-                        BirthdaySend.campaign_slug == campaign_slug,
-                        BirthdaySend.customer_id == customer_id,
-                        BirthdaySend.year == day.year,
-                        BirthdaySend.state != SENT,
-                    )
-                    .values(**values)
-                )
+            )
+
+
+def _write_unsent(
+    db: Session,
+    campaign_slug: str,
+    customer_id: str,
+    day: date,
+    values: dict[str, Any],
+    on_insert: dict[str, Any] | None = None,
+) -> None:
+    """Insert this year's row for the customer with `values` (and `on_insert`), or update the
+    existing one with `values` unless its text was sent already."""
+    if insert_ignoring_duplicates(
+        db,
+        BirthdaySend.__table__,
+        {
+            "campaign_slug": campaign_slug,
+            "customer_id": customer_id,
+            "year": day.year,
+            "failures": 0,
+            **(on_insert or {}),
+            **values,
+        },
+    ):
+        return
+    _update_unsent(db, campaign_slug, customer_id, day, values)
+
+
+def _update_unsent(
+    db: Session, campaign_slug: str, customer_id: str, day: date, values: dict[str, Any]
+) -> None:
+    """Update this year's row for the customer, unless its text was sent already."""
+    db.execute(
+        update(BirthdaySend)
+        .where(
+            BirthdaySend.campaign_slug == campaign_slug,
+            BirthdaySend.customer_id == customer_id,
+            BirthdaySend.year == day.year,
+            BirthdaySend.state != SENT,
+        )
+        .values(**values)
+    )

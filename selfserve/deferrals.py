@@ -33,7 +33,7 @@ from selfserve.campaigns import CampaignBook
 from selfserve.database import insert_ignoring_duplicates
 from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
 from selfserve.models import DeferredCode, InboundMessage, utcnow
-from selfserve.outbox import Outbox, Retry, backoff_seconds
+from selfserve.outbox import DEFAULT_RETRIES, Outbox, Retry, RetryPolicy
 from selfserve.phones import mask_phone
 from selfserve.sms import is_opted_out
 from selfserve.talon import TalonClient
@@ -196,9 +196,7 @@ class DeferredCodes:
         talon: TalonClient,
         outbox: Outbox,
         *,
-        lease_seconds: float = 30.0,
-        retry_base_seconds: float = 2.0,
-        retry_max_seconds: float = 30.0,
+        retries: RetryPolicy = DEFAULT_RETRIES,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
@@ -206,9 +204,7 @@ class DeferredCodes:
         self._texts = texts
         self._talon = talon
         self._outbox = outbox
-        self._lease = timedelta(seconds=lease_seconds)
-        self._retry_base = retry_base_seconds
-        self._retry_max = retry_max_seconds
+        self._retries = retries
         self._clock = clock
 
     def deliver(self, deferred_id: int, attempt: int) -> Retry | None:
@@ -278,7 +274,7 @@ class DeferredCodes:
                     or_(
                         DeferredCode.lease_until < now,
                         (DeferredCode.lease_until.is_(None))
-                        & (DeferredCode.next_attempt_at < now - self._lease),
+                        & (DeferredCode.next_attempt_at < now - self._retries.lease),
                     ),
                 )
                 .values(lease_until=None, next_attempt_at=now)
@@ -297,7 +293,7 @@ class DeferredCodes:
                     DeferredCode.attempts == attempt,
                     or_(DeferredCode.lease_until.is_(None), DeferredCode.lease_until < now),
                 )
-                .values(attempts=attempt + 1, lease_until=now + self._lease)
+                .values(attempts=attempt + 1, lease_until=now + self._retries.lease)
                 .returning(
                     DeferredCode.id,
                     DeferredCode.campaign_slug,
@@ -352,7 +348,7 @@ class DeferredCodes:
             if failures is None:  # settled inline meanwhile, or reclaimed after our lease
                 return None
             if wait_seconds is None:
-                wait_seconds = backoff_seconds(failures, self._retry_base, self._retry_max)
+                wait_seconds = self._retries.backoff(failures)
                 if retry_after_seconds is not None:  # Talon.One said when: honour it
                     wait_seconds = max(retry_after_seconds, 0.1)
             db.execute(

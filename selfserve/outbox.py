@@ -67,6 +67,27 @@ def backoff_seconds(failures: int, base_seconds: float, max_seconds: float) -> f
     return delay * random.uniform(0.8, 1.2)
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the worker's jobs hold a row (lease) and wait after a failure (backoff)."""
+
+    lease_seconds: float = 30.0
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 30.0
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed row is the claimer's before a sweeper may hand it on."""
+        return timedelta(seconds=self.lease_seconds)
+
+    def backoff(self, failures: int) -> float:
+        """Seconds to wait after `failures` failures in a row."""
+        return backoff_seconds(failures, self.retry_base_seconds, self.retry_max_seconds)
+
+
+DEFAULT_RETRIES = RetryPolicy()
+
+
 class Outbox:
     """Records texts under a dedupe key and delivers them through the SMS sender."""
 
@@ -75,16 +96,12 @@ class Outbox:
         sessions: sessionmaker[Session],
         sender: SmsSender,
         *,
-        lease_seconds: float = 30.0,
-        retry_base_seconds: float = 2.0,
-        retry_max_seconds: float = 30.0,
+        retries: RetryPolicy = DEFAULT_RETRIES,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._sender = sender
-        self._lease = timedelta(seconds=lease_seconds)
-        self._retry_base = retry_base_seconds
-        self._retry_max = retry_max_seconds
+        self._retries = retries
         self._clock = clock
         self._enqueue: Callable[[int, int, float | None], None] | None = None
 
@@ -198,7 +215,7 @@ class Outbox:
                     OutboundMessage.status == WAITING,
                     OutboundMessage.attempts == attempt,
                 )
-                .values(status=CLAIMED, attempts=attempt + 1, lease_until=now + self._lease)
+                .values(status=CLAIMED, attempts=attempt + 1, lease_until=now + self._retries.lease)
                 .returning(OutboundMessage.to_e164, OutboundMessage.body, OutboundMessage.purpose)
             ).first()
             if claimed is None:
@@ -252,7 +269,7 @@ class Outbox:
                 update(OutboundMessage)
                 .where(
                     OutboundMessage.status == WAITING,
-                    OutboundMessage.next_attempt_at < now - self._lease,
+                    OutboundMessage.next_attempt_at < now - self._retries.lease,
                 )
                 .values(next_attempt_at=now)
                 .returning(OutboundMessage.id, OutboundMessage.attempts)
@@ -303,7 +320,7 @@ class Outbox:
             )
             if failures is None:
                 return None
-            delay = backoff_seconds(failures, self._retry_base, self._retry_max)
+            delay = self._retries.backoff(failures)
             db.execute(
                 update(OutboundMessage)
                 .where(OutboundMessage.id == outbound_id, OutboundMessage.attempts == attempt)
