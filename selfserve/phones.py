@@ -8,6 +8,7 @@ from selfserve.errors import InvalidPhoneNumber
 
 CHANNEL_PREFIXES = ("whatsapp:", "sms:", "mms:", "rcs:")
 MAX_INPUT_LENGTH = 40
+E164 = phonenumbers.PhoneNumberFormat.E164
 
 
 def split_channel(address: str) -> tuple[str, str]:
@@ -24,6 +25,16 @@ def to_e164(raw: str, default_region: str) -> str:
 
     Raises InvalidPhoneNumber when it is not a possible, valid number.
     """
+    return phonenumbers.format_number(_parse_valid(raw, default_region), E164)
+
+
+def to_e164_and_mask(raw: str, default_region: str) -> tuple[str, str]:
+    """`to_e164` and `mask_phone` of the result, parsing the number once (every text does)."""
+    parsed = _parse_valid(raw, default_region)
+    return phonenumbers.format_number(parsed, E164), _mask_parsed(parsed)
+
+
+def _parse_valid(raw: str, default_region: str) -> phonenumbers.PhoneNumber:
     text = (raw or "").strip()
     if not text or len(text) > MAX_INPUT_LENGTH or "\x00" in text:
         raise InvalidPhoneNumber("not a phone number")
@@ -33,7 +44,7 @@ def to_e164(raw: str, default_region: str) -> str:
         raise InvalidPhoneNumber("not a phone number") from None
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhoneNumber("not a valid phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return parsed
 
 
 def region_of(phone_e164: str) -> str | None:
@@ -48,11 +59,15 @@ def mask_phone(phone: str) -> str:
     """Mask a number for logs and pages: `+61 4•• ••• •56` (country, first and last two digits)."""
     try:
         parsed = phonenumbers.parse(phone, None)
-        shown = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-        country = f"+{parsed.country_code}"
     except phonenumbers.NumberParseException:
         digits = "".join(ch for ch in phone if ch.isdigit())
         return "•" * max(len(digits) - 2, 0) + digits[-2:] if digits else "unknown"
+    return _mask_parsed(parsed)
+
+
+def _mask_parsed(parsed: phonenumbers.PhoneNumber) -> str:
+    shown = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    country = f"+{parsed.country_code}"
     national = shown[len(country) :]
     digit_positions = [i for i, ch in enumerate(national) if ch.isdigit()]
     keep = set(digit_positions[:1] + digit_positions[-2:])

@@ -38,7 +38,7 @@ from selfserve.database import SetAsideConnections, write_turn
 from selfserve.errors import InvalidPhoneNumber
 from selfserve.identity import Identity, pseudonym
 from selfserve.message_log import BatchInsert, MessageLogWriter
-from selfserve.phones import mask_phone, split_channel, to_e164
+from selfserve.phones import split_channel, to_e164_and_mask
 
 # One statement, five index lookups (customers.phone_e164, opt_outs' key,
 # inbound_messages.message_sid and deferred_codes (campaign, identifier) are unique;
@@ -75,10 +75,10 @@ def read_sender(sender: str, default_region: str) -> Sender:
     """Parse and mask a `From` value (pure, so cached: returning numbers skip phonenumbers)."""
     channel, address = split_channel(sender)
     try:
-        phone = to_e164(address, default_region)
+        phone, masked = to_e164_and_mask(address, default_region)
     except InvalidPhoneNumber:
         return Sender(channel, "", "unknown")
-    return Sender(channel, phone, mask_phone(phone))
+    return Sender(channel, phone, masked)
 
 
 @dataclass(frozen=True)
