@@ -40,8 +40,12 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# pytest-xdist: one worker process per CPU (2 on CI), handing out tests as workers free up
+# (worksteal: a few tests take 10-30 s). `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= auto
+
 test: setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 bench: setup
 	$(BIN)/python bench/run.py

@@ -10,15 +10,18 @@ import itertools
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
 
 from app import create_app
@@ -37,8 +40,59 @@ PUBLIC_BASE_URL = "https://sms.acme.example"
 WEBHOOK_TOKEN = twilio_rest.AUTH_TOKEN
 ACCOUNT_SID = twilio_rest.ACCOUNT_SID
 OUR_NUMBER = twilio_rest.FROM_NUMBER
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+# pytest-xdist (`make test` runs `pytest -n auto`) runs the suite in worker processes gw0, gw1, …
+# at the same time. Each worker gets a PostgreSQL database and a Redis database of its own,
+# because tests drop the schema, TRUNCATE every table and FLUSHDB: see `worker_database_url`
+# and `worker_redis_url`. A plain `pytest` run (no worker) uses the two URLs exactly as given.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+REDIS_DATABASES = 16  # a Redis server's default `databases`: numbers 0-15
+
+
+def worker_index(worker: str = XDIST_WORKER) -> int | None:
+    """This xdist worker's number (gw3 -> 3), or None outside xdist."""
+    return int(worker.removeprefix("gw")) if worker else None
+
+
+def worker_database_url(url: str, worker: str = XDIST_WORKER) -> str:
+    """The worker's own PostgreSQL database: `<base>_gw0`, `<base>_gw1`, …; else `url` itself.
+
+    conftest creates it on first use (see `_create_worker_database`); the role needs CREATEDB.
+    """
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+def worker_redis_url(url: str, worker: str = XDIST_WORKER) -> str:
+    """The worker's own Redis database: the URL's number minus the worker's, modulo 16.
+
+    With CI's base 15, gw0 uses 15, gw1 14, … gw15 0; with base 11, gw0 11, gw1 10, … and gw12
+    wraps round to 15. Sixteen workers at most, so no two workers of one run share a database.
+    """
+    index = worker_index(worker)
+    if not url or index is None:
+        return url
+    if index >= REDIS_DATABASES:
+        raise pytest.UsageError(
+            f"xdist worker {worker}: Redis has only {REDIS_DATABASES} databases, one per worker;"
+            f" run with -n {REDIS_DATABASES} or fewer"
+        )
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base - index) % REDIS_DATABASES}"))
+
+
+@pytest.hookimpl(optionalhook=True, wrapper=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
+    """`-n auto` starts one worker per CPU, but never more than Redis has databases."""
+    count = yield
+    return min(count, REDIS_DATABASES)
+
+
+BASE_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_DATABASE_URL = worker_database_url(BASE_DATABASE_URL)
+TEST_REDIS_URL = worker_redis_url(os.environ.get("TEST_REDIS_URL", ""))
 DATABASES = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 QUEUE_BACKENDS = ["embedded"] + (["redis"] if TEST_REDIS_URL else [])
 
@@ -73,12 +127,18 @@ campaign_id = 404
 """
 
 
-def pytest_report_header() -> list[str]:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     """Say loudly which real services this run uses."""
-    return [
+    lines = [
         f"PostgreSQL: {'yes' if TEST_DATABASE_URL else 'NO (TEST_DATABASE_URL unset)'}; "
         f"Redis: {'yes' if TEST_REDIS_URL else 'NO (TEST_REDIS_URL unset)'}"
     ]
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
+        lines.append(
+            "xdist: worker gwN uses PostgreSQL database <base>_gwN and Redis database "
+            "(base - N) mod 16"
+        )
+    return lines
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +156,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 _postgres_migrated = False
 
 
+def _create_worker_database() -> None:
+    """Create this xdist worker's database, unless it is there from an earlier run."""
+    name = make_url(TEST_DATABASE_URL).database
+    engine = create_engine(BASE_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    exists = text("SELECT 1 FROM pg_database WHERE datname = :name")
+    with engine.connect() as connection:
+        if connection.execute(exists, {"name": name}).first() is None:
+            quoted = connection.dialect.identifier_preparer.quote(name)
+            try:
+                connection.execute(text(f"CREATE DATABASE {quoted}"))
+            except DBAPIError:  # another run on the same base created it meanwhile
+                if connection.execute(exists, {"name": name}).first() is None:
+                    raise
+    engine.dispose()
+
+
 def _fresh_postgres() -> str:
     global _postgres_migrated
+    if not _postgres_migrated and TEST_DATABASE_URL != BASE_DATABASE_URL:
+        _create_worker_database()
     engine = build_engine(TEST_DATABASE_URL)
     if not _postgres_migrated:
         with engine.begin() as connection:

@@ -186,7 +186,9 @@ def test_a_verification_is_shown_only_for_a_while(sessions, codes, clock):
         assert codes.verified(db, challenge.token, within=timedelta(hours=1)) is None
 
 
-@pytest.fixture(params=STORES)
+# Named ids: the Redis URL differs between xdist workers, and every worker must collect the
+# same test ids.
+@pytest.fixture(params=STORES, ids=["memory", "redis"][: len(STORES)])
 def store(request) -> str:
     return request.param
 
@@ -243,7 +245,7 @@ def test_a_refused_request_uses_up_nothing(throttle):
 
 if TEST_REDIS_URL:  # Redis variants run only when TEST_REDIS_URL is set (conftest pattern)
 
-    @pytest.mark.parametrize("store", [TEST_REDIS_URL])
+    @pytest.mark.parametrize("store", [TEST_REDIS_URL], ids=["redis"])
     def test_redis_counters_are_shared_between_processes(throttle):
         namespace = uuid.uuid4().hex
         first = throttle("1 per minute", "9 per minute", namespace)
@@ -252,7 +254,7 @@ if TEST_REDIS_URL:  # Redis variants run only when TEST_REDIS_URL is set (confte
         with pytest.raises(TooManyCodeRequests):
             second.spend(PHONE, "198.51.100.2")
 
-    @pytest.mark.parametrize("store", [TEST_REDIS_URL])
+    @pytest.mark.parametrize("store", [TEST_REDIS_URL], ids=["redis"])
     def test_the_shared_store_never_holds_a_phone_number(throttle):
         import redis
 

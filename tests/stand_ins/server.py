@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import random
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -56,8 +60,44 @@ class DroppingServer:
         self._socket.close()
 
 
+# ServedApp and DroppingServer bind port 0: the kernel picks a port nobody holds, atomically.
+# free_port() can only probe: its port is bound later (gunicorn, `flask run`) or never (for
+# "connection refused"). Under pytest-xdist another worker's port-0 bind could take that port in
+# between, so each worker picks from its own slice of ports below Linux's ephemeral range
+# (32768-60999), which port-0 binds and outgoing connections never use: gw0 10000-10999, gw1
+# 11000-11999, … gw15 25000-25999 (gw16 shares gw0's, and so on).
+FREE_PORTS_START = 10_000
+FREE_PORTS_PER_WORKER = 1_000
+FREE_PORT_SLICES = 16
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_slice_ports: Iterator[int] | None = None
+
+
+def _worker_slice(worker: str) -> Iterator[int]:
+    """The worker's ports round and round, from a random one (concurrent runs start apart)."""
+    first = FREE_PORTS_START + int(worker.removeprefix("gw")) % FREE_PORT_SLICES * (
+        FREE_PORTS_PER_WORKER
+    )
+    start = random.randrange(FREE_PORTS_PER_WORKER)
+    ports = [first + (start + n) % FREE_PORTS_PER_WORKER for n in range(FREE_PORTS_PER_WORKER)]
+    return itertools.cycle(ports)
+
+
 def free_port() -> int:
-    """A port nobody listens on right now (for 'connection refused' tests)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nobody listens on right now (for 'connection refused' tests and subprocesses)."""
+    global _slice_ports
+    if not _XDIST_WORKER:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+    if _slice_ports is None:
+        _slice_ports = _worker_slice(_XDIST_WORKER)
+    for _ in range(FREE_PORTS_PER_WORKER):
+        port = next(_slice_ports)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:  # in use, or still in TIME_WAIT
+                continue
+            return port
+    raise RuntimeError(f"no free port in xdist worker {_XDIST_WORKER}'s slice")
