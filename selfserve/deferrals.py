@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns import CampaignBook
 from selfserve.database import insert_ignoring_duplicates
 from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
+from selfserve.loyalty import TakingPart, award_for_taking_part
 from selfserve.models import DeferredCode, InboundMessage, utcnow
 from selfserve.outbox import DEFAULT_RETRIES, Outbox, Retry, RetryPolicy
 from selfserve.phones import mask_phone
@@ -411,6 +412,13 @@ class DeferredCodes:
         )
         if recorded.fresh:  # sent from this job straight away; retries go to the queue
             self._outbox.deliver_and_schedule(recorded.outbound_id, 0)
+        # The customer took part when they texted; the points come with the code, once.
+        award_for_taking_part(
+            self._sessions,
+            self._talon,
+            self._campaigns,
+            TakingPart("code_sent_by_sms", claimed.campaign_slug, claimed.customer_id),
+        )
         return None
 
     def _end(

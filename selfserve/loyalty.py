@@ -31,6 +31,7 @@ TAKING_PART = frozenset(
     {
         "code_issued",
         "code_resent",
+        "code_sent_by_sms",  # a code owed when Talon.One was busy, texted by the worker
         "loyalty_balance",
         "competition_entered",
         "competition_already_entered",

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from selfserve.loyalty import award_points_once
-from selfserve.models import LoyaltyAward
+from selfserve.models import DeferredCode, LoyaltyAward
 from selfserve.talon import TalonClient
 from tests.conftest import (
     import_campaigns_text,
@@ -142,6 +142,24 @@ class TestByText:
         assert len(calls) == 3
         assert sorted(points for points, _ in calls) == [10, 25, 25]
         assert len({profile for _, profile in calls}) == 2
+
+    def test_a_code_owed_and_texted_later_earns_the_points_once(
+        self, points_app, client, talon_stand_in, twilio_stand_in
+    ):
+        talon_stand_in.down = True
+        assert "T1-" not in reply_text(send_text(client, "JOIN"))  # owed: "we'll text it"
+        assert point_calls(talon_stand_in) == []  # not taking part yet: no code
+        talon_stand_in.down = False
+        services = points_app.extensions["selfserve"]
+        services.jobs.huey.flush()  # this test runs the owed code's job itself
+        with services.sessions() as db:
+            ((owed, attempt),) = db.execute(select(DeferredCode.id, DeferredCode.attempts)).all()
+        assert services.deferred_codes.deliver(owed, attempt) is None  # delivered, no retry
+        wait_for(lambda: len(twilio_stand_in.messages) == 1, what="the owed code's text")
+        assert "T1-" in twilio_stand_in.messages[0].body
+        (call,) = point_calls(talon_stand_in)
+        assert call.json["points"] == 25
+        assert award_state(points_app, customer_of(talon_stand_in)) == "awarded"
 
     def test_a_text_after_the_award_queues_nothing(self, points_app, client, talon_stand_in):
         huey = points_app.extensions["selfserve"].jobs.huey
