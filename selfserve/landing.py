@@ -83,6 +83,10 @@ DEFAULT_ACCENT = "#b45309"
 WHITE = "#ffffff"
 INK = "#111111"
 
+# Actions with nothing to show on a page: birthday texts are sent, never claimed; a sign-up
+# (subscribe) is a JOIN by text, and web visitors give consent with the offers box instead.
+NOT_ON_PAGES = ("birthday", "subscribe")
+
 
 @dataclass(frozen=True)
 class Palette:
@@ -203,7 +207,7 @@ class LandingJourney:
     def campaign(self, slug: str) -> CampaignSpec:
         """The active campaign behind a landing URL; raises UnknownCampaign or CampaignClosed."""
         campaign = self._campaigns.by_slug(slug)
-        if campaign is None or campaign.action == "birthday":  # sent, never claimed on a page
+        if campaign is None or campaign.action in NOT_ON_PAGES:
             raise UnknownCampaign(slug[:64])
         if not campaign.active:
             raise CampaignClosed(slug)
@@ -449,7 +453,7 @@ class LandingJourney:
         the queue is connected, the code is owed and texted later, as on the SMS path.
         """
         campaign = self._campaigns.by_slug(verified.campaign_slug)
-        if campaign is None or not campaign.active or campaign.action == "birthday":
+        if campaign is None or not campaign.active or campaign.action in NOT_ON_PAGES:
             return Claim("closed", campaign.name if campaign else "")
         with self._sessions() as db:
             who = identify(db, verified.phone_e164, self._secret)

@@ -182,6 +182,34 @@ sms_number = "0491 570 999"
             assert "can't find that offer" in visitor.text
             assert "<script>" not in visitor.page
 
+    @pytest.mark.parametrize(
+        ("action", "extra"),
+        [
+            ("subscribe", 'reply = "Reply Y to get Acme offers. Reply STOP to cancel."'),
+            ("birthday", 'application_id = 12\ncampaign_id = 34\nreply = "Happy birthday! {code}"'),
+        ],
+    )
+    def test_campaigns_with_nothing_to_claim_on_a_page_get_a_friendly_404(
+        self, app, visitor, action, extra
+    ):
+        # A sign-up (JOIN) or a birthday text has no coupon to show on a page: the number form
+        # would have nothing to give, so the page is not served (and never answers 500).
+        import_campaigns_text(
+            app,
+            f"""
+[[campaign]]
+slug = "club"
+name = "Acme club"
+keywords = ["JOIN"]
+action = "{action}"
+{extra}
+""",
+        )
+        response = visitor.get("/q/club")
+        assert response.status_code == 404
+        assert "can't find that offer" in visitor.text
+        assert read_forms(visitor.page) == []
+
     def test_an_inactive_campaign_gets_a_friendly_404(self, app, visitor, twilio_stand_in):
         import_campaigns_text(
             app,
