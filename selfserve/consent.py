@@ -201,6 +201,31 @@ def marketing_skip_reason(db: Session, phone_e164: str) -> str | None:
 
 def import_consent(db: Session, phone_e164: str, given_on: datetime | None) -> bool:
     """Record a directory's `sms_consent=yes`, once; True when a record was added."""
+    return _consent_once(
+        db,
+        phone_e164,
+        "import",
+        IMPORT_WORDING,
+        campaign_slug=None,
+        source=IMPORT_SOURCE,
+        at=given_on,
+    )
+
+
+def _consent_once(
+    db: Session,
+    phone_e164: str,
+    method: str,
+    wording: str,
+    *,
+    campaign_slug: str | None,
+    source: str | None,
+    at: datetime | None,
+) -> bool:
+    """Record `consented` unless the number's newest record already is; True when added.
+
+    Consent belongs to the number: the trail keeps when, how and where it was first given.
+    """
     consent = current_consent(db, phone_e164)
     if consent is not None and consent.state is ConsentState.CONSENTED:
         return False
@@ -208,10 +233,11 @@ def import_consent(db: Session, phone_e164: str, given_on: datetime | None) -> b
         db,
         phone_e164,
         ConsentState.CONSENTED,
-        "import",
-        IMPORT_WORDING,
-        source=IMPORT_SOURCE,
-        at=given_on,
+        method,
+        wording,
+        campaign_slug=campaign_slug,
+        source=source,
+        at=at,
     )
     return True
 
@@ -233,20 +259,9 @@ def record_web_consent(
     """
     if is_opted_out(db, phone_e164):
         return False
-    consent = current_consent(db, phone_e164)
-    if consent is not None and consent.state is ConsentState.CONSENTED:
-        return False
-    record_consent(
-        db,
-        phone_e164,
-        ConsentState.CONSENTED,
-        "web",
-        wording,
-        campaign_slug=campaign_slug,
-        source=source,
-        at=at,
+    return _consent_once(
+        db, phone_e164, "web", wording, campaign_slug=campaign_slug, source=source, at=at
     )
-    return True
 
 
 def asks_for_y(reply: str) -> bool:

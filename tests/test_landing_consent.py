@@ -24,6 +24,7 @@ from selfserve.consent import (
 from selfserve.models import ConsentRecord, OptOut
 from tests.conftest import import_campaigns_text, send_text
 from tests.phone_visitor import PhoneVisitor, checkbox_labelled, code_form, number_form
+from tests.test_birthdays import BIRTHDAY
 from tests.test_landing_pages import (
     PHONE,
     TYPED,
@@ -237,17 +238,6 @@ class TestOptedOutNumbers:
         visitor.enter_code(code)
         assert consents(app) == []
         assert skip_reason(app) == "opted out (STOP)"
-
-
-BIRTHDAY = """
-[[campaign]]
-slug = "bday"
-name = "Acme birthday treat"
-action = "birthday"
-application_id = 12
-campaign_id = 99
-reply = "Happy birthday {first_name}! Your gift code: {code}"
-"""
 
 
 class TestMarketingAfterAWebConsent:
