@@ -289,10 +289,12 @@ class Birthdays:
         now = self._clock()
         for customer in due:
             send_after = None
-            if customer.customer_id in done:
-                state, detail = ALREADY_SENT, ""
-            elif customer.phone_e164 in reasons:
+            # Why a customer must not be texted (now) comes first: a customer who got this
+            # year's text and then texted STOP reads "skipped: opted out", which is the news.
+            if customer.phone_e164 in reasons:
                 state, detail = SKIPPED, reasons[customer.phone_e164]
+            elif customer.customer_id in done:
+                state, detail = ALREADY_SENT, ""
             else:
                 send_after = next_send_time(customer.phone_e164, now, self._quiet_hours)
                 if send_after > now:

@@ -366,6 +366,8 @@ reply = "Reply Y to get Acme offers by SMS. Msg&data rates may apply. Reply STOP
         send(runner, "2027-02-28")
         assert number in texted(twilio_stand_in)
         send_text(client, "STOP", sender=number)
+        again = send(runner, "2027-02-28")  # the same day again: STOP is the news, not "sent"
+        assert "skipped      C-NOCON  +61 4•• ••• •07  opted out (STOP)" in again.output
         later = send(runner, "2028-02-28")
         assert "skipped      C-NOCON" in later.output
         assert texted(twilio_stand_in).count(number) == 1
