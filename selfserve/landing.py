@@ -320,6 +320,10 @@ class LandingJourney:
                 # would hand out unlimited guesses.
                 refused = error
             else:
+                if verified.campaign_slug != campaign.slug:
+                    # Another campaign's code: leaving the block rolls back its verification
+                    # (and records no consent); it still works on its own campaign's page.
+                    raise VerificationMissing()
                 if verified.wants_offers:
                     consented = record_web_consent(
                         db,
@@ -334,8 +338,6 @@ class LandingJourney:
                 "otp_refused", extra={"campaign": campaign.slug, "reason": type(refused).__name__}
             )
             raise refused
-        if verified.campaign_slug != campaign.slug:
-            raise VerificationMissing()
         log.info(
             "landing_number_verified",
             extra={"campaign": campaign.slug, "phone": mask_phone(verified.phone_e164)},

@@ -21,6 +21,7 @@ from selfserve.consent import (
     marketing_skip_reason,
     record_consent,
 )
+from selfserve.errors import VerificationMissing
 from selfserve.models import ConsentRecord, OptOut
 from tests.conftest import import_campaigns_text, send_text
 from tests.phone_visitor import PhoneVisitor, checkbox_labelled, code_form, number_form
@@ -101,6 +102,22 @@ class TestTheCheckbox:
 
 
 class TestRecordingConsent:
+    def test_a_code_confirmed_on_another_campaigns_page_verifies_and_consents_nothing(
+        self, app, twilio_stand_in
+    ):
+        landing = app.extensions["selfserve"].landing
+        sent = landing.request_code("spring", TYPED, "window-1", "203.0.113.9", wants_offers=True)
+        code = latest_code(twilio_stand_in)
+        with pytest.raises(VerificationMissing):
+            landing.verify("points", sent.token, code)
+        assert landing.verified("spring", sent.token) is None
+        assert consents(app) == []
+        # The code still works where it was asked for.
+        assert landing.verify("spring", sent.token, code).phone_e164 == PHONE
+        assert [(c.state, c.method, c.campaign_slug) for c in consents(app)] == [
+            ("consented", "web", "spring")
+        ]
+
     def test_a_ticked_box_and_the_right_code_record_web_consent(
         self, app, visitor, twilio_stand_in
     ):
