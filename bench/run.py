@@ -52,6 +52,7 @@ from selfserve import migrate  # noqa: E402
 from selfserve.campaigns import import_campaigns  # noqa: E402
 from selfserve.database import build_engine, build_sessionmaker  # noqa: E402
 from tests.stand_ins import talon as talon_contract  # noqa: E402
+from tests.stand_ins.twilio_webhook import inbound_sms_form  # noqa: E402
 
 BASE_URL = "https://bench.selfserve.example"
 WEBHOOK = "/webhooks/twilio/sms"
@@ -397,29 +398,8 @@ def _seed_with_core(engine: Any, customers: int, messages: int) -> None:
 
 
 def twilio_form(body: str, sender: str, sid: str) -> dict[str, str]:
-    """The whole form Twilio posts for one inbound SMS."""
-    return {
-        "ToCountry": "AU",
-        "ToState": "",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ToCity": "",
-        "FromZip": "",
-        "SmsSid": sid,
-        "FromState": "",
-        "SmsStatus": "received",
-        "FromCity": "",
-        "Body": body,
-        "FromCountry": "AU",
-        "To": OUR_NUMBER,
-        "MessagingServiceSid": "",
-        "ToZip": "",
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-    }
+    """The whole form Twilio posts for one inbound SMS to the bench's number."""
+    return inbound_sms_form(body, sender, sid, OUR_NUMBER, ACCOUNT_SID)
 
 
 def write_requests(path: Path, phones: list[str], count: int, tag: str) -> Path:

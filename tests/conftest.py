@@ -35,6 +35,7 @@ from tests.stand_ins import twilio_rest
 from tests.stand_ins.server import ServedApp
 from tests.stand_ins.talon import TalonStandIn
 from tests.stand_ins.twilio_rest import TwilioRestStandIn
+from tests.stand_ins.twilio_webhook import inbound_sms_form
 
 PUBLIC_BASE_URL = "https://sms.acme.example"
 WEBHOOK_TOKEN = twilio_rest.AUTH_TOKEN
@@ -370,29 +371,7 @@ def inbound_form(
 ) -> dict[str, str]:
     """The whole form Twilio posts for one inbound SMS, including fields the app ignores."""
     sid = message_sid or new_message_sid()
-    return {
-        "ToCountry": "AU",
-        "ToState": "",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ToCity": "",
-        "FromZip": "",
-        "SmsSid": sid,
-        "FromState": "",
-        "SmsStatus": "received",
-        "FromCity": "",
-        "Body": body,
-        "FromCountry": "AU",
-        "To": OUR_NUMBER,
-        "MessagingServiceSid": "",
-        "ToZip": "",
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-        **extra,
-    }
+    return inbound_sms_form(body, sender, sid, OUR_NUMBER, ACCOUNT_SID, **extra)
 
 
 def signature_for(
