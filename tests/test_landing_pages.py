@@ -121,15 +121,7 @@ class TestTheLandingPage(SqliteOnly):
     def test_the_page_names_the_campaign_and_offers_a_number_form(self, app, visitor):
         import_campaigns_text(
             app,
-            """
-[[campaign]]
-slug = "spring"
-name = "Spring 20% off"
-keywords = ["SPRING", "BLOOM"]
-application_id = 12
-campaign_id = 34
-offer = "20% off everything in store"
-""",
+            spring_with('offer = "20% off everything in store"', keywords='["SPRING", "BLOOM"]'),
         )
         response = visitor.scan()
         assert response.status_code == 200
@@ -159,18 +151,7 @@ offer = "20% off everything in store"
             assert "Text SPRING to 0480 000 000 instead" in visitor.text
 
     def test_a_campaign_number_wins_over_the_twilio_number(self, app, visitor):
-        import_campaigns_text(
-            app,
-            """
-[[campaign]]
-slug = "spring"
-name = "Spring 20% off"
-keywords = ["SPRING"]
-application_id = 12
-campaign_id = 34
-sms_number = "0491 570 999"
-""",
-        )
+        import_campaigns_text(app, spring_with('sms_number = "0491 570 999"'))
         visitor.scan()
         assert 'href="sms:+61491570999?body=SPRING"' in visitor.page
         assert "Text SPRING to 0491 570 999 instead" in visitor.text
@@ -211,18 +192,7 @@ action = "{action}"
         assert read_forms(visitor.page) == []
 
     def test_an_inactive_campaign_gets_a_friendly_404(self, app, visitor, twilio_stand_in):
-        import_campaigns_text(
-            app,
-            """
-[[campaign]]
-slug = "spring"
-name = "Spring 20% off"
-keywords = ["SPRING"]
-application_id = 12
-campaign_id = 34
-active = false
-""",
-        )
+        import_campaigns_text(app, spring_with("active = false"))
         assert visitor.scan().status_code == 404
         assert "has ended" in visitor.text
         assert read_forms(visitor.page) == []
@@ -230,17 +200,11 @@ active = false
     def test_the_brand_colours_and_logo_style_the_page(self, app, visitor):
         import_campaigns_text(
             app,
-            """
-[[campaign]]
-slug = "spring"
-name = "Spring 20% off"
-keywords = ["SPRING"]
-application_id = 12
-campaign_id = 34
+            spring_with("""
 brand_colour = "#0A7D3B"
 accent_colour = "#FFD23F"
 logo_url = "https://shop.example.com/logo.png"
-""",
+"""),
         )
         visitor.scan()
         assert "--brand: #0a7d3b;" in visitor.page
@@ -249,18 +213,7 @@ logo_url = "https://shop.example.com/logo.png"
         assert '<img class="logo" src="https://shop.example.com/logo.png"' in visitor.page
 
     def test_a_script_logo_url_is_not_rendered(self, app, visitor):
-        import_campaigns_text(
-            app,
-            """
-[[campaign]]
-slug = "spring"
-name = "Spring 20% off"
-keywords = ["SPRING"]
-application_id = 12
-campaign_id = 34
-logo_url = "javascript:alert(1)"
-""",
-        )
+        import_campaigns_text(app, spring_with('logo_url = "javascript:alert(1)"'))
         visitor.scan()
         assert "javascript:" not in visitor.page
 
@@ -958,6 +911,19 @@ class MovableClock:
 
     def advance(self, by: timedelta) -> None:
         self.now += by
+
+
+def spring_with(extra: str, keywords: str = '["SPRING"]') -> str:
+    """The spring campaign as the page tests write it, with `extra` lines of TOML."""
+    return f"""
+[[campaign]]
+slug = "spring"
+name = "Spring 20% off"
+keywords = {keywords}
+application_id = 12
+campaign_id = 34
+{extra}
+"""
 
 
 def _spring_only() -> str:
