@@ -5,8 +5,9 @@ again to find it). Their reply depends on nothing that can change under us: the 
 (held in memory by CampaignBook) and four facts read fresh from the database in ONE
 statement, because another process or host may have changed them:
 
-- whether this MessageSid was seen before (then the slow path answers the duplicate the way
-  the first delivery was answered),
+- whether this MessageSid was seen before, and how it was answered: Twilio retries a webhook
+  and load balancers replay, so a duplicate whose first delivery is done gets the same reply
+  at once (no write); one still being answered goes to the slow path, which waits for it,
 - whether the number opted out (then the slow path records and ignores the text),
 - the directory's customer id and first name for the number,
 - the codes already issued to that customer in the keyword's campaign.
@@ -48,7 +49,7 @@ from selfserve.phones import split_channel, to_e164_and_mask
 # worker stored it and has not texted it yet) goes to the slow path, which settles it.
 _FACTS_SQL = (
     "SELECT c.customer_id, c.first_name, o.opted_out, m.state, "
-    "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id "
+    "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome "
     "FROM (SELECT 1 AS here) AS q "
     "LEFT JOIN customers AS c ON c.phone_e164 = :phone "
     "LEFT JOIN opt_outs AS o ON o.phone_e164 = :phone "
@@ -103,6 +104,14 @@ class ReturningText:
 
 
 @dataclass(frozen=True)
+class AnsweredBefore:
+    """A duplicate MessageSid whose first delivery is done: answer it the same way again."""
+
+    reply: str | None
+    outcome: str
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the database says about a number, a MessageSid and a campaign's codes right now."""
 
@@ -110,6 +119,7 @@ class Facts:
     first_name: str | None
     opted_out: bool
     seen: bool
+    answered: AnsweredBefore | None  # the first delivery's answer, once it is done
     codes: dict[str, KnownCode]  # identifier → code, this customer's codes in the campaign
 
 
@@ -146,6 +156,9 @@ class FactReader:
             first_name=first[1],
             opted_out=bool(first[2]),
             seen=first[3] is not None,
+            answered=AnsweredBefore(first[9], first[10] or "duplicate")
+            if first[3] == "done"
+            else None,
             codes={
                 row[4]: KnownCode(row[5], _utc(row[6]), _utc(row[7]), row[8] is not None)
                 for row in rows
@@ -183,9 +196,10 @@ class ReturningCustomers:
         body: str,
         opt_out_type: str,
         identifier_for: Callable[[CampaignSpec, str, str], str],
-    ) -> ReturningText | NewCustomer | None:
+    ) -> ReturningText | NewCustomer | AnsweredBefore | None:
         """The returning customer's code for this text; NewCustomer when a coupon campaign's
-        code is still to be issued; None when the slow path must decide everything."""
+        code is still to be issued; AnsweredBefore for a duplicate already answered; None
+        when the slow path must decide everything."""
         if classify(body, opt_out_type) is not None or normalise_body(body) in CONFIRM_WORDS:
             return None
         keyword = first_word(body)
@@ -194,6 +208,8 @@ class ReturningCustomers:
             return None
         stranger = pseudonym(phone, self._secret)
         facts = self._reader.facts(phone, message_sid, campaign.slug, stranger)
+        if facts.answered is not None:
+            return facts.answered
         if facts.seen or facts.opted_out:
             return None
         if facts.customer_id is not None:

@@ -43,7 +43,13 @@ from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
 from selfserve.identity import Identity, identify
 from selfserve.loyalty import award_for_taking_part
 from selfserve.models import InboundMessage, IssuedCoupon, utcnow
-from selfserve.returning import NewCustomer, ReturningCustomers, ReturningText, read_sender
+from selfserve.returning import (
+    AnsweredBefore,
+    NewCustomer,
+    ReturningCustomers,
+    ReturningText,
+    read_sender,
+)
 from selfserve.sms import is_opted_out, set_opt_out
 from selfserve.talon import CouponRequest, TalonClient
 
@@ -168,13 +174,15 @@ class TextAnswerer:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
         sender = read_sender(text.sender, self._region)
         channel, phone, masked = sender.channel, sender.phone, sender.masked
-        known: ReturningText | NewCustomer | None = None
+        known: ReturningText | NewCustomer | AnsweredBefore | None = None
         if phone and self._returning is not None:
             known = self._returning.find(
                 text.message_sid, phone, text.body, text.opt_out_type, self.identifier_for
             )
             if isinstance(known, ReturningText):
                 return self._answer_returning(text, channel, masked, known)
+            if isinstance(known, AnsweredBefore):
+                return Reply(known.reply, known.outcome, duplicate=True)
         claim = {
             "message_sid": text.message_sid,
             "received_at": self._clock(),

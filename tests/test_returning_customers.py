@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import threading
+from contextlib import contextmanager
+
+from sqlalchemy import select, text
 
 from selfserve import migrate
-from selfserve.database import build_engine
+from selfserve.database import WRITE_FIRST, build_engine
 from selfserve.message_log import MessageLogWriter
 from selfserve.models import InboundMessage, utcnow
 from tests.conftest import new_message_sid, reply_text, send_text
@@ -36,6 +39,22 @@ def row(message_sid: str) -> dict:
     }
 
 
+@contextmanager
+def write_lock_on_the_message_log(app):
+    """Another connection holds the lock an INSERT into inbound_messages needs."""
+    engine = app.extensions["selfserve"].engine
+    sqlite = engine.dialect.name == "sqlite"
+    locking = engine.execution_options(**{WRITE_FIRST: True}) if sqlite else engine
+    with locking.connect() as connection:
+        connection.begin()  # SQLite: BEGIN IMMEDIATE takes the database's write lock
+        if not sqlite:
+            connection.execute(text("LOCK TABLE inbound_messages IN SHARE ROW EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            connection.rollback()
+
+
 class TestReturningCustomers:
     def test_a_returning_customer_is_logged_with_the_same_reply(self, app, client, talon_stand_in):
         first = reply_text(send_text(client, "SPRING", sender="+61491570601"))
@@ -57,6 +76,28 @@ class TestReturningCustomers:
         second = reply_text(send_text(client, "SPRING", sender="+61491570602", message_sid=sid))
         third = reply_text(send_text(client, "SPRING", sender="+61491570602", message_sid=sid))
         assert first == second == third
+        assert [r.message_sid for r in logged(app)].count(sid) == 1
+
+    def test_a_duplicate_already_answered_needs_no_write(self, app, client, talon_stand_in):
+        """Twilio's retries and replays of a text answered before are answered from the one
+        read: here another connection holds the message log's write lock meanwhile."""
+        sid = new_message_sid()
+        first = reply_text(send_text(client, "SPRING", sender="+61491570606", message_sid=sid))
+        answers: list[str | None] = []
+        with write_lock_on_the_message_log(app):
+            duplicate = threading.Thread(
+                target=lambda: answers.append(
+                    reply_text(send_text(client, "SPRING", sender="+61491570606", message_sid=sid))
+                )
+            )
+            duplicate.start()
+            duplicate.join(timeout=5)
+            answered_while_locked = not duplicate.is_alive()
+        duplicate.join()
+        assert answered_while_locked
+        assert answers == [first]
+        assert "Your Spring code" in (first or "")
+        assert len(talon_stand_in.coupon_requests()) == 1
         assert [r.message_sid for r in logged(app)].count(sid) == 1
 
     def test_the_first_reply_and_every_later_one_render_the_same_dates(
