@@ -111,6 +111,11 @@ class MessageLogWriter:
                 if not self._write_batch():
                     time.sleep(min(1.0, self._interval * 5))  # the database is away: back off
                     break
+                # Less than a batch left: wait for the next tick rather than write a few rows
+                # at once. A transaction costs ~1.5 ms whatever its size; writing as fast as
+                # rows came in made batches of 2-3 rows, 0.3 ms of CPU per text.
+                if len(self._pending) < self._batch_size:
+                    break
 
     def _write_batch(self) -> bool:
         with self._write_lock:
