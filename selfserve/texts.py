@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -495,20 +496,15 @@ class TextAnswerer:
 
     def identifier_for(self, campaign: CampaignSpec, customer_id: str, keyword: str) -> str:
         """The Talon.One identifier from the campaign's template (never the phone number)."""
-        date = self._clock().date().isoformat()  # YYYY-MM-DD (strftime costs more, per text)
-        return render_template(
+        return _identifier(
             campaign.identifier,
-            {
-                "customer_id": customer_id,
-                "campaign_id": campaign.campaign_id,
-                "application_id": campaign.application_id,
-                "external_campaign_id": campaign.external_campaign_id,
-                "slug": campaign.slug,
-                "keyword": keyword or (campaign.keywords[0] if campaign.keywords else ""),
-                "year": date[:4],
-                "month": date[:7],
-                "date": date,
-            },
+            customer_id,
+            campaign.campaign_id,
+            campaign.application_id,
+            campaign.external_campaign_id,
+            campaign.slug,
+            keyword or (campaign.keywords[0] if campaign.keywords else ""),
+            self._clock().date().isoformat(),  # YYYY-MM-DD (strftime costs more, per text)
         )
 
     def issue_code(
@@ -636,17 +632,11 @@ class TextAnswerer:
         keyword: str = "",
     ) -> str:
         """The campaign's reply with the code filled in (as a TwiML reply or a later SMS)."""
-        return render_template(
-            campaign.reply,
-            {
-                "name": campaign.name,
-                "first_name": first_name,
-                "keyword": keyword,
-                "code": code,
-                "expiry": expires_at,
-                "starts": starts_at,
-            },
-        )
+        values = (campaign.reply, campaign.name, first_name, keyword, code, expires_at, starts_at)
+        if _in_utc(expires_at) and _in_utc(starts_at):
+            return _code_reply(*values)
+        # Equal instants in other zones would share a cache entry yet print other dates.
+        return _code_reply.__wrapped__(*values)
 
     def entry_code_reply(
         self, campaign: CampaignSpec, customer_id: str, issued: IssuedCode, first_name: str = ""
@@ -744,6 +734,62 @@ class _Pending:
     fields: Mapping[str, Any] = field(default_factory=dict)
     outcome: str = ""
     code_missing: bool = False  # read just now: no code stored for the identifier
+
+
+# Both templates are pure functions of their values, and a returning customer asks for the
+# same ones again: cached, they skip rendering (two per returning text, a sixth of its time).
+@lru_cache(maxsize=4096)
+def _identifier(
+    template: str,
+    customer_id: str,
+    campaign_id: int | None,
+    application_id: int | None,
+    external_campaign_id: str,
+    slug: str,
+    keyword: str,
+    date: str,
+) -> str:
+    return render_template(
+        template,
+        {
+            "customer_id": customer_id,
+            "campaign_id": campaign_id,
+            "application_id": application_id,
+            "external_campaign_id": external_campaign_id,
+            "slug": slug,
+            "keyword": keyword,
+            "year": date[:4],
+            "month": date[:7],
+            "date": date,
+        },
+    )
+
+
+@lru_cache(maxsize=4096)
+def _code_reply(
+    template: str,
+    name: str,
+    first_name: str,
+    keyword: str,
+    code: str,
+    expires_at: datetime | None,
+    starts_at: datetime | None,
+) -> str:
+    return render_template(
+        template,
+        {
+            "name": name,
+            "first_name": first_name,
+            "keyword": keyword,
+            "code": code,
+            "expiry": expires_at,
+            "starts": starts_at,
+        },
+    )
+
+
+def _in_utc(moment: datetime | None) -> bool:
+    return moment is None or moment.tzinfo is UTC
 
 
 def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:

@@ -189,3 +189,21 @@ loyalty_program_id = 7
     again = reply_text(send_text(client, "SPRING", sender="+61491570606"))
     assert again.startswith("Your Spring code: T1-")
     assert huey.pending_count() == waiting + 1  # the award, queued for the worker
+
+
+def test_cached_replies_keep_each_zone_s_own_date():
+    """The same instant in two zones prints two dates; a cached reply must not swap them."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from selfserve.campaigns import CampaignSpec
+    from selfserve.texts import TextAnswerer
+
+    spring = CampaignSpec(
+        "spring", "Spring", "coupon", ("SPRING",), reply="{code} until {expiry:%d %b}"
+    )
+    in_utc = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)
+    in_sydney = in_utc.astimezone(timezone(timedelta(hours=11)))
+    assert in_utc == in_sydney
+    assert TextAnswerer.code_reply(spring, "T1", in_utc, None) == "T1 until 31 Dec"
+    assert TextAnswerer.code_reply(spring, "T1", in_sydney, None) == "T1 until 01 Jan"
+    assert TextAnswerer.code_reply(spring, "T1", in_utc, None) == "T1 until 31 Dec"
