@@ -12,6 +12,8 @@ so the ratios hold even though absolute numbers drift from run to run.
 3. growth: returning customers with 10k vs 1M directory customers, issued codes and
    message-log rows — per-request time flat (ratio ≈ 1)
 4. as 1, on PostgreSQL + Redis with two gunicorn instances sharing them (and two bare ones)
+5. as 1, but one file of 2,000 signed requests replayed over and over (Twilio's retries, or a
+   load generator looping over its file): every measured text is a duplicate MessageSid
 
 Scenario 4 uses BENCH_DATABASE_URL (default: the selfserve_bench database of
 scripts/test-services' role) and BENCH_REDIS_URL (default redis://127.0.0.1:6379/9); its
@@ -560,16 +562,20 @@ class Bench:
         app_urls: list[str],
         bare_urls: list[str],
         phones: list[str],
+        replay: list[Path] | None = None,
     ) -> dict[str, object]:
-        """Alternate app and bare runs `rounds` times; ratio of the mean rates."""
+        """Alternate app and bare runs `rounds` times; ratio of the mean rates.
+
+        Every run sends fresh MessageSids, unless `replay` names the files to send again and
+        again (each sent once in the warm-up, so every measured text is a duplicate)."""
         seconds, connections = self.args.duration, self.args.connections
         per_run = int(seconds * self.args.max_rate)
-        warm = [self.requests(phones, 5000) for _ in app_urls]
+        warm = replay or [self.requests(phones, 5000) for _ in app_urls]
         run_wrk_on(app_urls, warm, 3, connections)
         run_wrk_on(bare_urls, warm, 3, connections)
         app_runs, bare_runs = [], []
         for round_number in range(1, self.args.rounds + 1):
-            files = [self.requests(phones, per_run) for _ in app_urls]
+            files = replay or [self.requests(phones, per_run) for _ in app_urls]
             app = run_wrk_on(app_urls, files, seconds, connections)
             bare = run_wrk_on(bare_urls, files, seconds, connections)
             print(f"    round {round_number} selfserve {app.line()}", flush=True)
@@ -612,6 +618,25 @@ class Bench:
             result = self.side_by_side("returning customers", [app], [bare], phones)
         result["message_rows"] = count_messages(url)
         self.report.results["1_returning_vs_bare"] = result
+
+    def replayed(self) -> None:
+        """5: as 1, but one file of signed requests replayed over and over: Twilio's retries,
+        or a load generator looping over its file. Every measured text is a duplicate."""
+        print("5. replayed requests (duplicate MessageSids) vs bare Flask (SQLite)", flush=True)
+        url = self.sqlite_url("replayed.db")
+        prepare_database(url)
+        seed(url, self.args.customers, 0)
+        phones = self._sample_phones(self.args.customers)
+        env = app_env(url, "http://127.0.0.1:9", self.workdir / "instance")
+        with (
+            gunicorn("app:create_app()", env, self.log) as app,
+            gunicorn("bench.bare:create_app()", env, self.log) as bare,
+        ):
+            check_reply(app, phones[0], "Your Spring code: T1-")
+            replay = [self.requests(phones, len(phones))]
+            result = self.side_by_side("replayed requests", [app], [bare], phones, replay)
+        result["message_rows"] = count_messages(url)
+        self.report.results["5_replayed_vs_bare"] = result
 
     def new_customers(self) -> None:
         """2: new customers, Talon.One 300 ms away, at 64 and 128 connections."""
@@ -740,7 +765,7 @@ class Bench:
 def main() -> None:
     """Parse arguments, run the chosen scenarios, print and save the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="1,2,3,4", help="scenarios to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5", help="scenarios to run, e.g. 1,3")
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per figure")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (1, 3, 4)")
@@ -766,6 +791,7 @@ def main() -> None:
         "2": bench.new_customers,
         "3": bench.growth,
         "4": bench.scale_out,
+        "5": bench.replayed,
     }
     try:
         for key in sorted(chosen):
