@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from selfserve import metrics
 from selfserve.budget import TalonBudget
 from selfserve.campaigns import CampaignBook
 from selfserve.deferrals import DeferredCodes
@@ -54,6 +55,7 @@ class Services:
 
     def close(self) -> None:
         """Write what is queued, then release connections (tests build many apps)."""
+        metrics.flush()
         if self.returning is not None:
             self.returning.close()
         self.http.close()

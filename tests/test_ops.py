@@ -188,3 +188,32 @@ class TestBehindAProxy:
         answer = application.test_client().post("/webhooks/twilio/sms", data=form, headers=headers)
         application.extensions["selfserve"].close()
         assert answer.status_code == 200
+
+
+def test_webhook_counts_from_many_threads_all_reach_the_counter():
+    """PendingCounts gathers counts without a lock: none may be lost or counted twice."""
+    import threading
+
+    from prometheus_client import CollectorRegistry, Counter
+
+    from selfserve.metrics import PendingCounts
+
+    registry = CollectorRegistry()
+    answers = Counter("answers", "test", ["outcome"], registry=registry)
+    pending = PendingCounts(answers, interval=0.01)  # its thread flushes while threads add
+
+    def text_away(outcome: str) -> None:
+        for _ in range(2000):
+            pending.add(outcome)
+
+    threads = [
+        threading.Thread(target=text_away, args=(outcome,))
+        for outcome in ["code_issued", "code_resent"] * 4
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pending.flush()
+    assert registry.get_sample_value("answers_total", {"outcome": "code_issued"}) == 8000
+    assert registry.get_sample_value("answers_total", {"outcome": "code_resent"}) == 8000

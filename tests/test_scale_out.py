@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from selfserve.models import InboundMessage, IssuedCoupon
 from selfserve.settings import Settings
-from tests.conftest import TEST_REDIS_URL, inbound_form, signature_for
+from tests.conftest import TEST_REDIS_URL, inbound_form, signature_for, wait_for
 from tests.stand_ins.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,16 +194,22 @@ def test_metrics_add_up_over_workers_and_stop_keeps_every_log_row(app, settings,
             headers = {"X-Twilio-Signature": signature_for(WEBHOOK, form)}
             answer = httpx.post(server.url + WEBHOOK, data=form, headers=headers, timeout=10)
             assert answer.status_code == 200
-        page = httpx.get(server.url + "/metrics", timeout=5).text
+
+        def answers_counted() -> dict[str, float]:
+            page = httpx.get(server.url + "/metrics", timeout=5).text
+            return {
+                s.labels["outcome"]: s.value
+                for family in text_string_to_metric_families(page)
+                for s in family.samples
+                if s.name == "selfserve_webhook_answers_total"
+            }
+
+        # Each worker adds its webhook counts to /metrics once a second (PendingCounts).
+        expected = {"code_issued": 6, "code_resent": 18}
+        wait_for(lambda: answers_counted() == expected, 10, "both workers' counts on /metrics")
+        assert answers_counted() == expected
     finally:
         server.stop()
-    totals = {
-        s.labels["outcome"]: s.value
-        for family in text_string_to_metric_families(page)
-        for s in family.samples
-        if s.name == "selfserve_webhook_answers_total"
-    }
-    assert totals == {"code_issued": 6, "code_resent": 18}
     # Returning customers' rows are written in batches: a graceful stop writes them all.
     assert count(app, InboundMessage) == len(forms)
 
