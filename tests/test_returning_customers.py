@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from selfserve import migrate
 from selfserve.database import WRITE_FIRST, build_engine
@@ -150,6 +150,18 @@ class TestMessageLogWriter:
             sids = connection.execute(select(InboundMessage.message_sid)).scalars().all()
         engine.dispose()
         assert sorted(sids) == ["SMa", "SMb"]
+
+    def test_full_batches_fit_the_databases_limits_on_bound_values(self, database_url):
+        engine = build_engine(database_url)
+        writer = MessageLogWriter(engine, interval_seconds=60)
+        for n in range(2 * 1000 + 7):  # two full batches of the default size, and a few
+            writer.add(row(f"SMbatch{n}"))
+        writer.close()
+        with engine.connect() as connection:
+            written = connection.execute(select(func.count()).select_from(InboundMessage))
+            total = written.scalar_one()
+        engine.dispose()
+        assert writer.written == total == 2007
 
     def test_a_failed_write_keeps_the_rows_for_the_next_try(self, tmp_path):
         engine = build_engine(f"sqlite:///{tmp_path / 'not-yet.db'}")  # no tables yet
