@@ -308,7 +308,6 @@ def quiet_hours_off(app):
     services.settings = replace(services.settings, quiet_hours="off")
 
 
-@pytest.mark.usefixtures("quiet_hours_off")
 def test_the_worker_retries_an_award_talon_could_not_take(points_app, talon_stand_in, worker):
     talon_stand_in.answer_next(503, {"StatusCode": 503, "Error": "down", "RequestUUID": "u"})
     points_app.extensions["selfserve"].journey_jobs.enqueue_award("join", "C1")
@@ -317,6 +316,7 @@ def test_the_worker_retries_an_award_talon_could_not_take(points_app, talon_stan
     assert talon_stand_in.points[(7, "C1")] == 10.5 + 25
 
 
+@pytest.mark.usefixtures("quiet_hours_off")
 def test_birthday_texts_award_points_once(app, runner, tmp_path, talon_stand_in):
     import_campaigns_text(
         app,
