@@ -605,25 +605,17 @@ class Bench:
     def returning(self) -> None:
         """1: returning customers vs bare Flask, SQLite, one gunicorn."""
         print("1. returning customers vs bare Flask (SQLite, embedded mode)", flush=True)
-        url = self.sqlite_url("returning.db")
-        prepare_database(url)
-        seed(url, self.args.customers, 0)
-        phones = self._sample_phones(self.args.customers)
-        env = app_env(url, "http://127.0.0.1:9", self.workdir / "instance")
-        with (
-            gunicorn("app:create_app()", env, self.log) as app,
-            gunicorn("bench.bare:create_app()", env, self.log) as bare,
-        ):
-            check_reply(app, phones[0], "Your Spring code: T1-")
-            result = self.side_by_side("returning customers", [app], [bare], phones)
-        result["message_rows"] = count_messages(url)
-        self.report.results["1_returning_vs_bare"] = result
+        self._against_bare("returning customers", "1_returning_vs_bare", replayed=False)
 
     def replayed(self) -> None:
         """5: as 1, but one file of signed requests replayed over and over: Twilio's retries,
         or a load generator looping over its file. Every measured text is a duplicate."""
         print("5. replayed requests (duplicate MessageSids) vs bare Flask (SQLite)", flush=True)
-        url = self.sqlite_url("replayed.db")
+        self._against_bare("replayed requests", "5_replayed_vs_bare", replayed=True)
+
+    def _against_bare(self, name: str, key: str, replayed: bool) -> None:
+        """Seeded returning customers on SQLite, the app and bare Flask side by side."""
+        url = self.sqlite_url(f"{key}.db")
         prepare_database(url)
         seed(url, self.args.customers, 0)
         phones = self._sample_phones(self.args.customers)
@@ -633,10 +625,10 @@ class Bench:
             gunicorn("bench.bare:create_app()", env, self.log) as bare,
         ):
             check_reply(app, phones[0], "Your Spring code: T1-")
-            replay = [self.requests(phones, len(phones))]
-            result = self.side_by_side("replayed requests", [app], [bare], phones, replay)
+            replay = [self.requests(phones, len(phones))] if replayed else None
+            result = self.side_by_side(name, [app], [bare], phones, replay)
         result["message_rows"] = count_messages(url)
-        self.report.results["5_replayed_vs_bare"] = result
+        self.report.results[key] = result
 
     def new_customers(self) -> None:
         """2: new customers, Talon.One 300 ms away, at 64 and 128 connections."""

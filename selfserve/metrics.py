@@ -18,6 +18,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections import Counter as Tally
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -118,8 +119,8 @@ class PendingCounts:
         atexit.register(self.flush)
 
     def _run(self) -> None:
-        event = threading.Event()
-        while not event.wait(self._interval):
+        while True:
+            time.sleep(self._interval)
             try:
                 self.flush()
             except Exception:  # noqa: BLE001 - counting must never stop; try again next time
