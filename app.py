@@ -15,28 +15,28 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from handlers.errors import register_error_handlers
 from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
-from selfserve.birthdays import Birthdays
-from selfserve.budget import build_budget
-from selfserve.campaigns import CampaignBook
-from selfserve.cli import build_cli
-from selfserve.database import build_engine, build_sessionmaker
-from selfserve.deferrals import DeferredCodes
-from selfserve.health import database_check, queue_check, redis_check
-from selfserve.jobs import Jobs, build_huey
-from selfserve.journey_jobs import JourneyJobs
-from selfserve.landing import LandingJourney
-from selfserve.logs import configure_logging
-from selfserve.loyalty import award_campaign_points
-from selfserve.message_log import MessageLogWriter
-from selfserve.metrics import MeteredSender, observe_talon_call, operational_gauges
-from selfserve.outbox import Outbox, RetryPolicy
-from selfserve.returning import ReturningCustomers
+from selfserve.campaigns.book import CampaignBook
+from selfserve.commands.root import build_cli
+from selfserve.coupons.deferrals import DeferredCodes
+from selfserve.journeys.birthdays import Birthdays
+from selfserve.journeys.loyalty import award_campaign_points
+from selfserve.landing.flow import LandingJourney
+from selfserve.landing.verification import OneTimeCodes, SendThrottle
+from selfserve.ops.database import build_engine, build_sessionmaker
+from selfserve.ops.health import database_check, queue_check, redis_check
+from selfserve.ops.logs import configure_logging
+from selfserve.ops.metrics import MeteredSender, observe_talon_call, operational_gauges
+from selfserve.ops.settings import Settings
+from selfserve.queue.jobs import Jobs, build_huey
+from selfserve.queue.journey_jobs import JourneyJobs
 from selfserve.services import Services
-from selfserve.settings import Settings
-from selfserve.sms import SandboxSender, SmsSender, TwilioSender
-from selfserve.talon import TalonClient
-from selfserve.texts import TextAnswerer
-from selfserve.verification import OneTimeCodes, SendThrottle
+from selfserve.sms.outbox import Outbox, RetryPolicy
+from selfserve.sms.senders import SandboxSender, SmsSender, TwilioSender
+from selfserve.talon.budget import build_budget
+from selfserve.talon.client import TalonClient
+from selfserve.texts.answerer import TextAnswerer
+from selfserve.texts.fast_path import ReturningCustomers
+from selfserve.texts.message_log import MessageLogWriter
 
 log = logging.getLogger(__name__)
 

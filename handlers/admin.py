@@ -3,8 +3,8 @@
 Every page needs a logged-in console user (one `before_request` guard for the whole blueprint,
 so a new page cannot forget it). Forms carry the global CSRF token; log-in is throttled.
 Handlers parse the request, make one domain call and render: the counting lives in
-`selfserve.reports`, the campaign rules in `selfserve.campaigns` (the same ones the import
-command applies).
+`selfserve.console.reports`, the campaign rules in `selfserve.campaigns.book` (the same
+ones the import command applies).
 """
 
 from __future__ import annotations
@@ -35,23 +35,22 @@ from werkzeug.exceptions import TooManyRequests
 from handlers.pages import private_page
 from handlers.services import services
 from handlers.web import client_address, limiter
-from selfserve.campaign_drafts import (
-    GENERAL,
-    definition_from_form,
-    save_draft,
-    set_active,
-    stored_definition,
-)
-from selfserve.campaigns import (
+from selfserve.campaigns.book import (
     ACTIONS,
     DEFAULT_CONFIRM_REPLY,
     DEFAULT_DEFERRED_REPLY,
     FIELDS,
     CampaignSpec,
 )
-from selfserve.charts import daily_chart, source_chart
-from selfserve.competitions import competition_summaries
-from selfserve.posters import (
+from selfserve.campaigns.drafts import (
+    GENERAL,
+    definition_from_form,
+    save_draft,
+    set_active,
+    stored_definition,
+)
+from selfserve.console.charts import daily_chart, source_chart
+from selfserve.console.posters import (
     FORMATS,
     MODES,
     PosterError,
@@ -60,9 +59,16 @@ from selfserve.posters import (
     qr_payload,
     render_poster,
 )
-from selfserve.rehearsal import Rehearsal, rehearse
-from selfserve.reports import consent_counts, daily_stats, dashboard, log_filters, message_log
-from selfserve.users import ConsoleAccount, authenticate, find_user
+from selfserve.console.rehearsal import Rehearsal, rehearse
+from selfserve.console.reports import (
+    consent_counts,
+    daily_stats,
+    dashboard,
+    log_filters,
+    message_log,
+)
+from selfserve.console.users import ConsoleAccount, authenticate, find_user
+from selfserve.journeys.competitions import competition_summaries
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")

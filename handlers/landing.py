@@ -26,6 +26,7 @@ from phonenumbers import geocoder
 from handlers.errors import answer_for
 from handlers.services import services
 from handlers.web import client_address
+from selfserve.console.posters import PosterError, check_src
 from selfserve.errors import (
     CampaignClosed,
     InvalidPhoneNumber,
@@ -39,15 +40,14 @@ from selfserve.errors import (
     VerificationFailed,
     VerificationMissing,
 )
-from selfserve.landing import (
+from selfserve.landing.flow import (
     LandingJourney,
     LandingPage,
     code_qr_svg,
     palette_for,
     sms_uri,
 )
-from selfserve.posters import PosterError, check_src
-from selfserve.verification import VerifiedNumber
+from selfserve.landing.verification import VerifiedNumber
 
 log = logging.getLogger(__name__)
 bp = Blueprint("landing", __name__, url_prefix="/q")

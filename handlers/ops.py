@@ -8,8 +8,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from handlers.services import services
 from handlers.web import limiter
-from selfserve import metrics
-from selfserve.health import run_checks
+from selfserve.ops import metrics
+from selfserve.ops.health import run_checks
 
 bp = Blueprint("ops", __name__)
 

@@ -36,9 +36,9 @@ from twilio.request_validator import RequestValidator
 
 from handlers.pages import private_page
 from handlers.services import services
+from selfserve.console.simulator import SentText, conversation
+from selfserve.customers.phones import national_format, to_e164
 from selfserve.errors import InvalidPhoneNumber
-from selfserve.phones import national_format, to_e164
-from selfserve.simulator import SentText, conversation
 
 log = logging.getLogger(__name__)
 bp = Blueprint("phone", __name__, url_prefix="/dev")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from selfserve.database import build_engine
 from selfserve.models import Base
-from selfserve.settings import Settings
+from selfserve.ops.database import build_engine
+from selfserve.ops.settings import Settings
 
 config = context.config
 target_metadata = Base.metadata

@@ -267,7 +267,7 @@ class PhoneVerification(Base):
     expires_at: Mapped[datetime]
     verified_at: Mapped[datetime | None]
     # The visitor ticked "Send me offers by SMS" on the number form: consent is recorded
-    # once this code is confirmed, never before (selfserve.consent.record_web_consent).
+    # once this code is confirmed, never before (selfserve.customers.consent.record_web_consent).
     wants_offers: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 

@@ -8,21 +8,21 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve import metrics
-from selfserve.budget import TalonBudget
-from selfserve.campaigns import CampaignBook
-from selfserve.deferrals import DeferredCodes
-from selfserve.health import ReadinessCheck
-from selfserve.jobs import Jobs
-from selfserve.journey_jobs import JourneyJobs
-from selfserve.landing import LandingJourney
-from selfserve.metrics import SharedGauge
-from selfserve.outbox import Outbox
-from selfserve.returning import ReturningCustomers
-from selfserve.settings import Settings
-from selfserve.sms import SmsSender, record_status
-from selfserve.talon import TalonClient
-from selfserve.texts import TextAnswerer
+from selfserve.campaigns.book import CampaignBook
+from selfserve.coupons.deferrals import DeferredCodes
+from selfserve.landing.flow import LandingJourney
+from selfserve.ops import metrics
+from selfserve.ops.health import ReadinessCheck
+from selfserve.ops.metrics import SharedGauge
+from selfserve.ops.settings import Settings
+from selfserve.queue.jobs import Jobs
+from selfserve.queue.journey_jobs import JourneyJobs
+from selfserve.sms.outbox import Outbox
+from selfserve.sms.senders import SmsSender, record_status
+from selfserve.talon.budget import TalonBudget
+from selfserve.talon.client import TalonClient
+from selfserve.texts.answerer import TextAnswerer
+from selfserve.texts.fast_path import ReturningCustomers
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from selfserve.users import create_user
+from selfserve.console.users import create_user
 
 EMAIL = "marketer@acme.example"
 PASSWORD = "spring-is-here-2026"

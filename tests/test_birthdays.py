@@ -11,17 +11,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from selfserve.birthdays import (
+from selfserve.campaigns.book import validate_campaign
+from selfserve.customers.consent import QuietHours
+from selfserve.journeys.birthdays import (
     Birthdays,
     birthday_dates,
     claim_birthday_run,
     due_birthday_runs,
     is_birthday,
 )
-from selfserve.campaigns import validate_campaign
-from selfserve.consent import QuietHours
-from selfserve.jobs import WorkerThreads
 from selfserve.models import BirthdaySend, OptOut
+from selfserve.queue.jobs import WorkerThreads
 from tests.conftest import import_campaigns_text, send_text, wait_for
 
 BIRTHDAY = """

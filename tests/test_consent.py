@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from selfserve.consent import (
+from selfserve.customers.consent import (
     ConsentState,
     QuietHours,
     marketing_skip_reason,

@@ -10,11 +10,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from selfserve.consent import ConsentState, record_consent
+from selfserve.console.reports import (
+    ConsentCount,
+    consent_counts,
+    daily_stats,
+    dashboard,
+    message_log,
+)
+from selfserve.customers.consent import ConsentState, record_consent
 from selfserve.models import InboundMessage
-from selfserve.reports import ConsentCount, consent_counts, daily_stats, dashboard, message_log
-from selfserve.sms import SandboxSender
-from selfserve.sms import send_text as send_sms
+from selfserve.sms.senders import SandboxSender
+from selfserve.sms.senders import send_text as send_sms
 from tests.conftest import send_text
 from tests.console_support import create_console_user, log_in
 

@@ -23,7 +23,6 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from selfserve.jobs import WorkerThreads
 from selfserve.models import (
     Customer,
     DeferredCode,
@@ -35,6 +34,7 @@ from selfserve.models import (
     PhoneVerification,
     utcnow,
 )
+from selfserve.queue.jobs import WorkerThreads
 from tests.conftest import (
     OUR_NUMBER,
     TEST_REDIS_URL,

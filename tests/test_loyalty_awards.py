@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from selfserve.loyalty import award_points_once
+from selfserve.journeys.loyalty import award_points_once
 from selfserve.models import DeferredCode, LoyaltyAward
-from selfserve.talon import TalonClient
+from selfserve.talon.client import TalonClient
 from tests.conftest import (
     import_campaigns_text,
     new_message_sid,

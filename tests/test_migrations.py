@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from selfserve import migrate
-from selfserve.database import build_engine
 from selfserve.models import Base
+from selfserve.ops import migrate
+from selfserve.ops.database import build_engine
 
 
 def test_an_empty_database_upgrades_to_head_and_matches_the_models(tmp_path):

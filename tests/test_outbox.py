@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from selfserve.consent import ConsentState, current_consent, record_consent
+from selfserve.customers.consent import ConsentState, current_consent, record_consent
 from selfserve.models import OptOut, OutboundMessage, utcnow
-from selfserve.outbox import Outbox
-from selfserve.sms import TwilioSender
+from selfserve.sms.outbox import Outbox
+from selfserve.sms.senders import TwilioSender
 from tests.conftest import (
     ACCOUNT_SID,
     OUR_NUMBER,

@@ -12,8 +12,8 @@ from twilio.request_validator import RequestValidator
 
 from app import create_app
 from selfserve.models import InboundMessage
-from selfserve.sms import SandboxSender
-from selfserve.sms import send_text as send_sms
+from selfserve.sms.senders import SandboxSender
+from selfserve.sms.senders import send_text as send_sms
 from tests.conftest import SPRING_CAMPAIGNS, import_campaigns_text
 from tests.console_support import create_console_user, csrf_token, log_in
 

@@ -20,9 +20,9 @@ from click.testing import CliRunner, Result
 from PIL import Image
 from pyzbar import pyzbar
 
-from selfserve import posters
-from selfserve.poster_cli import posters_group
-from selfserve.posters import (
+from selfserve.commands.posters import posters_group
+from selfserve.console import posters
+from selfserve.console.posters import (
     PosterCampaign,
     PosterError,
     PosterLocation,

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import func, select, text
 
-from selfserve import migrate
-from selfserve.database import WRITE_FIRST, build_engine
-from selfserve.message_log import MessageLogWriter
 from selfserve.models import InboundMessage, utcnow
+from selfserve.ops import migrate
+from selfserve.ops.database import WRITE_FIRST, build_engine
+from selfserve.texts.message_log import MessageLogWriter
 from tests.conftest import new_message_sid, reply_text, send_text
 
 
@@ -207,8 +207,8 @@ def test_cached_replies_keep_each_zone_s_own_date():
     """The same instant in two zones prints two dates; a cached reply must not swap them."""
     from datetime import UTC, datetime, timedelta, timezone
 
-    from selfserve.campaigns import CampaignSpec
-    from selfserve.texts import TextAnswerer
+    from selfserve.campaigns.book import CampaignSpec
+    from selfserve.texts.answerer import TextAnswerer
 
     spring = CampaignSpec(
         "spring", "Spring", "coupon", ("SPRING",), reply="{code} until {expiry:%d %b}"

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from selfserve.budget import MARGIN_SECONDS, RedisBudget, SqliteBudget
 from selfserve.errors import TalonRateLimited, TalonUnavailable
-from selfserve.talon import CouponRequest, TalonClient
+from selfserve.talon.budget import MARGIN_SECONDS, RedisBudget, SqliteBudget
+from selfserve.talon.client import CouponRequest, TalonClient
 from tests.conftest import QUEUE_BACKENDS, TEST_REDIS_URL
 from tests.stand_ins.talon import API_KEY, DEPLOYMENT_HOST
 
@@ -100,7 +100,7 @@ def test_every_process_on_the_host_shares_one_budget(tmp_path):
         f"""
         import sys, time
         from pathlib import Path
-        from selfserve.budget import SqliteBudget
+        from selfserve.talon.budget import SqliteBudget
         budget = SqliteBudget(Path({str(tmp_path / "shared.db")!r}), 150, 600)
         time.sleep(max({start_at} - time.time(), 0))
         spent = 0

@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from selfserve.database import build_engine, build_sessionmaker
 from selfserve.errors import (
     SettingsError,
     TooManyCodeRequests,
@@ -20,15 +19,16 @@ from selfserve.errors import (
     VerificationLocked,
     VerificationMissing,
 )
-from selfserve.models import PhoneVerification, utcnow
-from selfserve.settings import Settings
-from selfserve.verification import (
+from selfserve.landing.verification import (
     KEEP_ROWS_FOR,
     OneTimeCodes,
     SendThrottle,
     normalise_code,
     random_code,
 )
+from selfserve.models import PhoneVerification, utcnow
+from selfserve.ops.database import build_engine, build_sessionmaker
+from selfserve.ops.settings import Settings
 from tests.conftest import TEST_REDIS_URL
 
 PHONE = "+61491570156"

@@ -1,0 +1,112 @@
+"""`posters make`: print a campaign's QR posters from the command line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from selfserve.console.posters import (
+    FORMATS,
+    MODES,
+    PAPERS,
+    PosterCampaign,
+    PosterError,
+    read_locations,
+    write_posters,
+)
+
+
+def posters_group(
+    find_campaign: Callable[[str], PosterCampaign | None],
+    public_base_url: Callable[[], str],
+) -> click.Group:
+    """Build the `posters` command group; the caller registers it on `app.cli`.
+
+    `find_campaign` returns the campaign with that slug (its sms_number already resolved to the
+    campaign's own number or TWILIO_FROM_NUMBER) or None; `public_base_url` returns
+    PUBLIC_BASE_URL. Both are called only when a command runs.
+    """
+
+    @click.group("posters")
+    def posters() -> None:
+        """Print QR posters for campaigns."""
+
+    @posters.command("make")
+    @click.argument("slug")
+    @click.option(
+        "--mode",
+        type=click.Choice(MODES),
+        required=True,
+        help="web: the QR opens PUBLIC_BASE_URL/q/SLUG; sms: it pre-fills a text of the keyword.",
+    )
+    @click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output file type."
+    )
+    @click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        required=True,
+        help="Folder for the posters (created if missing).",
+    )
+    @click.option(
+        "--src",
+        metavar="LOCATION",
+        help="Location tracked by a web QR code (?src=) and added to the file name.",
+    )
+    @click.option(
+        "--locations",
+        "locations_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="CSV with columns src,label: one poster per row.",
+    )
+    @click.option(
+        "--paper", type=click.Choice(PAPERS), default="a4", show_default=True, help="Page size."
+    )
+    def make(
+        slug: str,
+        mode: str,
+        fmt: str,
+        out_dir: Path,
+        src: str | None,
+        locations_file: Path | None,
+        paper: str,
+    ) -> None:
+        """Write the posters of campaign SLUG into --out and print each file written."""
+        if src and locations_file:
+            raise click.UsageError("use --src for one poster or --locations for many, not both")
+        campaign = find_campaign(slug)
+        if campaign is None:
+            raise click.ClickException(f"no campaign with slug {slug!r}")
+        try:
+            if locations_file is None:
+                paths = write_posters(
+                    campaign, mode, fmt, out_dir, public_base_url(), src=src, paper=paper
+                )
+            else:
+                locations = read_locations(locations_file)
+                # On stderr, so stdout stays the list of files for scripts.
+                with click.progressbar(
+                    length=len(locations),
+                    label=f"Rendering {len(locations)} posters",
+                    file=sys.stderr,
+                ) as bar:
+                    paths = write_posters(
+                        campaign,
+                        mode,
+                        fmt,
+                        out_dir,
+                        public_base_url(),
+                        locations=locations,
+                        paper=paper,
+                        progress=bar.update,
+                    )
+        except PosterError as error:
+            raise click.ClickException(str(error)) from error
+        for path in paths:
+            click.echo(str(path))
+
+    return posters

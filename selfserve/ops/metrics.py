@@ -1,0 +1,313 @@
+"""Operational metrics in Prometheus' text format: what operators alert on.
+
+Counters and the latency histogram live in prometheus-client. Under gunicorn,
+gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before any worker starts, so every worker
+writes its values to small memory-mapped files there and /metrics adds them up; without it
+(`flask run`, tests) they live in this process. Values that describe shared state — the
+Talon.One budget, the queue — are read from that state when /metrics is scraped, never kept
+per process, so every worker and host reports the same figure.
+
+Recording costs a few microseconds (a dictionary lookup and a locked add); label children are
+cached so the webhook's hot path never builds one. The webhook's own count does not even take
+that lock: it goes through `PendingCounts`, added to its counter once a second.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections import Counter as Tally
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from selfserve.errors import RecipientOptedOut, SmsError
+from selfserve.sms.senders import SentMessage, SmsSender
+from selfserve.talon.client import TalonCall
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_ANSWERS = Counter(
+    "selfserve_webhook_answers",
+    "Inbound texts answered, by outcome (code_issued, code_resent, deferred, help, ...)",
+    ["outcome"],
+)
+TALON_CALLS = Counter(
+    "selfserve_talon_calls",
+    "Talon.One calls by endpoint and HTTP status (0: no answer: timeout or connection error)",
+    ["endpoint", "status"],
+)
+TALON_SECONDS = Histogram(
+    "selfserve_talon_call_seconds",
+    "How long Talon.One calls took, answered or not",
+    ["endpoint"],
+    buckets=(0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 3.0, 5.0, 10.0),
+)
+OUTBOUND_SMS = Counter(
+    "selfserve_outbound_sms",
+    "Texts we sent ourselves (not TwiML replies), by result: accepted, opted_out, failed",
+    ["status"],
+)
+SMS_DELIVERY = Counter(
+    "selfserve_sms_delivery_status",
+    "Twilio delivery status callbacks received, by status",
+    ["status"],
+)
+
+_talon_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+class PendingCounts:
+    """Counts for one labelled Counter, gathered without a lock and added once a second.
+
+    prometheus-client's multiprocess values take one process-wide lock for every increment.
+    Each webhook thread counting its answer queued on it (a thread holding it lost the GIL,
+    the rest waited): side by side, returning customers were answered 12 % faster with no
+    count at all. Here a count is an append to a deque (atomic, no lock); a daemon thread
+    adds them to the Counter every `interval` seconds, and again at exit and before a scrape,
+    so /metrics lags the texts by at most that long.
+    """
+
+    def __init__(self, counter: Counter, interval: float = 1.0) -> None:
+        self._counter = counter
+        self._interval = interval
+        self._pending: deque[str] = deque()
+        self._children: dict[str, Any] = {}
+        self._adding = threading.Lock()  # one flush at a time (the thread, a scrape, exit)
+        self._pid = 0
+
+    def add(self, label: str) -> None:
+        """Count one, for `label`."""
+        self._pending.append(label)
+        if self._pid != os.getpid():  # first count in this process (gunicorn forks workers)
+            self._start()
+
+    def flush(self) -> None:
+        """Add everything counted so far to the Counter."""
+        with self._adding:
+            counted: Tally[str] = Tally()
+            while self._pending:
+                counted[self._pending.popleft()] += 1
+            for label, amount in counted.items():
+                child = self._children.get(label)
+                if child is None:
+                    child = self._children[label] = self._counter.labels(label)
+                child.inc(amount)
+
+    def _start(self) -> None:
+        with self._adding:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+        threading.Thread(target=self._run, name="metrics-counts", daemon=True).start()
+        atexit.register(self.flush)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - counting must never stop; try again next time
+                log.exception("metrics_flush_failed")
+
+
+_answers = PendingCounts(WEBHOOK_ANSWERS)
+
+
+def count_answer(outcome: str) -> None:
+    """One inbound text answered with `outcome`."""
+    _answers.add(outcome)
+
+
+def flush() -> None:
+    """Add the counts gathered so far (before a scrape; when a worker stops)."""
+    _answers.flush()
+
+
+def observe_talon_call(call: TalonCall) -> None:
+    """TalonClient's `observe` callback: count the call and time it."""
+    key = (call.endpoint, call.status)
+    children = _talon_children.get(key)
+    if children is None:
+        endpoint = call.endpoint.rsplit("/", 1)[-1] or call.endpoint
+        children = _talon_children.setdefault(
+            key,
+            (TALON_CALLS.labels(endpoint, str(call.status)), TALON_SECONDS.labels(endpoint)),
+        )
+    counter, histogram = children
+    counter.inc()
+    histogram.observe(call.seconds)
+
+
+def count_delivery_status(status: str) -> None:
+    """A Twilio delivery status callback arrived."""
+    SMS_DELIVERY.labels(status[:32]).inc()
+
+
+class MeteredSender:
+    """An SmsSender that counts what happened to every text it was asked to send."""
+
+    def __init__(self, inner: SmsSender) -> None:
+        self._inner = inner
+        self.provider = inner.provider
+
+    def send(self, to_e164: str, body: str) -> SentMessage:
+        """Send through the wrapped sender, counting accepted, opted_out or failed."""
+        try:
+            sent = self._inner.send(to_e164, body)
+        except RecipientOptedOut:
+            OUTBOUND_SMS.labels("opted_out").inc()
+            raise
+        except SmsError:
+            OUTBOUND_SMS.labels("failed").inc()
+            raise
+        OUTBOUND_SMS.labels("accepted").inc()
+        return sent
+
+
+@dataclass(frozen=True)
+class SharedGauge:
+    """A gauge read from shared state at scrape time: `read` returns its value (None: skip)."""
+
+    name: str
+    documentation: str
+    read: Callable[[], float | None]
+
+
+class SharedStateCollector(Collector):
+    """Collects SharedGauges when /metrics is scraped; a failing read is logged and skipped."""
+
+    def __init__(self, gauges: Iterable[SharedGauge]) -> None:
+        self._gauges = list(gauges)
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        """One gauge family per readable value."""
+        for gauge in self._gauges:
+            try:
+                value = gauge.read()
+            except Exception as error:  # noqa: BLE001 - a scrape must not fail on one value
+                log.warning("metric_unreadable", extra={"metric": gauge.name, "error": str(error)})
+                continue
+            if value is not None:
+                yield GaugeMetricFamily(gauge.name, gauge.documentation, value=value)
+
+
+def multiprocess_dir() -> str | None:
+    """The folder gunicorn's workers share their values through, when there is one."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return folder if folder and os.path.isdir(folder) else None
+
+
+def render(shared: Iterable[SharedGauge] = ()) -> tuple[bytes, str]:
+    """The whole /metrics page and its content type."""
+    flush()  # this process's own counts; other workers add theirs within a second
+    folder = multiprocess_dir()
+    if folder is not None:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=folder)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    gauges = list(shared)
+    if gauges:
+        state = CollectorRegistry()
+        state.register(SharedStateCollector(gauges))
+        body += generate_latest(state)
+    return body, CONTENT_TYPE_LATEST
+
+
+def operational_gauges(
+    sessions: Any, budget: Any, huey: Any, budget_limit: int
+) -> list[SharedGauge]:
+    """The gauges read from shared state at scrape time: budget, queue, owed codes.
+
+    `budget` has `spent_in_window()`; `huey` is the task queue (Redis or SQLite storage).
+    Every worker and host reads the same shared state, so every /metrics page agrees.
+    """
+    from sqlalchemy import func, select
+
+    from selfserve.coupons.deferrals import PENDING
+    from selfserve.models import DeferredCode, OutboundMessage, utcnow
+    from selfserve.sms.outbox import WAITING
+
+    def oldest_job_age() -> float:
+        with sessions() as db:
+            oldest = [
+                db.scalar(
+                    select(func.min(DeferredCode.created_at)).where(DeferredCode.state == PENDING)
+                ),
+                db.scalar(
+                    select(func.min(OutboundMessage.created_at)).where(
+                        OutboundMessage.status == WAITING
+                    )
+                ),
+            ]
+        found = [moment for moment in oldest if moment is not None]
+        if not found:
+            return 0.0
+        first = min(found)
+        if first.tzinfo is None:  # SQLite's func.min returns text-derived naive values
+            from datetime import UTC
+
+            first = first.replace(tzinfo=UTC)
+        return max(0.0, (utcnow() - first).total_seconds())
+
+    def codes_owed() -> float:
+        with sessions() as db:
+            return float(
+                db.scalar(
+                    select(func.count())
+                    .select_from(DeferredCode)
+                    .where(DeferredCode.state == PENDING)
+                )
+                or 0
+            )
+
+    return [
+        SharedGauge(
+            "selfserve_talon_budget_used",
+            "Talon.One calls counted in the current moving window, all processes together",
+            lambda: float(budget.spent_in_window()),
+        ),
+        SharedGauge(
+            "selfserve_talon_budget_limit",
+            "Talon.One calls allowed per window (TALON_RATE_LIMIT_PER_MINUTE)",
+            lambda: float(budget_limit),
+        ),
+        SharedGauge(
+            "selfserve_queue_depth",
+            "Jobs waiting in the task queue to run now",
+            lambda: float(huey.pending_count()),
+        ),
+        SharedGauge(
+            "selfserve_queue_scheduled",
+            "Jobs waiting for a later time (retries with backoff)",
+            lambda: float(huey.scheduled_count()),
+        ),
+        SharedGauge(
+            "selfserve_queue_oldest_job_age_seconds",
+            "Age of the oldest code owed by SMS or text waiting to be sent (0: none)",
+            oldest_job_age,
+        ),
+        SharedGauge(
+            "selfserve_codes_owed",
+            "Codes Talon.One could not give in time, still to be texted",
+            codes_owed,
+        ),
+    ]

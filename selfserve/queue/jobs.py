@@ -1,0 +1,214 @@
+"""The task queue: Huey, on SQLite (embedded) or Redis (REDIS_URL), and the jobs it runs.
+
+Huey fits both modes with one API: `SqliteHuey` keeps the queue in a file in the instance
+folder, so the default install needs no server; `RedisHuey` shares it across hosts. Jobs
+carry ids and counters only, never ORM objects, and open their own transactions.
+
+Huey removes a job from the queue when a worker takes it, so a worker killed mid-job loses
+that copy. The database is therefore the record of what is owed (`deferred_codes`, the
+outbox), and the queue only says "look at row N now": a sweeper in every worker re-enqueues
+rows that are overdue, and a claim counter makes a duplicate copy harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.consumer import Consumer
+
+from selfserve.coupons.deferrals import DeferredCodes
+from selfserve.sms.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "selfserve"
+
+
+def build_huey(redis_url: str, queue_path: Path) -> Huey:
+    """Huey on Redis when REDIS_URL is set, else on a SQLite file (the embedded mode)."""
+    if redis_url:
+        return RedisHuey(QUEUE_NAME, url=redis_url, results=False)
+    queue_path.parent.mkdir(parents=True, exist_ok=True)
+    # No fsync per enqueue: the database rows are the durable record and the sweeper re-enqueues
+    # anything a power cut takes from the queue file, so the webhook need not wait on the disk.
+    return SqliteHuey(QUEUE_NAME, filename=str(queue_path), results=False, timeout=10, fsync=False)
+
+
+class Jobs:
+    """The jobs selfserve queues, and how to enqueue each one."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.huey = huey
+        self._codes: DeferredCodes | None = None
+        self._outbox: Outbox | None = None
+        self._deliver_code = huey.task(name="deliver_deferred_code")(self._run_deliver_code)
+        self._send_text = huey.task(name="send_outbox_text")(self._run_send_text)
+
+    def bind(self, codes: DeferredCodes, outbox: Outbox) -> None:
+        """Give the jobs the domain objects they run (built after the queue)."""
+        self._codes = codes
+        self._outbox = outbox
+
+    def enqueue_code(
+        self, deferred_id: int, attempt: int, delay_seconds: float | None = None
+    ) -> None:
+        """Queue an attempt at an owed code (after `delay_seconds`, if given)."""
+        if delay_seconds:
+            self._deliver_code.schedule(args=(deferred_id, attempt), delay=delay_seconds)
+        else:
+            self._deliver_code(deferred_id, attempt)
+
+    def enqueue_text(
+        self, outbound_id: int, attempt: int, delay_seconds: float | None = None
+    ) -> None:
+        """Queue a delivery attempt for an outbox row (after `delay_seconds`, if given)."""
+        if delay_seconds:
+            self._send_text.schedule(args=(outbound_id, attempt), delay=delay_seconds)
+        else:
+            self._send_text(outbound_id, attempt)
+
+    def sweep(self) -> int:
+        """Re-enqueue every overdue owed code and outbox row; returns how many."""
+        codes = self._bound_codes().overdue()
+        texts = self._bound_outbox().overdue()
+        for deferred_id, attempt in codes:
+            self.enqueue_code(deferred_id, attempt)
+        for outbound_id, attempt in texts:
+            self.enqueue_text(outbound_id, attempt)
+        if codes or texts:
+            log.warning("queue_swept", extra={"codes": len(codes), "texts": len(texts)})
+        return len(codes) + len(texts)
+
+    def _bound_codes(self) -> DeferredCodes:
+        if self._codes is None:
+            raise RuntimeError("Jobs.bind() was not called")
+        return self._codes
+
+    def _bound_outbox(self) -> Outbox:
+        if self._outbox is None:
+            raise RuntimeError("Jobs.bind() was not called")
+        return self._outbox
+
+    def _run_deliver_code(self, deferred_id: int, attempt: int) -> None:
+        retry = self._bound_codes().deliver(deferred_id, attempt)
+        if retry is not None:
+            self.enqueue_code(deferred_id, retry.attempt, retry.delay_seconds)
+
+    def _run_send_text(self, outbound_id: int, attempt: int) -> None:
+        retry = self._bound_outbox().deliver(outbound_id, attempt)
+        if retry is not None:
+            self.enqueue_text(outbound_id, retry.attempt, retry.delay_seconds)
+
+
+class Sweeper:
+    """Every few seconds, hand overdue rows back to the queue (a worker died, a job was lost).
+
+    Huey's periodic tasks run once a minute at most; a restarted worker should pick up what a
+    killed one left within seconds, so this is a plain timer thread inside the worker.
+    """
+
+    def __init__(self, sweep: Callable[[], int], interval_seconds: float) -> None:
+        self._sweep = sweep
+        self._interval = interval_seconds
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="selfserve-sweeper", daemon=True)
+
+    def start(self) -> None:
+        """Sweep now, then every interval until `stop()`."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sweeping (waits for a sweep in progress)."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._sweep()
+            except Exception:  # a database blip must not end the sweeper
+                log.exception("queue_sweep_failed")
+            self._stopped.wait(self._interval)
+
+
+def build_consumer(huey: Huey, threads: int) -> Consumer:
+    """Huey's consumer with worker threads polling briskly (deferred codes should be prompt).
+
+    Its scheduler runs the periodic tasks (the journeys' birthday tick, every minute).
+    """
+    return huey.create_consumer(
+        workers=threads,
+        worker_type="thread",
+        periodic=True,
+        initial_delay=0.05,
+        backoff=1.5,
+        max_delay=0.5,
+        scheduler_interval=1,
+    )
+
+
+class _EmbeddedConsumer(Consumer):
+    """Huey's consumer without process-wide signal handlers: the host process keeps its own."""
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+class WorkerThreads:
+    """The consumer and sweeper on threads inside this process (tests, embedded tools)."""
+
+    def __init__(self, jobs: Jobs, threads: int, lease_seconds: float) -> None:
+        self._consumer = _EmbeddedConsumer(
+            jobs.huey,
+            workers=threads,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.05,
+            backoff=1.5,
+            max_delay=0.2,
+            scheduler_interval=1,
+            check_worker_health=False,
+        )
+        self._sweeper = Sweeper(jobs.sweep, sweep_interval(lease_seconds))
+
+    def start(self) -> WorkerThreads:
+        """Start consuming and sweeping; returns self."""
+        self._consumer.start()
+        self._sweeper.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop sweeping, let running jobs finish, stop consuming."""
+        self._sweeper.stop()
+        self._consumer.stop(graceful=True)
+
+
+def sweep_interval(lease_seconds: float) -> float:
+    """How often the sweeper looks: a third of the lease, between 1 and 10 seconds."""
+    return max(1.0, min(lease_seconds / 3.0, 10.0))
+
+
+def run_worker(jobs: Jobs, threads: int, lease_seconds: float) -> None:
+    """Run the consumer and the sweeper until SIGINT/SIGTERM (`flask --app app worker`)."""
+    sweeper = Sweeper(jobs.sweep, sweep_interval(lease_seconds))
+    consumer = build_consumer(jobs.huey, threads)
+
+    def stop_soon(signum: int, frame: object) -> None:
+        # A signal that lands before Huey has installed its own handlers still stops cleanly.
+        consumer.stop_flag.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop_soon)
+    sweeper.start()
+    log.info("worker_started", extra={"threads": threads})
+    try:
+        consumer.run()
+    finally:
+        sweeper.stop()
+        log.info("worker_stopped")

@@ -1,0 +1,347 @@
+"""The outbox: send a text to a number reliably, at most once per dedupe key.
+
+Every text we send ourselves goes through here. `Outbox.send()` (or `Outbox.record()` inside a
+caller's transaction, then `Outbox.dispatch()` after its commit) writes an `outbound_messages`
+row under a UNIQUE dedupe key *before* anything is sent; the worker then claims the row, checks
+the opt-out list, calls the provider with no transaction open, and records the answer.
+
+What survives what:
+- A second `send()` with the same key sends nothing (the key is taken).
+- A worker killed before claiming: the row is still `waiting`; the sweeper hands it to another
+  worker once it is overdue.
+- Twilio unreachable, 5xx or 429 (the request was not processed): retried with backoff.
+- 21610 (the customer replied STOP): the opt-out is recorded, never retried. Other permanent
+  Twilio errors: recorded as failed and logged loudly.
+- The residual window, stated honestly: a worker killed after Twilio accepted a text but before
+  the answer was written (a few milliseconds), or a read timeout after the request was sent,
+  leaves the row `claimed`/`uncertain`. Twilio has no idempotency key for creating messages,
+  so we cannot ask whether it went out; we never send it again (at most once) and log it as
+  `sms_delivery_uncertain` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from selfserve.customers.phones import mask_phone
+from selfserve.errors import RecipientOptedOut, SmsError
+from selfserve.models import OutboundMessage, utcnow
+from selfserve.ops.database import insert_ignoring_duplicates
+from selfserve.sms.senders import SmsSender, is_opted_out, set_opt_out
+
+log = logging.getLogger(__name__)
+
+WAITING = "waiting"  # recorded, not yet handed to the provider
+CLAIMED = "claimed"  # a worker is calling the provider right now
+UNCERTAIN = "uncertain"  # the provider may or may not have it; never sent again
+SKIPPED = "skipped"  # the number opted out before we sent
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Run the job again: `attempt` is the row's claim counter, after `delay_seconds`."""
+
+    attempt: int
+    delay_seconds: float
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A text written to the outbox: its row id, and whether this call created it."""
+
+    outbound_id: int
+    fresh: bool
+
+
+def backoff_seconds(failures: int, base_seconds: float, max_seconds: float) -> float:
+    """Exponential backoff with ±20 % jitter: base, 2×base, 4×base … up to max."""
+    delay = min(base_seconds * (2 ** max(failures - 1, 0)), max_seconds)
+    return delay * random.uniform(0.8, 1.2)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the worker's jobs hold a row (lease) and wait after a failure (backoff)."""
+
+    lease_seconds: float = 30.0
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 30.0
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed row is the claimer's before a sweeper may hand it on."""
+        return timedelta(seconds=self.lease_seconds)
+
+    def backoff(self, failures: int) -> float:
+        """Seconds to wait after `failures` failures in a row."""
+        return backoff_seconds(failures, self.retry_base_seconds, self.retry_max_seconds)
+
+
+DEFAULT_RETRIES = RetryPolicy()
+
+
+class Outbox:
+    """Records texts under a dedupe key and delivers them through the SMS sender."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        sender: SmsSender,
+        *,
+        retries: RetryPolicy = DEFAULT_RETRIES,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._sender = sender
+        self._retries = retries
+        self._clock = clock
+        self._enqueue: Callable[[int, int, float | None], None] | None = None
+
+    def connect_queue(self, enqueue: Callable[[int, int, float | None], None]) -> None:
+        """Tell the outbox how to hand a row to the worker: enqueue(outbound_id, attempt, delay)."""
+        self._enqueue = enqueue
+
+    def send(
+        self,
+        *,
+        dedupe_key: str,
+        to_e164: str,
+        body: str,
+        purpose: str,
+        campaign_slug: str | None = None,
+        now: bool = False,
+    ) -> Recorded:
+        """Send `body` to `to_e164` reliably, at most once per `dedupe_key`.
+
+        Records the text (its own short transaction), then hands it to the worker; with
+        `now=True` the first attempt runs in this thread instead (for one-time codes a person
+        is waiting for) and only retries go to the worker. A key used before sends nothing and
+        returns the first row with `fresh=False`. Opted-out numbers are never texted.
+        """
+        with self._sessions.begin() as db:
+            recorded = self.record(
+                db,
+                dedupe_key=dedupe_key,
+                to_e164=to_e164,
+                body=body,
+                purpose=purpose,
+                campaign_slug=campaign_slug,
+            )
+        if recorded.fresh:
+            if now:
+                self.deliver_and_schedule(recorded.outbound_id, 0)
+            else:
+                self.dispatch(recorded.outbound_id)
+        return recorded
+
+    def record(
+        self,
+        db: Session,
+        *,
+        dedupe_key: str,
+        to_e164: str,
+        body: str,
+        purpose: str,
+        campaign_slug: str | None = None,
+    ) -> Recorded:
+        """Write the text into the outbox inside the caller's transaction (nothing is sent).
+
+        After the commit, call `dispatch(outbound_id)`; if the process dies first, the sweeper
+        finds the row and sends it anyway.
+        """
+        now = self._clock()
+        inserted = insert_ignoring_duplicates(
+            db,
+            OutboundMessage.__table__,
+            {
+                "created_at": now,
+                "to_e164": to_e164,
+                "body": body,
+                "purpose": purpose[:32],
+                "provider": self._sender.provider,
+                "status": WAITING,
+                "campaign_slug": campaign_slug,
+                "dedupe_key": dedupe_key,
+                "attempts": 0,
+                "failures": 0,
+                "next_attempt_at": now,
+            },
+        )
+        outbound_id = db.scalar(
+            select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)
+        )
+        assert outbound_id is not None  # noqa: S101 - inserted or already there
+        return Recorded(outbound_id, fresh=inserted)
+
+    def dispatch(self, outbound_id: int) -> None:
+        """Hand a freshly recorded text to the worker; a failure here is repaired by the sweeper."""
+        if self._enqueue is None:
+            self.deliver_and_schedule(outbound_id, 0)
+            return
+        try:
+            self._enqueue(outbound_id, 0, None)
+        except Exception:  # the row is durable: the sweeper will find it
+            log.exception("outbox_enqueue_failed", extra={"outbound_id": outbound_id})
+
+    def deliver_and_schedule(self, outbound_id: int, attempt: int) -> None:
+        """One delivery attempt here and now; a retry, if any, goes to the worker."""
+        retry = self.deliver(outbound_id, attempt)
+        if retry is not None and self._enqueue is not None:
+            try:
+                self._enqueue(outbound_id, retry.attempt, retry.delay_seconds)
+            except Exception:
+                log.exception("outbox_enqueue_failed", extra={"outbound_id": outbound_id})
+
+    def deliver(self, outbound_id: int, attempt: int) -> Retry | None:
+        """The worker's job: claim the row, send it once, record the answer.
+
+        `attempt` is the claim counter the job was given; a stale or duplicate copy of the job
+        (the row moved on) does nothing. Returns a Retry for transient failures.
+        """
+        now = self._clock()
+        with self._sessions.begin() as db:
+            claimed = db.execute(
+                update(OutboundMessage)
+                .where(
+                    OutboundMessage.id == outbound_id,
+                    OutboundMessage.status == WAITING,
+                    OutboundMessage.attempts == attempt,
+                )
+                .values(status=CLAIMED, attempts=attempt + 1, lease_until=now + self._retries.lease)
+                .returning(OutboundMessage.to_e164, OutboundMessage.body, OutboundMessage.purpose)
+            ).first()
+            if claimed is None:
+                return None
+            if is_opted_out(db, claimed.to_e164):  # checked before every send
+                self._finish(db, outbound_id, attempt + 1, status=SKIPPED, detail="opted out")
+                log.info(
+                    "sms_skipped_opted_out",
+                    extra={"to": mask_phone(claimed.to_e164), "purpose": claimed.purpose},
+                )
+                return None
+        masked = mask_phone(claimed.to_e164)
+        try:
+            sent = self._sender.send(claimed.to_e164, claimed.body)
+        except RecipientOptedOut:
+            with self._sessions.begin() as db:
+                set_opt_out(db, claimed.to_e164, True, reason="twilio-21610")
+                self._finish(
+                    db, outbound_id, attempt + 1, status=FAILED, error_code=21610, detail="21610"
+                )
+            log.warning("sms_recipient_opted_out", extra={"to": masked})
+            return None
+        except SmsError as error:
+            return self._failed(outbound_id, attempt + 1, error, masked)
+        with self._sessions.begin() as db:
+            self._finish(
+                db,
+                outbound_id,
+                attempt + 1,
+                status=sent.status,
+                message_sid=sent.sid,
+                sent_at=self._clock(),
+            )
+        log.info(
+            "sms_sent",
+            extra={"to": masked, "purpose": claimed.purpose, "provider": sent.provider},
+        )
+        return None
+
+    def overdue(self) -> list[tuple[int, int]]:
+        """Rows a worker should have handled by now: (outbound_id, attempt) to enqueue again.
+
+        A `waiting` row a lease-length past its time lost its job (a crash before the enqueue,
+        a queue flushed); it is handed out again and its time moved on, so the next sweep leaves
+        it alone. A `claimed` row whose lease ran out belonged to a worker that died while
+        talking to the provider: it may have gone out, so it becomes `uncertain`, never resent.
+        """
+        now = self._clock()
+        with self._sessions.begin() as db:
+            lost = db.execute(
+                update(OutboundMessage)
+                .where(
+                    OutboundMessage.status == WAITING,
+                    OutboundMessage.next_attempt_at < now - self._retries.lease,
+                )
+                .values(next_attempt_at=now)
+                .returning(OutboundMessage.id, OutboundMessage.attempts)
+            ).all()
+            abandoned = db.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.status == CLAIMED, OutboundMessage.lease_until < now)
+                .values(status=UNCERTAIN, lease_until=None, detail="worker stopped mid-send")
+                .returning(OutboundMessage.id, OutboundMessage.to_e164)
+            ).all()
+        for row in abandoned:
+            log.error(
+                "sms_delivery_uncertain",
+                extra={"outbound_id": row.id, "to": mask_phone(row.to_e164)},
+            )
+        return [(row.id, row.attempts) for row in lost]
+
+    def _failed(self, outbound_id: int, attempt: int, error: SmsError, masked: str) -> Retry | None:
+        if error.maybe_sent:
+            with self._sessions.begin() as db:
+                self._finish(db, outbound_id, attempt, status=UNCERTAIN, detail=error.reason)
+            log.error(
+                "sms_delivery_uncertain",
+                extra={"outbound_id": outbound_id, "to": masked, "reason": error.reason},
+            )
+            return None
+        if error.permanent:
+            with self._sessions.begin() as db:
+                self._finish(
+                    db,
+                    outbound_id,
+                    attempt,
+                    status=FAILED,
+                    error_code=error.code,
+                    detail=error.reason,
+                )
+            log.error(
+                "sms_failed",
+                extra={"outbound_id": outbound_id, "to": masked, "error_code": error.code},
+            )
+            return None
+        with self._sessions.begin() as db:
+            failures = db.scalar(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == outbound_id, OutboundMessage.attempts == attempt)
+                .values(failures=OutboundMessage.failures + 1)
+                .returning(OutboundMessage.failures)
+            )
+            if failures is None:
+                return None
+            delay = self._retries.backoff(failures)
+            db.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == outbound_id, OutboundMessage.attempts == attempt)
+                .values(
+                    status=WAITING,
+                    lease_until=None,
+                    error_code=error.code,
+                    detail=error.reason,
+                    next_attempt_at=self._clock() + timedelta(seconds=delay),
+                )
+            )
+        log.warning(
+            "sms_retrying",
+            extra={"outbound_id": outbound_id, "to": masked, "in_seconds": round(delay, 1)},
+        )
+        return Retry(attempt, delay)
+
+    @staticmethod
+    def _finish(db: Session, outbound_id: int, attempt: int, **values: object) -> None:
+        db.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == outbound_id, OutboundMessage.attempts == attempt)
+            .values(lease_until=None, **values)
+        )

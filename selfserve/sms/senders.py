@@ -1,0 +1,245 @@
+"""Outbound SMS: Twilio's Messages resource, or the sandbox outbox when Twilio is not set up.
+
+Senders only talk to the provider. Every text we send ourselves (not TwiML replies) goes
+through `selfserve.sms.outbox.Outbox`, which records it in `outbound_messages` first and sends it
+at most once per dedupe key; in the sandbox that table *is* the outbox, which /dev/phone and
+the console show.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+import requests
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
+
+from selfserve.customers.phones import mask_phone
+from selfserve.errors import RecipientOptedOut, SmsError
+from selfserve.models import OptOut, OutboundMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+PERMANENT_CODES = {
+    21211: "not a valid number",
+    21408: "country not enabled",
+    21606: "sender cannot send SMS",
+    21614: "number cannot receive SMS",
+    20003: "bad Twilio credentials",
+}
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What the provider said about a message it accepted."""
+
+    sid: str
+    status: str
+    provider: str
+
+
+class SmsSender(Protocol):
+    """Sends one text; raises RecipientOptedOut or SmsError when it is not accepted."""
+
+    provider: str
+
+    def send(self, to_e164: str, body: str) -> SentMessage: ...
+
+
+class TwilioSender:
+    """Creates Messages through twilio's REST client, against TWILIO_API_BASE_URL."""
+
+    provider = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        api_base_url: str,
+        from_number: str,
+        messaging_service_sid: str,
+        status_callback_url: str,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        http = TwilioHttpClient(timeout=timeout_seconds)
+        # twilio falls back to os.environ for an empty mapping, and TWILIO_REGION/TWILIO_EDGE
+        # from there would mangle a non-Twilio base URL: hand it a mapping without them.
+        self._client = Client(
+            account_sid, auth_token, http_client=http, environment={"SELFSERVE": "1"}
+        )
+        self._client.api.base_url = api_base_url.rstrip("/")
+        self._from = from_number
+        self._service = messaging_service_sid
+        self._status_callback = status_callback_url
+
+    def send(self, to_e164: str, body: str) -> SentMessage:
+        """Create one Message; Twilio's error codes become domain errors."""
+        sender = (
+            {"messaging_service_sid": self._service} if self._service else {"from_": self._from}
+        )
+        try:
+            message = self._client.messages.create(
+                to=to_e164, body=body, status_callback=self._status_callback, **sender
+            )
+        except TwilioRestException as error:
+            if error.code == 21610:
+                raise RecipientOptedOut() from None
+            permanent = error.code in PERMANENT_CODES or error.status in (400, 401, 403, 404)
+            if error.status == 429:
+                permanent = False
+            raise SmsError(
+                f"Twilio answered {error.status} code {error.code}", error.code, permanent=permanent
+            ) from None
+        except TwilioException as error:
+            raise SmsError(
+                f"Twilio client error ({type(error).__name__})", permanent=False
+            ) from None
+        except OSError as error:
+            if never_reached_provider(error):
+                raise SmsError(
+                    f"Twilio unreachable ({type(error).__name__})", permanent=False
+                ) from None
+            # A read timeout or a dropped answer: Twilio may have created the message, and it
+            # has no idempotency key, so sending again could text the customer twice.
+            raise SmsError(
+                f"Twilio's answer was lost ({type(error).__name__})",
+                permanent=False,
+                maybe_sent=True,
+            ) from None
+        return SentMessage(sid=str(message.sid), status=str(message.status), provider="twilio")
+
+
+def never_reached_provider(error: OSError) -> bool:
+    """True when a transport error happened before the request could reach the provider.
+
+    Refused connections, DNS failures and connect timeouts are safe to retry; anything after
+    the request went out (a read timeout, a dropped answer) is not.
+    """
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.ConnectionError):
+        reason = error.args[0] if error.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+        return isinstance(reason, NewConnectionError | ConnectionRefusedError)
+    return isinstance(error, ConnectionRefusedError)
+
+
+class SandboxSender:
+    """Keeps texts in the outbox instead of sending them: `make run` needs no Twilio account."""
+
+    provider = "sandbox"
+
+    def send(self, to_e164: str, body: str) -> SentMessage:
+        """Accept the text at once; it is visible in the outbox."""
+        return SentMessage(sid="SM" + secrets.token_hex(16), status="sandboxed", provider="sandbox")
+
+
+OPT_OUT_WORDING = {
+    "twilio-21610": "Twilio error 21610: the number had replied STOP to one of our texts",
+}
+
+
+def is_opted_out(db: Session, phone_e164: str) -> bool:
+    """True when the number has texted STOP (or Twilio told us 21610) and not START since."""
+    return bool(db.scalar(select(OptOut.opted_out).where(OptOut.phone_e164 == phone_e164)))
+
+
+def set_opt_out(db: Session, phone_e164: str, opted_out: bool, reason: str) -> None:
+    """Record that a number opted out (or back in); the row is kept either way.
+
+    Opting out also ends any marketing consent (a revoke in the consent trail, so the
+    console's counts and the export show it), whichever way it reached us: STOP, or
+    Twilio's 21610 on a send or a status callback.
+    """
+    from selfserve.customers.consent import revoke  # consent.py imports this module
+
+    if opted_out:
+        revoke(db, phone_e164, "opt-out", OPT_OUT_WORDING.get(reason, reason))
+    row = db.get(OptOut, phone_e164)
+    if row is None:
+        db.add(OptOut(phone_e164=phone_e164, opted_out=opted_out, reason=reason))
+    else:
+        row.opted_out = opted_out
+        row.reason = reason
+        row.changed_at = utcnow()
+    db.flush()
+
+
+def send_text(
+    db: Session,
+    sender: SmsSender,
+    to_e164: str,
+    body: str,
+    purpose: str,
+    campaign_slug: str | None = None,
+) -> OutboundMessage | None:
+    """Send one text unless the number opted out, and record it; None when not sent.
+
+    Kept for tests and tools that write outbox rows directly. It calls the provider inside
+    the caller's transaction and has no dedupe key: application code sends through
+    `selfserve.sms.outbox.Outbox.send()` (services.outbox), which does neither.
+
+    A 21610 answer records the opt-out. Raises SmsError for other failures (`permanent`
+    says whether a retry can help); the failed attempt is recorded too.
+    """
+    if is_opted_out(db, to_e164):
+        log.info("sms_skipped_opted_out", extra={"to": mask_phone(to_e164), "purpose": purpose})
+        return None
+    record = OutboundMessage(
+        to_e164=to_e164,
+        body=body,
+        purpose=purpose,
+        provider=sender.provider,
+        status="sending",
+        campaign_slug=campaign_slug,
+    )
+    db.add(record)
+    db.flush()
+    try:
+        sent = sender.send(to_e164, body)
+    except RecipientOptedOut:
+        set_opt_out(db, to_e164, True, reason="twilio-21610")
+        record.status, record.error_code = "failed", 21610
+        log.warning("sms_recipient_opted_out", extra={"to": mask_phone(to_e164)})
+        return None
+    except SmsError as error:
+        record.status, record.error_code = "failed", error.code
+        raise
+    record.message_sid, record.status = sent.sid, sent.status
+    log.info(
+        "sms_sent", extra={"to": mask_phone(to_e164), "purpose": purpose, "provider": sent.provider}
+    )
+    return record
+
+
+def record_status(
+    db: Session,
+    message_sid: str,
+    status: str,
+    error_code: int | None,
+    *,
+    opt_out_on_21610: bool = True,
+) -> bool:
+    """Apply a delivery status callback; terminal statuses never move back. False if unknown.
+
+    Callbacks can arrive out of order, so a message already delivered, undelivered, failed or
+    canceled keeps that status. A 21610 failure means the customer opted out.
+    """
+    terminal = ("delivered", "undelivered", "failed", "canceled")
+    result = db.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.message_sid == message_sid, OutboundMessage.status.not_in(terminal))
+        .values(status=status, error_code=error_code)
+        .returning(OutboundMessage.to_e164)
+    )
+    recipient = result.scalar()
+    if recipient is not None and error_code == 21610 and opt_out_on_21610:
+        set_opt_out(db, recipient, True, reason="twilio-21610")
+    return recipient is not None
