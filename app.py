@@ -6,57 +6,59 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handlers.errors import register_error_handlers
 from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
-from selfserve.campaigns.book import CampaignBook
-from selfserve.commands.root import build_cli
-from selfserve.coupons.deferrals import DeferredCodes
-from selfserve.journeys.birthdays import Birthdays
-from selfserve.journeys.loyalty import award_campaign_points
-from selfserve.landing.flow import LandingJourney
-from selfserve.landing.verification import OneTimeCodes, SendThrottle
-from selfserve.ops.database import build_engine, build_sessionmaker
-from selfserve.ops.health import database_check, queue_check, redis_check
-from selfserve.ops.logs import configure_logging
-from selfserve.ops.metrics import MeteredSender, observe_talon_call, operational_gauges
-from selfserve.ops.settings import Settings
-from selfserve.queue.jobs import Jobs, build_huey
-from selfserve.queue.journey_jobs import JourneyJobs
+from selfserve.campaigns import CampaignBook
+from selfserve.commands import build_cli
+from selfserve.coupons import Coupons
+from selfserve.journeys import Awards, Birthdays
+from selfserve.landing import LandingClaims, LandingJourney, OneTimeCodes, SendThrottle
+from selfserve.models import utcnow
+from selfserve.ops import (
+    QuietHours,
+    Settings,
+    build_engine,
+    build_sessionmaker,
+    configure_logging,
+    database_check,
+    observe_talon_call,
+    queue_check,
+    redis_check,
+)
+from selfserve.queue import DeferredCodes, Jobs, build_huey, operational_gauges
 from selfserve.services import Services
-from selfserve.sms.outbox import Outbox, RetryPolicy
-from selfserve.sms.senders import SandboxSender, SmsSender, TwilioSender
-from selfserve.talon.budget import build_budget
-from selfserve.talon.client import TalonClient
-from selfserve.texts.answerer import TextAnswerer
-from selfserve.texts.fast_path import ReturningCustomers
-from selfserve.texts.message_log import MessageLogWriter
+from selfserve.sms import MeteredSender, Outbox, RetryPolicy, SandboxSender, SmsSender, TwilioSender
+from selfserve.talon import TalonBudget, TalonClient, build_budget
+from selfserve.texts import MessageLogWriter, ReturningCustomers, Router, TextAnswerer, Wording
 
 log = logging.getLogger(__name__)
 
 
-def build_services(settings: Settings) -> Services:
-    """Build every collaborator once, from settings: one place decides what is real."""
-    engine = build_engine(settings.database_url)
-    sessions = build_sessionmaker(engine)
-    writes = build_sessionmaker(engine, write_first=True)
+def build_talon(settings: Settings) -> tuple[httpx.Client, TalonBudget, TalonClient]:
+    """The Talon.One client over one pooled HTTP client, counted by the shared budget."""
     timeout = httpx.Timeout(
         settings.talon_timeout_seconds, connect=min(2.0, settings.talon_timeout_seconds)
     )
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
     if settings.talon_sandbox:
         # The same client, over HTTP semantics, into the built-in sandbox app.
         transport: httpx.BaseTransport = httpx.WSGITransport(app=create_talon_sandbox())
     else:
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
         transport = httpx.HTTPTransport(limits=limits, retries=0)
     http = httpx.Client(timeout=timeout, transport=transport)
-    # One Talon.One budget shared by every web and worker process (see selfserve/budget.py).
+    # One Talon.One budget shared by every web and worker process (see talon/budget.py).
     budget = build_budget(
         settings.redis_url,
         settings.budget_path,
@@ -73,11 +75,15 @@ def build_services(settings: Settings) -> Services:
         observe=observe_talon_call,
         budget=budget,
     )
-    sms: SmsSender
+    return http, budget, talon
+
+
+def build_sender(settings: Settings) -> SmsSender:
+    """Twilio when it is set up, else the sandbox outbox; counted for /metrics either way."""
     if settings.sms_sandbox:
-        sms = SandboxSender()
-    else:
-        sms = TwilioSender(
+        return MeteredSender(SandboxSender())
+    return MeteredSender(
+        TwilioSender(
             settings.twilio_account_sid,
             settings.twilio_auth_token,
             settings.twilio_api_base_url,
@@ -85,41 +91,216 @@ def build_services(settings: Settings) -> Services:
             settings.twilio_messaging_service_sid,
             status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/twilio/status",
         )
-    sms = MeteredSender(sms)
-    campaigns = CampaignBook(sessions)
-    returning = ReturningCustomers(
-        engine,
-        campaigns,
-        identity_secret=settings.identity_secret,
-        log_writer=MessageLogWriter(engine),
     )
-    texts = TextAnswerer(
-        sessions,
-        campaigns,
-        # The webhook waits briefly for Talon.One, then owes the code; the worker waits longer.
-        talon.with_timeout(settings.talon_inline_timeout_seconds),
+
+
+@dataclass(frozen=True)
+class _Core:
+    """What every use case is built on: storage, the two outside services, the campaigns."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    writes: sessionmaker[Session]
+    http: httpx.Client
+    budget: TalonBudget
+    talon: TalonClient
+    inline_talon: TalonClient  # the webhook's: waits TALON_INLINE_TIMEOUT_SECONDS at most
+    sms: SmsSender
+    campaigns: CampaignBook
+    retries: RetryPolicy
+
+
+@dataclass(frozen=True)
+class _CouponPaths:
+    """One Coupons per path, each with its Talon.One client and its own failure pause."""
+
+    webhook: Coupons  # short timeout, owes codes, pauses after a failure
+    pages: Coupons  # short timeout, owes codes, never pauses (a visitor is waiting anyway)
+    worker: Coupons  # the full timeout; owes nothing (it is the one paying debts)
+
+
+def build_core(settings: Settings) -> _Core:
+    """Storage, Talon.One, SMS and the campaign book, from settings."""
+    engine = build_engine(settings.database_url)
+    sessions = build_sessionmaker(engine)
+    http, budget, talon = build_talon(settings)
+    return _Core(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        writes=build_sessionmaker(engine, write_first=True),
+        http=http,
+        budget=budget,
+        talon=talon,
+        inline_talon=talon.with_timeout(settings.talon_inline_timeout_seconds),
+        sms=build_sender(settings),
+        campaigns=CampaignBook(sessions),
+        retries=RetryPolicy(
+            lease_seconds=settings.worker_lease_seconds,
+            retry_base_seconds=settings.talon_retry_base_seconds,
+            retry_max_seconds=settings.talon_retry_max_seconds,
+        ),
+    )
+
+
+def build_services(settings: Settings) -> Services:
+    """Build every collaborator once, from settings: one place decides what is real.
+
+    The queue's jobs run the objects built here, and those objects enqueue jobs (an owed code,
+    a retry, a birthday tick's sends). That one circle is closed by `queue`: the objects get
+    the queue's enqueue methods through it, and it is set last, before anything can enqueue.
+    """
+    core = build_core(settings)
+    queue: list[Jobs] = []  # the one Jobs, once built
+
+    def jobs() -> Jobs:
+        return queue[0]
+
+    awards = Awards(
+        core.writes, core.talon, core.campaigns, enqueue=lambda *a: jobs().enqueue_award(*a)
+    )
+    outbox = Outbox(
+        core.writes, core.sms, retries=core.retries, enqueue=lambda *a: jobs().enqueue_text(*a)
+    )
+    coupons = Coupons(
+        core.sessions,
+        core.inline_talon,
+        enqueue_owed=lambda *a: jobs().enqueue_code(*a),
+        pause_after_failure_seconds=settings.talon_inline_pause_seconds,
+    )
+    page_coupons = Coupons(  # the landing pages wait out the timeout: no pause
+        core.sessions, core.inline_talon, enqueue_owed=lambda *a: jobs().enqueue_code(*a)
+    )
+    worker_coupons = Coupons(core.sessions, core.talon)
+    deferred = DeferredCodes(
+        core.writes,
+        core.campaigns,
+        worker_coupons,
+        outbox,
+        Awards(core.writes, core.talon, core.campaigns),
+        default_region=settings.default_region,
+        retries=core.retries,
+    )
+
+    def birthdays(clock: Callable[[], datetime] = utcnow) -> Birthdays:
+        return Birthdays(
+            core.sessions,
+            core.campaigns,
+            worker_coupons,
+            core.talon,
+            outbox,
+            settings.default_region,
+            QuietHours.parse(settings.quiet_hours),
+            clock,
+            queue=jobs(),
+            retry_base_seconds=settings.talon_retry_base_seconds,
+            retry_max_seconds=settings.talon_retry_max_seconds,
+        )
+
+    huey = build_huey(settings.redis_url, settings.queue_path)
+    queue.append(
+        Jobs(
+            huey,
+            codes=deferred,
+            outbox=outbox,
+            birthdays=birthdays,
+            awards=awards,
+            retry_base_seconds=settings.talon_retry_base_seconds,
+            retry_max_seconds=settings.talon_retry_max_seconds,
+        )
+    )
+    coupon_paths = _CouponPaths(coupons, page_coupons, worker_coupons)
+    return _services(core, awards, outbox, coupon_paths, deferred, birthdays, jobs())
+
+
+def _services(
+    core: _Core,
+    awards: Awards,
+    outbox: Outbox,
+    coupons: _CouponPaths,
+    deferred: DeferredCodes,
+    birthdays: Callable[..., Birthdays],
+    jobs: Jobs,
+) -> Services:
+    settings = core.settings
+    returning = ReturningCustomers(
+        core.engine,
+        core.campaigns,
+        identity_secret=settings.identity_secret,
+        log_writer=MessageLogWriter(core.engine),
+    )
+    return Services(
+        settings=settings,
+        engine=core.engine,
+        sessions=core.sessions,
+        writes=core.writes,
+        http=core.http,
+        talon=core.talon,
+        sms=core.sms,
+        campaigns=core.campaigns,
+        coupons=coupons.webhook,
+        worker_coupons=coupons.worker,
+        texts=build_texts(core, coupons.webhook, awards, returning),
+        budget=core.budget,
+        jobs=jobs,
+        outbox=outbox,
+        deferred_codes=deferred,
+        landing=build_landing(core, coupons.pages, awards, outbox),
+        returning=returning,
+        birthdays=birthdays,
+        readiness=[database_check(core.engine)]
+        + ([redis_check(settings.redis_url)] if settings.redis_url else [])
+        + [queue_check(jobs.huey)],
+        shared_gauges=operational_gauges(
+            core.sessions, core.budget, jobs.huey, settings.talon_rate_limit_per_minute
+        ),
+    )
+
+
+def build_texts(
+    core: _Core, coupons: Coupons, awards: Awards, returning: ReturningCustomers
+) -> TextAnswerer:
+    """The SMS webhook's use case: it waits briefly for Talon.One, then owes the code."""
+    settings = core.settings
+    wording = Wording(core.campaigns)
+    router = Router(
+        core.campaigns,
+        coupons,
+        wording,
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
         help_text=settings.effective_help_text,
+    )
+    return TextAnswerer(
+        core.sessions,
+        router,
+        wording,
+        coupons,
+        core.inline_talon,
+        awards,
+        returning,
+        default_region=settings.default_region,
         deadline_seconds=settings.webhook_deadline_seconds,
-        returning=returning,
     )
-    retries = RetryPolicy(
-        lease_seconds=settings.worker_lease_seconds,
-        retry_base_seconds=settings.talon_retry_base_seconds,
-        retry_max_seconds=settings.talon_retry_max_seconds,
+
+
+def build_landing(core: _Core, coupons: Coupons, awards: Awards, outbox: Outbox) -> LandingJourney:
+    """The QR landing pages' use cases: one-time codes, then the SMS path's own claim."""
+    settings = core.settings
+    claims = LandingClaims(
+        core.sessions,
+        core.campaigns,
+        coupons,
+        core.talon,
+        awards,
+        identity_secret=settings.identity_secret,
+        default_region=settings.default_region,
     )
-    jobs = Jobs(build_huey(settings.redis_url, settings.queue_path))
-    outbox = Outbox(writes, sms, retries=retries)
-    deferred_codes = DeferredCodes(writes, campaigns, texts, talon, outbox, retries=retries)
-    jobs.bind(deferred_codes, outbox)
-    outbox.connect_queue(jobs.enqueue_text)
-    texts.connect_queue(jobs.enqueue_code, settings.talon_inline_pause_seconds)
-    landing = LandingJourney(
-        sessions,
-        campaigns,
-        texts,
-        talon,
+    return LandingJourney(
+        core.sessions,
+        core.campaigns,
+        claims,
         outbox,
         OneTimeCodes(settings.secret_key),
         SendThrottle(
@@ -135,44 +316,6 @@ def build_services(settings: Settings) -> Services:
         public_base_url=settings.public_base_url,
         program_name=settings.program_name,
     )
-    landing.connect_queue(jobs.enqueue_code)
-    # Journeys (birthdays, loyalty points) on the same queue; see selfserve/journey_jobs.py.
-    journey_jobs = JourneyJobs(
-        jobs.huey, settings.talon_retry_base_seconds, settings.talon_retry_max_seconds
-    )
-    texts.connect_awards(journey_jobs.enqueue_award)
-    landing.connect_awards(journey_jobs.enqueue_award)
-    services = Services(
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        writes=writes,
-        http=http,
-        talon=talon,
-        sms=sms,
-        campaigns=campaigns,
-        texts=texts,
-        budget=budget,
-        jobs=jobs,
-        outbox=outbox,
-        deferred_codes=deferred_codes,
-        landing=landing,
-        readiness=[database_check(engine)]
-        + ([redis_check(settings.redis_url)] if settings.redis_url else [])
-        + [queue_check(jobs.huey)],
-        shared_gauges=operational_gauges(
-            sessions, budget, jobs.huey, settings.talon_rate_limit_per_minute
-        ),
-        returning=returning,
-        journey_jobs=journey_jobs,
-    )
-    journey_jobs.bind(
-        lambda: Birthdays.from_services(services),
-        lambda slug, customer_id: award_campaign_points(
-            writes, talon, campaigns, slug, customer_id
-        ),
-    )
-    return services
 
 
 def create_webhook_app(services: Services) -> Flask:

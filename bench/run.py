@@ -50,9 +50,12 @@ import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from selfserve.campaigns.book import import_campaigns  # noqa: E402
-from selfserve.ops import migrate  # noqa: E402
-from selfserve.ops.database import build_engine, build_sessionmaker  # noqa: E402
+from selfserve.campaigns import import_campaigns  # noqa: E402
+from selfserve.ops import (  # noqa: E402
+    build_engine,
+    build_sessionmaker,
+    migrate,  # noqa: E402
+)
 from tests.stand_ins import talon as talon_contract  # noqa: E402
 from tests.stand_ins.twilio_webhook import inbound_sms_form  # noqa: E402
 

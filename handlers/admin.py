@@ -35,40 +35,40 @@ from werkzeug.exceptions import TooManyRequests
 from handlers.pages import private_page
 from handlers.services import services
 from handlers.web import client_address, limiter
-from selfserve.campaigns.book import (
+from selfserve.campaigns import (
     ACTIONS,
     DEFAULT_CONFIRM_REPLY,
     DEFAULT_DEFERRED_REPLY,
     FIELDS,
-    CampaignSpec,
-)
-from selfserve.campaigns.drafts import (
     GENERAL,
+    CampaignSpec,
     definition_from_form,
     save_draft,
     set_active,
     stored_definition,
 )
-from selfserve.console.charts import daily_chart, source_chart
-from selfserve.console.posters import (
+from selfserve.console import (
     FORMATS,
     MODES,
+    ConsoleAccount,
     PosterError,
+    Rehearsal,
+    authenticate,
+    consent_counts,
+    daily_chart,
+    daily_stats,
+    dashboard,
+    find_user,
+    log_filters,
+    message_log,
     poster_campaign_from,
     poster_filename,
     qr_payload,
+    rehearse,
     render_poster,
+    source_chart,
 )
-from selfserve.console.rehearsal import Rehearsal, rehearse
-from selfserve.console.reports import (
-    consent_counts,
-    daily_stats,
-    dashboard,
-    log_filters,
-    message_log,
-)
-from selfserve.console.users import ConsoleAccount, authenticate, find_user
-from selfserve.journeys.competitions import competition_summaries
+from selfserve.journeys import competition_summaries
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -511,7 +511,7 @@ def _set_active(slug: str, active: bool) -> Response:
 def test_campaign(slug: str) -> tuple[str, int]:
     """Run the campaign against Talon.One with X-DRY-RUN: true and show what happened."""
     campaign = _campaign_or_404(slug)
-    outcome = rehearse(services().texts, services().talon, campaign)
+    outcome = rehearse(services().coupons, services().talon, campaign)
     log.info("campaign_rehearsed", extra={"campaign": slug, "ok": outcome.is_ok})
     with services().sessions() as db:
         definition = stored_definition(db, slug) or {}

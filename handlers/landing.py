@@ -26,7 +26,7 @@ from phonenumbers import geocoder
 from handlers.errors import answer_for
 from handlers.services import services
 from handlers.web import client_address
-from selfserve.console.posters import PosterError, check_src
+from selfserve.console import PosterError, check_src
 from selfserve.errors import (
     CampaignClosed,
     InvalidPhoneNumber,
@@ -40,14 +40,14 @@ from selfserve.errors import (
     VerificationFailed,
     VerificationMissing,
 )
-from selfserve.landing.flow import (
+from selfserve.landing import (
     LandingJourney,
     LandingPage,
+    VerifiedNumber,
     code_qr_svg,
     palette_for,
     sms_uri,
 )
-from selfserve.landing.verification import VerifiedNumber
 
 log = logging.getLogger(__name__)
 bp = Blueprint("landing", __name__, url_prefix="/q")

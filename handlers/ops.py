@@ -8,8 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from handlers.services import services
 from handlers.web import limiter
-from selfserve.ops import metrics
-from selfserve.ops.health import run_checks
+from selfserve.ops import metrics, run_checks
 
 bp = Blueprint("ops", __name__)
 

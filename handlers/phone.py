@@ -36,8 +36,8 @@ from twilio.request_validator import RequestValidator
 
 from handlers.pages import private_page
 from handlers.services import services
-from selfserve.console.simulator import SentText, conversation
-from selfserve.customers.phones import national_format, to_e164
+from selfserve.console import SentText, conversation
+from selfserve.customers import national_format, to_e164
 from selfserve.errors import InvalidPhoneNumber
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from selfserve.ops.settings import SANDBOX_TALON_KEY
+from selfserve.ops import SANDBOX_TALON_KEY
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read aloud at tills
 

@@ -11,7 +11,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from handlers.services import services
 from handlers.twilio_signature import requires_twilio_signature
 from selfserve.ops import metrics
-from selfserve.texts.answerer import InboundText
+from selfserve.texts import InboundText
 
 log = logging.getLogger(__name__)
 # Mounted by app.create_app as an app of its own (no session, CSRF or throttle hooks).

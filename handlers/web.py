@@ -12,7 +12,7 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 
-from selfserve.ops.settings import Settings
+from selfserve.ops import Settings
 
 csrf = CSRFProtect()
 

@@ -6,8 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from selfserve.models import Base
-from selfserve.ops.database import build_engine
-from selfserve.ops.settings import Settings
+from selfserve.ops import Settings, build_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -26,10 +26,8 @@ from twilio.request_validator import RequestValidator
 
 from app import create_app
 from selfserve.models import Base
-from selfserve.ops import migrate
-from selfserve.ops.database import build_engine
-from selfserve.ops.settings import Settings
-from selfserve.queue.jobs import WorkerThreads
+from selfserve.ops import Settings, build_engine, migrate
+from selfserve.queue import WorkerThreads
 from tests.stand_ins import talon as talon_contract
 from tests.stand_ins import twilio_rest
 from tests.stand_ins.server import ServedApp
@@ -350,7 +348,7 @@ def wait_for(condition: Callable[[], Any], timeout_seconds: float = 15.0, what: 
 
 def import_campaigns_text(application: Flask, toml_text: str) -> None:
     """Import a campaigns file's text into the app's database."""
-    from selfserve.campaigns.book import import_campaigns
+    from selfserve.campaigns import import_campaigns
 
     services = application.extensions["selfserve"]
     with services.writes.begin() as db:

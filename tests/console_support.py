@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from selfserve.console.users import create_user
+from selfserve.console import create_user
+from selfserve.models import OutboundMessage
+from selfserve.sms import SandboxSender
 
 EMAIL = "marketer@acme.example"
 PASSWORD = "spring-is-here-2026"
@@ -39,3 +41,22 @@ def log_in(client: Any, email: str = EMAIL, password: str = PASSWORD, **extra: s
 def post_form(client: Any, form_page: str, action: str, data: dict[str, str]) -> Any:
     """POST `data` to `action` with the CSRF token of the form on `form_page`."""
     return client.post(action, data={**data, "csrf_token": csrf_token(client, form_page)})
+
+
+def record_sent_text(
+    db, to_e164: str, body: str, purpose: str, campaign_slug: str | None = None
+) -> OutboundMessage:
+    """An outbox row as the SMS sandbox leaves a sent text (for pages that list them)."""
+    sent = SandboxSender().send(to_e164, body)
+    row = OutboundMessage(
+        to_e164=to_e164,
+        body=body,
+        purpose=purpose,
+        provider=sent.provider,
+        status=sent.status,
+        message_sid=sent.sid,
+        campaign_slug=campaign_slug,
+    )
+    db.add(row)
+    db.flush()
+    return row

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from selfserve.ops.settings import Settings
+from selfserve.ops import Settings
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, _fresh_postgres
 
 COMBOS = [("sqlite", "embedded")]

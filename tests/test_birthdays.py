@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from selfserve.campaigns.book import validate_campaign
-from selfserve.customers.consent import QuietHours
-from selfserve.journeys.birthdays import (
+from selfserve.campaigns import validate_campaign
+from selfserve.journeys import (
     Birthdays,
     birthday_dates,
     claim_birthday_run,
@@ -21,7 +20,10 @@ from selfserve.journeys.birthdays import (
     is_birthday,
 )
 from selfserve.models import BirthdaySend, OptOut
-from selfserve.queue.jobs import WorkerThreads
+from selfserve.ops import (
+    QuietHours,
+)
+from selfserve.queue import WorkerThreads
 from tests.conftest import import_campaigns_text, send_text, wait_for
 
 BIRTHDAY = """
@@ -249,7 +251,7 @@ class TestSending:
 
         def run() -> None:
             try:
-                birthdays = Birthdays.from_services(services)
+                birthdays = services.birthdays()
                 (campaign,) = birthdays.birthday_campaigns()
                 barrier.wait(timeout=10)
                 birthdays.run(campaign, date(2027, 2, 28))
@@ -287,7 +289,7 @@ class TestToday:
         services = birthday_app.extensions["selfserve"]
         # 14:30 UTC on 28 Feb is already 1 March in Sydney (the default region AU's zone).
         clock = lambda: datetime(2027, 2, 28, 14, 30, tzinfo=UTC)  # noqa: E731
-        birthdays = Birthdays.from_services(services, clock=clock)
+        birthdays = services.birthdays(clock)
         (campaign,) = birthdays.birthday_campaigns()
         assert birthdays.local_today(campaign) == date(2027, 3, 1)
 
@@ -381,13 +383,13 @@ class TestQuietHours:
         return Birthdays(
             services.sessions,
             services.campaigns,
-            services.texts.issue_code,
+            services.worker_coupons,
             services.talon,
             services.outbox,
             "AU",
             QuietHours(time(21), time(8)),
             clock=lambda: now,
-            queue=services.journey_jobs if with_queue else None,
+            queue=services.jobs if with_queue else None,
         )
 
     def test_a_text_waits_for_the_end_of_the_recipients_quiet_hours(
@@ -467,7 +469,7 @@ class TestScheduledRuns:
         ]
         ticks = []
         for now in moments:
-            birthdays = Birthdays.from_services(services, clock=lambda now=now: now)
+            birthdays = services.birthdays(lambda now=now: now)
             ticks.append([(r.day, r.count("queued")) for r in birthdays.run_due()])
         assert ticks == [[], [(date(2027, 3, 1), 1)], []]
         wait_for(lambda: texted(twilio_stand_in), what="the worker's birthday text")
@@ -496,7 +498,7 @@ class TestScheduledRuns:
                     next_attempt_at=now - timedelta(minutes=10),
                 )
             )
-        services.journey_jobs.tick()  # (today's real date has no birthdays to run)
+        services.jobs.tick()  # (today's real date has no birthdays to run)
         wait_for(lambda: texted(twilio_stand_in), what="the swept birthday text")
         assert texted(twilio_stand_in) == [NUMBERS["C-1MAR"]]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from selfserve.campaigns.book import import_campaigns, parse_campaigns_file, validate_campaign
+from selfserve.campaigns import import_campaigns, parse_campaigns_file, validate_campaign
 from selfserve.errors import CampaignFileError
 
 COMPETITION = {"slug": "bike", "name": "Win a bike", "keywords": ["BIKE"], "action": "competition"}

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from selfserve.campaigns.book import spec_from_definition, validate_campaign
-from selfserve.journeys.competitions import (
+from selfserve.campaigns import spec_from_definition, validate_campaign
+from selfserve.journeys import (
     CLOSED,
     ENTERED,
     NOT_OPEN,

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from selfserve.customers.consent import (
+from selfserve.customers import (
     ConsentState,
-    QuietHours,
     marketing_skip_reason,
     next_send_time,
     recipient_zone,
@@ -17,6 +16,9 @@ from selfserve.customers.consent import (
 )
 from selfserve.errors import SettingsError
 from selfserve.models import ConsentRecord, OptOut
+from selfserve.ops import (
+    QuietHours,
+)
 from tests.conftest import import_campaigns_text, reply_text, send_text
 
 CLUB = """

@@ -11,7 +11,7 @@ from PIL import Image
 from pyzbar.pyzbar import decode
 from sqlalchemy import func, select
 
-from selfserve.campaigns.book import import_campaigns
+from selfserve.campaigns import import_campaigns
 from selfserve.errors import CampaignFileError
 from selfserve.models import Campaign, IssuedCoupon
 from tests.conftest import PUBLIC_BASE_URL, reply_text, send_text

@@ -10,19 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from selfserve.console.reports import (
-    ConsentCount,
-    consent_counts,
-    daily_stats,
-    dashboard,
-    message_log,
-)
-from selfserve.customers.consent import ConsentState, record_consent
+from selfserve.console import ConsentCount, consent_counts, daily_stats, dashboard, message_log
+from selfserve.customers import ConsentState, record_consent
 from selfserve.models import InboundMessage
-from selfserve.sms.senders import SandboxSender
-from selfserve.sms.senders import send_text as send_sms
 from tests.conftest import send_text
-from tests.console_support import create_console_user, log_in
+from tests.console_support import create_console_user, log_in, record_sent_text
 
 CUSTOMERS = ["+61491570156", "+61491570157", "+61491570158"]
 NOW = datetime.now(UTC)
@@ -68,7 +60,7 @@ class TestMasking:
         send_text(texter, "POINTS", sender="whatsapp:" + CUSTOMERS[0])
         with app.extensions["selfserve"].sessions.begin() as db:
             for phone in CUSTOMERS:
-                send_sms(db, SandboxSender(), phone, "Your code follows", "deferred_code", "spring")
+                record_sent_text(db, phone, "Your code follows", "deferred_code", "spring")
         pages = [
             "/admin/",
             "/admin/campaigns",
@@ -89,7 +81,7 @@ class TestMasking:
 
     def test_one_time_codes_in_the_outbox_are_not_shown(self, app, console):
         with app.extensions["selfserve"].sessions.begin() as db:
-            send_sms(db, SandboxSender(), CUSTOMERS[0], "Your code is 482913", "otp")
+            record_sent_text(db, CUSTOMERS[0], "Your code is 482913", "otp")
         html = console.get("/admin/messages").get_data(as_text=True)
         assert "482913" not in html
         assert "one-time code, hidden" in html
@@ -245,9 +237,7 @@ class TestMessageLog:
             ],
         )
         with app.extensions["selfserve"].sessions.begin() as db:
-            record = send_sms(
-                db, SandboxSender(), CUSTOMERS[1], "second", "deferred_code", "spring"
-            )
+            record = record_sent_text(db, CUSTOMERS[1], "second", "deferred_code", "spring")
             record.created_at = NOW - timedelta(minutes=3)
         with app.extensions["selfserve"].sessions() as db:
             page = message_log(db)
@@ -291,7 +281,7 @@ class TestMessageLog:
             ],
         )
         with app.extensions["selfserve"].sessions.begin() as db:
-            send_sms(db, SandboxSender(), CUSTOMERS[0], "sent", "deferred_code", "spring")
+            record_sent_text(db, CUSTOMERS[0], "sent", "deferred_code", "spring")
         with app.extensions["selfserve"].sessions() as db:
             page = message_log(db, **filters)
         assert [entry.text for entry in page.entries] == expected
@@ -301,7 +291,7 @@ class TestMessageLog:
         send_text(texter, "POINTS")
         send_text(texter, "HELLO")
         with app.extensions["selfserve"].sessions.begin() as db:
-            send_sms(db, SandboxSender(), CUSTOMERS[0], "later", "deferred_code", "broken")
+            record_sent_text(db, CUSTOMERS[0], "later", "deferred_code", "broken")
         html = console.get("/admin/messages").get_data(as_text=True)
         campaigns = re.search(r'name="campaign">(.*?)</select>', html, re.DOTALL).group(1)
         outcomes = re.search(r'name="outcome">(.*?)</select>', html, re.DOTALL).group(1)

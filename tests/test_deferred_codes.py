@@ -8,7 +8,7 @@ import time
 from sqlalchemy import select
 
 from selfserve.models import DeferredCode, InboundMessage, IssuedCoupon, OptOut
-from selfserve.queue.jobs import WorkerThreads
+from selfserve.queue import WorkerThreads
 from tests.conftest import (
     SPRING_CAMPAIGNS,
     import_campaigns_text,

@@ -15,7 +15,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from selfserve.customers.consent import (
+from selfserve.customers import (
     WEB_CONSENT_LABEL,
     ConsentState,
     marketing_skip_reason,

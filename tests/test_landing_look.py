@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from pyzbar import pyzbar
 
-from selfserve.landing.flow import (
+from selfserve.landing import (
     code_qr_svg,
     contrast_ratio,
     darken_until_readable,

@@ -34,7 +34,7 @@ from selfserve.models import (
     PhoneVerification,
     utcnow,
 )
-from selfserve.queue.jobs import WorkerThreads
+from selfserve.queue import WorkerThreads
 from tests.conftest import (
     OUR_NUMBER,
     TEST_REDIS_URL,

@@ -9,9 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from selfserve.journeys.loyalty import award_points_once
+from app import create_app
+from selfserve.journeys import award_points_once
 from selfserve.models import DeferredCode, LoyaltyAward
-from selfserve.talon.client import TalonClient
+from selfserve.talon import TalonClient
 from tests.conftest import (
     import_campaigns_text,
     new_message_sid,
@@ -302,24 +303,27 @@ class TestOnceAcrossRetries:
 
 
 @pytest.fixture
-def quiet_hours_off(app):
-    """Birthday texts wait out the recipient's quiet hours; this test runs at any hour."""
-    services = app.extensions["selfserve"]
-    services.settings = replace(services.settings, quiet_hours="off")
+def anytime_app(settings):
+    """Birthday texts wait out the recipient's quiet hours; this app's are off, so the test
+    runs at any hour."""
+    application = create_app(replace(settings, quiet_hours="off"))
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["selfserve"].close()
 
 
 def test_the_worker_retries_an_award_talon_could_not_take(points_app, talon_stand_in, worker):
     talon_stand_in.answer_next(503, {"StatusCode": 503, "Error": "down", "RequestUUID": "u"})
-    points_app.extensions["selfserve"].journey_jobs.enqueue_award("join", "C1")
+    points_app.extensions["selfserve"].jobs.enqueue_award("join", "C1")
     wait_for(lambda: award_state(points_app) == "awarded", what="the retried award")
     assert len(point_calls(talon_stand_in)) == 2
     assert talon_stand_in.points[(7, "C1")] == 10.5 + 25
 
 
-@pytest.mark.usefixtures("quiet_hours_off")
-def test_birthday_texts_award_points_once(app, runner, tmp_path, talon_stand_in):
+def test_birthday_texts_award_points_once(anytime_app, tmp_path, talon_stand_in):
+    runner = anytime_app.test_cli_runner()
     import_campaigns_text(
-        app,
+        anytime_app,
         """
 [[campaign]]
 slug = "bday"

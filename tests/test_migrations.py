@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect
 
 from selfserve.models import Base
-from selfserve.ops import migrate
-from selfserve.ops.database import build_engine
+from selfserve.ops import build_engine, migrate
 
 
 def test_an_empty_database_upgrades_to_head_and_matches_the_models(tmp_path):

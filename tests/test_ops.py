@@ -196,7 +196,7 @@ def test_webhook_counts_from_many_threads_all_reach_the_counter():
 
     from prometheus_client import CollectorRegistry, Counter
 
-    from selfserve.ops.metrics import PendingCounts
+    from selfserve.ops import PendingCounts
 
     registry = CollectorRegistry()
     answers = Counter("answers", "test", ["outcome"], registry=registry)

@@ -8,10 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from selfserve.customers.consent import ConsentState, current_consent, record_consent
+from selfserve.customers import ConsentState, current_consent, record_consent
 from selfserve.models import OptOut, OutboundMessage, utcnow
-from selfserve.sms.outbox import Outbox
-from selfserve.sms.senders import TwilioSender
+from selfserve.sms import Outbox, TwilioSender
 from tests.conftest import (
     ACCOUNT_SID,
     OUR_NUMBER,

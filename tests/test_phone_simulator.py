@@ -12,10 +12,8 @@ from twilio.request_validator import RequestValidator
 
 from app import create_app
 from selfserve.models import InboundMessage
-from selfserve.sms.senders import SandboxSender
-from selfserve.sms.senders import send_text as send_sms
 from tests.conftest import SPRING_CAMPAIGNS, import_campaigns_text
-from tests.console_support import create_console_user, csrf_token, log_in
+from tests.console_support import create_console_user, csrf_token, log_in, record_sent_text
 
 NUMBER = "+61491570159"
 
@@ -106,8 +104,8 @@ class TestTexting:
     def test_later_texts_from_the_outbox_appear_in_the_thread(self, sandbox_app, phone):
         text_from(phone, "SPRING")
         with sandbox_app.extensions["selfserve"].sessions.begin() as db:
-            send_sms(db, SandboxSender(), NUMBER, "Your code is on its way: ABC-123", "deferred")
-            send_sms(db, SandboxSender(), "+61491570110", "Someone else's text", "deferred")
+            record_sent_text(db, NUMBER, "Your code is on its way: ABC-123", "deferred")
+            record_sent_text(db, "+61491570110", "Someone else's text", "deferred")
         thread = phone.get(f"/dev/phone/thread?number={NUMBER}").get_data(as_text=True)
         assert "Your code is on its way: ABC-123" in thread
         assert "Someone else" not in thread

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from selfserve.customers.phones import mask_phone, national_format, split_channel, to_e164
+from selfserve.customers import mask_phone, national_format, split_channel, to_e164
 from selfserve.errors import InvalidPhoneNumber
-from selfserve.ops.logs import scrub
+from selfserve.ops import scrub
 
 
 @pytest.mark.parametrize(

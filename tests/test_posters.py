@@ -20,12 +20,12 @@ from click.testing import CliRunner, Result
 from PIL import Image
 from pyzbar import pyzbar
 
-from selfserve.commands.posters import posters_group
-from selfserve.console import posters
-from selfserve.console.posters import (
+from selfserve.commands import posters_group
+from selfserve.console import (
     PosterCampaign,
     PosterError,
     PosterLocation,
+    posters,
     qr_payload,
     read_locations,
     render_poster,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from selfserve.errors import SettingsError
-from selfserve.ops.settings import Settings
+from selfserve.ops import Settings
 
 
 def environment(tmp_path, **values: str) -> dict[str, str]:

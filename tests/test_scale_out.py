@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from selfserve.models import InboundMessage, IssuedCoupon
-from selfserve.ops.settings import Settings
+from selfserve.ops import Settings
 from tests.conftest import TEST_REDIS_URL, inbound_form, signature_for, wait_for
 from tests.stand_ins.server import free_port
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from selfserve.ops.database import SetAsideConnections, build_engine
+from selfserve.ops import SetAsideConnections, build_engine
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from selfserve.errors import TalonRateLimited, TalonUnavailable
-from selfserve.talon.budget import MARGIN_SECONDS, RedisBudget, SqliteBudget
-from selfserve.talon.client import CouponRequest, TalonClient
+from selfserve.talon import MARGIN_SECONDS, CouponRequest, RedisBudget, SqliteBudget, TalonClient
 from tests.conftest import QUEUE_BACKENDS, TEST_REDIS_URL
 from tests.stand_ins.talon import API_KEY, DEPLOYMENT_HOST
 

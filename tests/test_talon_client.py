@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
-from selfserve.talon.client import CouponRequest, TalonClient
+from selfserve.talon import CouponRequest, TalonClient
 from tests.stand_ins.server import DroppingServer, ServedApp, free_port
 from tests.stand_ins.talon import API_KEY, DEPLOYMENT_HOST, TalonStandIn
 
@@ -186,7 +186,7 @@ def test_loyalty_points_are_added_with_a_json_body(talon_stand_in, talon_client)
 
 def test_the_built_in_sandbox_speaks_the_same_contract():
     from handlers.sandbox import create_talon_sandbox
-    from selfserve.ops.settings import SANDBOX_TALON_KEY
+    from selfserve.ops import SANDBOX_TALON_KEY
 
     served = ServedApp(create_talon_sandbox())
     try:

@@ -19,7 +19,7 @@ from selfserve.errors import (
     VerificationLocked,
     VerificationMissing,
 )
-from selfserve.landing.verification import (
+from selfserve.landing import (
     KEEP_ROWS_FOR,
     OneTimeCodes,
     SendThrottle,
@@ -27,8 +27,7 @@ from selfserve.landing.verification import (
     random_code,
 )
 from selfserve.models import PhoneVerification, utcnow
-from selfserve.ops.database import build_engine, build_sessionmaker
-from selfserve.ops.settings import Settings
+from selfserve.ops import Settings, build_engine, build_sessionmaker
 from tests.conftest import TEST_REDIS_URL
 
 PHONE = "+61491570156"

@@ -1,1 +1,53 @@
 """campaigns."""
+
+from selfserve.campaigns.book import (
+    ACTIONS,
+    COMPETITION_REPLIES,
+    DEFAULT_CONFIRM_REPLY,
+    DEFAULT_DEFERRED_REPLY,
+    DEFAULT_SEND_AT,
+    FIELDS,
+    CampaignBook,
+    CampaignSpec,
+    campaign_zone,
+    export_campaigns,
+    format_points,
+    import_campaigns,
+    moment_of,
+    parse_campaigns_file,
+    render_template,
+    spec_from_definition,
+    validate_campaign,
+)
+from selfserve.campaigns.drafts import (
+    GENERAL,
+    definition_from_form,
+    save_draft,
+    set_active,
+    stored_definition,
+)
+
+__all__ = [
+    "ACTIONS",
+    "COMPETITION_REPLIES",
+    "CampaignBook",
+    "CampaignSpec",
+    "DEFAULT_CONFIRM_REPLY",
+    "DEFAULT_DEFERRED_REPLY",
+    "DEFAULT_SEND_AT",
+    "FIELDS",
+    "GENERAL",
+    "campaign_zone",
+    "definition_from_form",
+    "export_campaigns",
+    "format_points",
+    "import_campaigns",
+    "moment_of",
+    "parse_campaigns_file",
+    "render_template",
+    "save_draft",
+    "set_active",
+    "spec_from_definition",
+    "stored_definition",
+    "validate_campaign",
+]

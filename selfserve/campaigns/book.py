@@ -22,12 +22,10 @@ import tomli_w
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.customers.consent import REGION_DEFAULT_ZONES, asks_for_y
-from selfserve.customers.phones import region_time_zone
+from selfserve.customers import REGION_DEFAULT_ZONES, asks_for_y, region_time_zone
 from selfserve.errors import CampaignFileError
 from selfserve.models import Campaign, Keyword, utcnow
-from selfserve.sms.encoding import clean_template, encoding_of
-from selfserve.sms.words import is_reserved
+from selfserve.sms import clean_template, encoding_of, is_reserved
 
 ACTIONS = ("coupon", "loyalty", "subscribe", "competition", "birthday")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -442,6 +440,11 @@ class OptionalDate:
         if self.value is None:
             return self.missing
         return format(self.value, spec or "%d %b %Y")
+
+
+def format_points(value: float) -> str:
+    """Loyalty points as a reply shows them: 10.5, or 10 rather than 10.0."""
+    return f"{value:g}" if value != int(value) else f"{int(value)}"
 
 
 def render_template(template: str, values: Mapping[str, Any]) -> str:

@@ -10,18 +10,13 @@ from pathlib import Path
 
 import click
 
-from selfserve.campaigns.book import CampaignSpec, campaign_zone, moment_of
-from selfserve.customers.phones import mask_phone
-from selfserve.journeys.birthdays import (
+from selfserve.campaigns import CampaignSpec, campaign_zone, moment_of
+from selfserve.customers import mask_phone
+from selfserve.journeys import (
     ALREADY_SENT,
     QUEUED,
-    SKIPPED,
-    WAITING,
     WOULD_SEND,
     BirthdayReport,
-    Birthdays,
-)
-from selfserve.journeys.competitions import (
     CompetitionError,
     draw_winners,
     export_entries,
@@ -29,6 +24,10 @@ from selfserve.journeys.competitions import (
 )
 from selfserve.models import utcnow
 from selfserve.services import Services
+from selfserve.sms import (
+    SKIPPED,
+    WAITING,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ def journeys_groups(
         Re-running a day sends nothing new; 29 February birthdays are celebrated on
         28 February in common years.
         """
-        birthdays = Birthdays.from_services(get_services(), clock)
+        birthdays = get_services().birthdays(clock)
         try:
             campaigns = birthdays.birthday_campaigns(slug)
         except LookupError as error:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from selfserve.console.posters import (
+from selfserve.console import (
     FORMATS,
     MODES,
     PAPERS,

@@ -9,16 +9,15 @@ from pathlib import Path
 
 import click
 
-from selfserve.campaigns.book import export_campaigns, import_campaigns
+from selfserve.campaigns import export_campaigns, import_campaigns
 from selfserve.commands.journeys import journeys_groups
 from selfserve.commands.posters import posters_group
 from selfserve.commands.users import users_group
-from selfserve.console.posters import PosterCampaign, poster_campaign_from
-from selfserve.customers.consent import export_consent_csv
-from selfserve.customers.directory import CustomerFileError, import_customers
+from selfserve.console import PosterCampaign, poster_campaign_from
+from selfserve.customers import CustomerFileError, export_consent_csv, import_customers
 from selfserve.errors import CampaignFileError
 from selfserve.ops import migrate
-from selfserve.queue.jobs import run_worker
+from selfserve.queue import run_worker
 from selfserve.services import Services
 
 log = logging.getLogger(__name__)

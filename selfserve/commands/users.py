@@ -7,7 +7,7 @@ from collections.abc import Callable
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.console.users import create_user, list_users, set_password
+from selfserve.console import create_user, list_users, set_password
 from selfserve.errors import ConsoleUserError
 
 

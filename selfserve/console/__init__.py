@@ -1,1 +1,79 @@
 """console."""
+
+from selfserve.console.charts import (
+    daily_chart,
+    source_chart,
+)
+from selfserve.console.posters import (
+    FORMATS,
+    MODES,
+    PAPERS,
+    PosterCampaign,
+    PosterError,
+    PosterLocation,
+    check_src,
+    poster_campaign_from,
+    poster_filename,
+    qr_payload,
+    read_locations,
+    render_poster,
+    write_posters,
+)
+from selfserve.console.rehearsal import (
+    Rehearsal,
+    rehearse,
+)
+from selfserve.console.reports import (
+    ConsentCount,
+    consent_counts,
+    daily_stats,
+    dashboard,
+    log_filters,
+    message_log,
+)
+from selfserve.console.simulator import (
+    SentText,
+    conversation,
+)
+from selfserve.console.users import (
+    ConsoleAccount,
+    authenticate,
+    create_user,
+    find_user,
+    list_users,
+    set_password,
+)
+
+__all__ = [
+    "ConsentCount",
+    "ConsoleAccount",
+    "FORMATS",
+    "MODES",
+    "PAPERS",
+    "PosterCampaign",
+    "PosterError",
+    "PosterLocation",
+    "Rehearsal",
+    "SentText",
+    "authenticate",
+    "check_src",
+    "consent_counts",
+    "conversation",
+    "create_user",
+    "daily_chart",
+    "daily_stats",
+    "dashboard",
+    "find_user",
+    "list_users",
+    "log_filters",
+    "message_log",
+    "poster_campaign_from",
+    "poster_filename",
+    "qr_payload",
+    "read_locations",
+    "rehearse",
+    "render_poster",
+    "set_password",
+    "source_chart",
+    "write_posters",
+]

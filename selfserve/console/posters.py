@@ -28,7 +28,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from selfserve.campaigns.book import CampaignSpec
+from selfserve.campaigns import CampaignSpec
 
 MODES = ("sms", "web")
 FORMATS = ("png", "svg", "pdf")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from selfserve.campaigns.book import CampaignSpec, render_template
+from selfserve.campaigns import CampaignSpec, format_points, render_template
+from selfserve.coupons import Coupons
 from selfserve.errors import TalonError, TalonRejected
-from selfserve.talon.client import TalonClient
-from selfserve.texts.answerer import TextAnswerer
+from selfserve.talon import TalonClient
 
 REHEARSAL_CUSTOMER_PREFIX = "selfserve-dry-run-"
 
@@ -37,46 +37,24 @@ class Rehearsal:
     identifier: str | None = None
 
 
-def rehearse(texts: TextAnswerer, talon: TalonClient, campaign: CampaignSpec) -> Rehearsal:
+def rehearse(coupons: Coupons, talon: TalonClient, campaign: CampaignSpec) -> Rehearsal:
     """Run `campaign` once against Talon.One with X-DRY-RUN: true, for a made-up customer."""
     customer_id = REHEARSAL_CUSTOMER_PREFIX + secrets.token_hex(4)
     keyword = campaign.keywords[0] if campaign.keywords else ""
     common = {"name": campaign.name, "first_name": "Alex", "keyword": keyword}
-    identifier = None
     if campaign.action not in ("coupon", "loyalty"):
         return Rehearsal(
             True,
             f"A {campaign.action} campaign does not call Talon.One: there is nothing to test.",
             reply_preview=render_template(campaign.reply, common),
         )
+    identifier = None
     try:
         if campaign.action == "loyalty":
-            assert campaign.loyalty_program_id is not None  # noqa: S101 - validated on save
-            ledger = talon.loyalty(customer_id, campaign.loyalty_program_id, dry_run=True)
-            preview = render_template(
-                campaign.reply,
-                {
-                    **common,
-                    "balance": _points(ledger.balance),
-                    "pending": _points(ledger.pending),
-                    "tier": ledger.tier,
-                    "points_to_next_tier": _points(ledger.points_to_next_tier or 0),
-                },
-            )
-            summary = f"Talon.One answered with a balance of {_points(ledger.balance)} points."
+            summary, preview = _rehearse_balance(talon, campaign, customer_id, common)
         else:
-            identifier = texts.identifier_for(campaign, customer_id, keyword)
-            issued = texts.issue_code(campaign, customer_id, identifier, dry_run=True)
-            preview = render_template(
-                campaign.reply,
-                {
-                    **common,
-                    "code": issued.code,
-                    "expiry": issued.expires_at,
-                    "starts": issued.starts_at,
-                },
-            )
-            summary = f"Talon.One answered with a coupon code ({issued.code})."
+            identifier = coupons.identifier_for(campaign, customer_id, keyword)
+            summary, preview = _rehearse_coupon(coupons, campaign, customer_id, identifier, common)
     except TalonRejected as error:
         return Rehearsal(
             False,
@@ -95,5 +73,34 @@ def rehearse(texts: TextAnswerer, talon: TalonClient, campaign: CampaignSpec) ->
     return Rehearsal(True, summary, reply_preview=preview, identifier=identifier)
 
 
-def _points(value: float) -> str:
-    return f"{int(value)}" if value == int(value) else f"{value:g}"
+def _rehearse_balance(
+    talon: TalonClient, campaign: CampaignSpec, customer_id: str, common: dict[str, str]
+) -> tuple[str, str]:
+    assert campaign.loyalty_program_id is not None  # noqa: S101 - validated on save
+    ledger = talon.loyalty(customer_id, campaign.loyalty_program_id, dry_run=True)
+    preview = render_template(
+        campaign.reply,
+        {
+            **common,
+            "balance": format_points(ledger.balance),
+            "pending": format_points(ledger.pending),
+            "tier": ledger.tier,
+            "points_to_next_tier": format_points(ledger.points_to_next_tier or 0),
+        },
+    )
+    return f"Talon.One answered with a balance of {format_points(ledger.balance)} points.", preview
+
+
+def _rehearse_coupon(
+    coupons: Coupons,
+    campaign: CampaignSpec,
+    customer_id: str,
+    identifier: str,
+    common: dict[str, str],
+) -> tuple[str, str]:
+    issued = coupons.issue(campaign, customer_id, identifier, dry_run=True)
+    preview = render_template(
+        campaign.reply,
+        {**common, "code": issued.code, "expiry": issued.expires_at, "starts": issued.starts_at},
+    )
+    return f"Talon.One answered with a coupon code ({issued.code}).", preview

@@ -17,9 +17,8 @@ from typing import Any
 from sqlalchemy import String, and_, case, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
-from selfserve.campaigns.book import CampaignSpec
-from selfserve.customers.consent import IMPORT_SOURCE, ConsentState
-from selfserve.customers.phones import mask_phone
+from selfserve.campaigns import CampaignSpec
+from selfserve.customers import IMPORT_SOURCE, ConsentState, mask_phone
 from selfserve.models import ConsentRecord, InboundMessage, OutboundMessage
 
 # How the outcomes the text flow records add up on the dashboard. Outcomes not named here

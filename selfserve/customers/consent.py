@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -22,9 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selfserve.customers.phones import mask_phone
-from selfserve.errors import SettingsError
-from selfserve.models import ConsentRecord, utcnow
-from selfserve.sms.senders import is_opted_out
+from selfserve.models import ConsentRecord, OptOut, utcnow
+from selfserve.ops import QuietHours
 
 PENDING_LIFETIME = timedelta(hours=24)
 CONFIRM_WORDS = frozenset({"Y", "YES"})
@@ -290,35 +289,6 @@ def export_consent_csv(db: Session, reveal: bool) -> str:
     return out.getvalue()
 
 
-@dataclass(frozen=True)
-class QuietHours:
-    """A daily window (local time) in which no marketing text is sent; may span midnight."""
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, text: str) -> QuietHours | None:
-        """`21:00-08:00` → QuietHours; `off` → None. Raises SettingsError when unreadable."""
-        value = text.strip().lower()
-        if value in ("off", "none", ""):
-            return None
-        match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", value)
-        if not match:
-            raise SettingsError("QUIET_HOURS must look like 21:00-08:00, or be off")
-        hours_from, minutes_from, hours_to, minutes_to = (int(g) for g in match.groups())
-        try:
-            return cls(time(hours_from, minutes_from), time(hours_to, minutes_to))
-        except ValueError:
-            raise SettingsError("QUIET_HOURS must look like 21:00-08:00, or be off") from None
-
-    def contains(self, local: time) -> bool:
-        """True when `local` falls inside the quiet window."""
-        if self.start <= self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
-
-
 def recipient_zone(phone_e164: str) -> ZoneInfo:
     """The recipient's time zone from the number (the region's main zone when it has several)."""
     try:
@@ -346,3 +316,32 @@ def next_send_time(phone_e164: str, now: datetime, quiet: QuietHours | None) -> 
     if opens <= local:
         opens += timedelta(days=1)
     return opens.astimezone(now.tzinfo)
+
+
+OPT_OUT_WORDING = {
+    "twilio-21610": "Twilio error 21610: the number had replied STOP to one of our texts",
+}
+
+
+def is_opted_out(db: Session, phone_e164: str) -> bool:
+    """True when the number has texted STOP (or Twilio told us 21610) and not START since."""
+    return bool(db.scalar(select(OptOut.opted_out).where(OptOut.phone_e164 == phone_e164)))
+
+
+def set_opt_out(db: Session, phone_e164: str, opted_out: bool, reason: str) -> None:
+    """Record that a number opted out (or back in); the row is kept either way.
+
+    Opting out also ends any marketing consent (a revoke in the consent trail, so the
+    console's counts and the export show it), whichever way it reached us: STOP, or
+    Twilio's 21610 on a send or a status callback.
+    """
+    if opted_out:
+        revoke(db, phone_e164, "opt-out", OPT_OUT_WORDING.get(reason, reason))
+    row = db.get(OptOut, phone_e164)
+    if row is None:
+        db.add(OptOut(phone_e164=phone_e164, opted_out=opted_out, reason=reason))
+    else:
+        row.opted_out = opted_out
+        row.reason = reason
+        row.changed_at = utcnow()
+    db.flush()

@@ -1,1 +1,61 @@
 """journeys."""
+
+from selfserve.journeys.birthdays import (
+    ALREADY_SENT,
+    QUEUED,
+    WOULD_SEND,
+    BirthdayReport,
+    Birthdays,
+    birthday_dates,
+    claim_birthday_run,
+    due_birthday_runs,
+    is_birthday,
+)
+from selfserve.journeys.competitions import (
+    CLOSED,
+    ENTERED,
+    NOT_OPEN,
+    CompetitionError,
+    answer_competition_text,
+    answer_journey_text,
+    competition_summaries,
+    draw_winners,
+    enter_competition,
+    entry_reply,
+    export_entries,
+    notify_winners,
+    pick_winners,
+)
+from selfserve.journeys.loyalty import (
+    RETRY,
+    Awards,
+    award_points_once,
+)
+
+__all__ = [
+    "ALREADY_SENT",
+    "Awards",
+    "BirthdayReport",
+    "Birthdays",
+    "CLOSED",
+    "CompetitionError",
+    "ENTERED",
+    "NOT_OPEN",
+    "QUEUED",
+    "RETRY",
+    "WOULD_SEND",
+    "answer_competition_text",
+    "answer_journey_text",
+    "award_points_once",
+    "birthday_dates",
+    "claim_birthday_run",
+    "competition_summaries",
+    "draw_winners",
+    "due_birthday_runs",
+    "enter_competition",
+    "entry_reply",
+    "export_entries",
+    "is_birthday",
+    "notify_winners",
+    "pick_winners",
+]

@@ -21,37 +21,36 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import extract, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns.book import (
+from selfserve.campaigns import (
     DEFAULT_SEND_AT,
     CampaignBook,
     CampaignSpec,
     campaign_zone,
     render_template,
 )
-from selfserve.customers.consent import (
-    QuietHours,
+from selfserve.coupons import Coupons
+from selfserve.customers import (
     marketing_skip_reason,
+    mask_phone,
     next_send_time,
     recipient_zone,
 )
-from selfserve.customers.phones import mask_phone
 from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
 from selfserve.journeys import sends as journeys
 from selfserve.journeys.loyalty import award_points_once
 from selfserve.journeys.sends import identifier_on, send_journey_text
 from selfserve.models import BirthdayRun, BirthdaySend, Customer, utcnow
-from selfserve.ops.database import insert_ignoring_duplicates
-from selfserve.sms.outbox import Outbox, backoff_seconds
-from selfserve.talon.client import TalonClient
-from selfserve.texts.answerer import IssuedCode
-
-if TYPE_CHECKING:
-    from selfserve.services import Services
+from selfserve.ops import (
+    QuietHours,
+    insert_ignoring_duplicates,
+)
+from selfserve.sms import Outbox, backoff_seconds
+from selfserve.talon import TalonClient
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ SWEEP_AFTER = timedelta(minutes=5)  # an owed row this far past its time lost it
 
 
 class BirthdayQueue(Protocol):
-    """Hands one customer's birthday text to the worker (JourneyJobs.enqueue_birthday)."""
+    """Hands one customer's birthday text to the worker (Jobs.enqueue_birthday)."""
 
     def enqueue_birthday(
         self,
@@ -79,10 +78,6 @@ class BirthdayQueue(Protocol):
         day_iso: str,
         delay_seconds: float | None = None,
     ) -> None: ...
-
-
-# Creates or retrieves a campaign's coupon for an identifier (TextAnswerer.issue_code).
-CodeIssuer = Callable[[CampaignSpec, str, str], IssuedCode]
 
 
 @dataclass(frozen=True)
@@ -214,13 +209,13 @@ def claim_birthday_run(db: Session, campaign_slug: str, day: date, now: datetime
 
 
 class Birthdays:
-    """Sends birthday coupons; built from the app's services (see `from_services`)."""
+    """Sends birthday coupons: due runs, one customer's text, dry-run plans."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         campaigns: CampaignBook,
-        issue_code: CodeIssuer,
+        coupons: Coupons,
         talon: TalonClient,
         outbox: Outbox,
         default_region: str,
@@ -233,7 +228,7 @@ class Birthdays:
     ) -> None:
         self._sessions = sessions
         self._campaigns = campaigns
-        self._issue_code = issue_code
+        self._coupons = coupons  # the worker's: the full Talon.One timeout
         self._talon = talon
         self._outbox = outbox
         self._region = default_region
@@ -242,30 +237,6 @@ class Birthdays:
         self._queue = queue
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
-
-    @classmethod
-    def from_services(cls, services: Services, clock: Callable[[], datetime] = utcnow) -> Birthdays:
-        """Build from the app's Services: the worker's full-timeout Talon.One client, the
-        outbox, and the queue for what cannot be sent now."""
-        settings = services.settings
-        talon = services.talon
-
-        def issue_code(campaign: CampaignSpec, customer_id: str, identifier: str) -> IssuedCode:
-            return services.texts.issue_code(campaign, customer_id, identifier, talon=talon)
-
-        return cls(
-            services.sessions,
-            services.campaigns,
-            issue_code,
-            talon,
-            services.outbox,
-            settings.default_region,
-            QuietHours.parse(settings.quiet_hours),
-            clock,
-            queue=services.journey_jobs,
-            retry_base_seconds=settings.talon_retry_base_seconds,
-            retry_max_seconds=settings.talon_retry_max_seconds,
-        )
 
     def birthday_campaigns(self, slug: str | None = None) -> list[CampaignSpec]:
         """Active birthday campaigns (or the one named); raises LookupError for a bad slug."""
@@ -518,7 +489,7 @@ class Birthdays:
             )
         identifier = identifier_on(campaign, customer_id, "", day)
         try:
-            issued = self._issue_code(campaign, customer_id, identifier)
+            issued = self._coupons.issue(campaign, customer_id, identifier)
         except TalonError as error:
             rejected = isinstance(error, TalonRejected)
             retry_after = None

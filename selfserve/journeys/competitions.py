@@ -20,14 +20,15 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns.book import (
+from selfserve.campaigns import (
     COMPETITION_REPLIES,
     CampaignSpec,
     campaign_zone,
     moment_of,
     render_template,
 )
-from selfserve.customers.phones import mask_phone
+from selfserve.coupons import IssuedCode
+from selfserve.customers import mask_phone
 from selfserve.errors import SelfserveError
 from selfserve.journeys.sends import JourneySend, send_journey_text
 from selfserve.models import (
@@ -37,8 +38,8 @@ from selfserve.models import (
     CompetitionWinner,
     Customer,
 )
-from selfserve.ops.database import insert_ignoring_duplicates
-from selfserve.sms.outbox import Outbox
+from selfserve.ops import insert_ignoring_duplicates
+from selfserve.sms import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,28 @@ def entry_fields(
         "opens": _moment(campaign, "opens_at", zone),
         "closes": _moment(campaign, "closes_at", zone, end=True),
     }
+
+
+def entry_reply(
+    db: Session,
+    campaign: CampaignSpec,
+    customer_id: str,
+    issued: IssuedCode,
+    first_name: str,
+    default_region: str,
+) -> str:
+    """A competition's entry reply with its code (for a code the worker texts later)."""
+    return render_template(
+        campaign.reply,
+        {
+            "name": campaign.name,
+            "first_name": first_name,
+            **entry_fields(db, campaign, customer_id, default_region),
+            "code": issued.code,
+            "expiry": issued.expires_at,
+            "starts": issued.starts_at,
+        },
+    )
 
 
 def reply_template(campaign: CampaignSpec, name: str) -> str:

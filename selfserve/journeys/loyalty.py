@@ -18,11 +18,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns.book import CampaignBook
+from selfserve.campaigns import CampaignBook
 from selfserve.errors import TalonError, TalonRejected, TalonTimedOut
 from selfserve.models import LoyaltyAward, utcnow
-from selfserve.ops.database import insert_ignoring_duplicates
-from selfserve.talon.client import TalonClient
+from selfserve.ops import insert_ignoring_duplicates
+from selfserve.talon import TalonClient
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,55 @@ class TakingPart:
     outcome: str
     campaign_slug: str
     customer_id: str
+
+
+class Awards:
+    """A campaign's `award_points` for customers taking part, with its collaborators.
+
+    With `enqueue(campaign_slug, customer_id)` (the web processes) the award goes to the
+    worker, off the answer's path; without (the worker itself), it is made at once.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        talon: TalonClient,
+        campaigns: CampaignBook,
+        *,
+        enqueue: Callable[[str, str], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._talon = talon
+        self._campaigns = campaigns
+        self._enqueue = enqueue
+        self._clock = clock
+
+    def took_part(self, outcome: str, campaign_slug: str | None, customer_id: str | None) -> None:
+        """Award the campaign's points if `outcome` is the customer taking part (once).
+
+        Never raises: the customer has their answer, and their next visit tries again.
+        """
+        try:
+            award_for_taking_part(
+                self._sessions,
+                self._talon,
+                self._campaigns,
+                TakingPart(outcome, campaign_slug or "", customer_id or ""),
+                self._clock,
+                self._enqueue,
+            )
+        except Exception:
+            log.exception(
+                "award_enqueue_failed",
+                extra={"campaign": campaign_slug, "customer_id": customer_id},
+            )
+
+    def award(self, campaign_slug: str, customer_id: str) -> str | None:
+        """The worker's side: post the campaign's points for the customer, once."""
+        return award_campaign_points(
+            self._sessions, self._talon, self._campaigns, campaign_slug, customer_id, self._clock
+        )
 
 
 def award_for_taking_part(

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns.book import CampaignSpec, render_template
+from selfserve.campaigns import CampaignSpec, render_template
 from selfserve.models import OutboundMessage
+from selfserve.sms import Outbox
 from selfserve.sms import outbox as outbox_states
-from selfserve.sms.outbox import Outbox
 
 SENT, ALREADY_SENT, QUEUED, OPTED_OUT, FAILED, UNCERTAIN = (
     "sent",

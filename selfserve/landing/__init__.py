@@ -1,1 +1,43 @@
 """landing."""
+
+from selfserve.landing.claims import (
+    LandingClaims,
+)
+from selfserve.landing.flow import (
+    LandingJourney,
+    LandingPage,
+)
+from selfserve.landing.look import (
+    code_qr_svg,
+    contrast_ratio,
+    darken_until_readable,
+    palette_for,
+    safe_logo_url,
+    sms_uri,
+)
+from selfserve.landing.verification import (
+    KEEP_ROWS_FOR,
+    OneTimeCodes,
+    SendThrottle,
+    VerifiedNumber,
+    normalise_code,
+    random_code,
+)
+
+__all__ = [
+    "KEEP_ROWS_FOR",
+    "LandingClaims",
+    "LandingJourney",
+    "LandingPage",
+    "OneTimeCodes",
+    "SendThrottle",
+    "VerifiedNumber",
+    "code_qr_svg",
+    "contrast_ratio",
+    "darken_until_readable",
+    "normalise_code",
+    "palette_for",
+    "random_code",
+    "safe_logo_url",
+    "sms_uri",
+]

@@ -23,7 +23,7 @@ from collections import Counter as Tally
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,10 +36,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-
-from selfserve.errors import RecipientOptedOut, SmsError
-from selfserve.sms.senders import SentMessage, SmsSender
-from selfserve.talon.client import TalonCall
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +136,15 @@ def flush() -> None:
     _answers.flush()
 
 
-def observe_talon_call(call: TalonCall) -> None:
+class _Call(Protocol):
+    """One Talon.One call as the client reports it (selfserve.talon.TalonCall)."""
+
+    endpoint: str
+    status: int
+    seconds: float
+
+
+def observe_talon_call(call: _Call) -> None:
     """TalonClient's `observe` callback: count the call and time it."""
     key = (call.endpoint, call.status)
     children = _talon_children.get(key)
@@ -158,27 +162,6 @@ def observe_talon_call(call: TalonCall) -> None:
 def count_delivery_status(status: str) -> None:
     """A Twilio delivery status callback arrived."""
     SMS_DELIVERY.labels(status[:32]).inc()
-
-
-class MeteredSender:
-    """An SmsSender that counts what happened to every text it was asked to send."""
-
-    def __init__(self, inner: SmsSender) -> None:
-        self._inner = inner
-        self.provider = inner.provider
-
-    def send(self, to_e164: str, body: str) -> SentMessage:
-        """Send through the wrapped sender, counting accepted, opted_out or failed."""
-        try:
-            sent = self._inner.send(to_e164, body)
-        except RecipientOptedOut:
-            OUTBOUND_SMS.labels("opted_out").inc()
-            raise
-        except SmsError:
-            OUTBOUND_SMS.labels("failed").inc()
-            raise
-        OUTBOUND_SMS.labels("accepted").inc()
-        return sent
 
 
 @dataclass(frozen=True)
@@ -230,84 +213,3 @@ def render(shared: Iterable[SharedGauge] = ()) -> tuple[bytes, str]:
         state.register(SharedStateCollector(gauges))
         body += generate_latest(state)
     return body, CONTENT_TYPE_LATEST
-
-
-def operational_gauges(
-    sessions: Any, budget: Any, huey: Any, budget_limit: int
-) -> list[SharedGauge]:
-    """The gauges read from shared state at scrape time: budget, queue, owed codes.
-
-    `budget` has `spent_in_window()`; `huey` is the task queue (Redis or SQLite storage).
-    Every worker and host reads the same shared state, so every /metrics page agrees.
-    """
-    from sqlalchemy import func, select
-
-    from selfserve.coupons.deferrals import PENDING
-    from selfserve.models import DeferredCode, OutboundMessage, utcnow
-    from selfserve.sms.outbox import WAITING
-
-    def oldest_job_age() -> float:
-        with sessions() as db:
-            oldest = [
-                db.scalar(
-                    select(func.min(DeferredCode.created_at)).where(DeferredCode.state == PENDING)
-                ),
-                db.scalar(
-                    select(func.min(OutboundMessage.created_at)).where(
-                        OutboundMessage.status == WAITING
-                    )
-                ),
-            ]
-        found = [moment for moment in oldest if moment is not None]
-        if not found:
-            return 0.0
-        first = min(found)
-        if first.tzinfo is None:  # SQLite's func.min returns text-derived naive values
-            from datetime import UTC
-
-            first = first.replace(tzinfo=UTC)
-        return max(0.0, (utcnow() - first).total_seconds())
-
-    def codes_owed() -> float:
-        with sessions() as db:
-            return float(
-                db.scalar(
-                    select(func.count())
-                    .select_from(DeferredCode)
-                    .where(DeferredCode.state == PENDING)
-                )
-                or 0
-            )
-
-    return [
-        SharedGauge(
-            "selfserve_talon_budget_used",
-            "Talon.One calls counted in the current moving window, all processes together",
-            lambda: float(budget.spent_in_window()),
-        ),
-        SharedGauge(
-            "selfserve_talon_budget_limit",
-            "Talon.One calls allowed per window (TALON_RATE_LIMIT_PER_MINUTE)",
-            lambda: float(budget_limit),
-        ),
-        SharedGauge(
-            "selfserve_queue_depth",
-            "Jobs waiting in the task queue to run now",
-            lambda: float(huey.pending_count()),
-        ),
-        SharedGauge(
-            "selfserve_queue_scheduled",
-            "Jobs waiting for a later time (retries with backoff)",
-            lambda: float(huey.scheduled_count()),
-        ),
-        SharedGauge(
-            "selfserve_queue_oldest_job_age_seconds",
-            "Age of the oldest code owed by SMS or text waiting to be sent (0: none)",
-            oldest_job_age,
-        ),
-        SharedGauge(
-            "selfserve_codes_owed",
-            "Codes Talon.One could not give in time, still to be texted",
-            codes_owed,
-        ),
-    ]

@@ -13,6 +13,7 @@ import limits
 import phonenumbers
 
 from selfserve.errors import SettingsError
+from selfserve.ops.quiet_hours import QuietHours
 
 SANDBOX_TALON_KEY = "sandbox"  # noqa: S105 - the built-in sandbox's well-known key, not a secret
 SANDBOX_TALON_URL = "http://talon-sandbox.invalid"
@@ -136,8 +137,6 @@ class Settings:
             raise SettingsError("set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, not both")
         if self.trusted_proxy_hops < 0:
             raise SettingsError("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
-        from selfserve.customers.consent import QuietHours
-
         QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS
         if self.talon_rate_limit_per_minute < 1:
             raise SettingsError("TALON_RATE_LIMIT_PER_MINUTE must be at least 1")

@@ -18,15 +18,18 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
-from selfserve.coupons.deferrals import DeferredCodes
-from selfserve.sms.outbox import Outbox
+from selfserve.journeys import RETRY, Awards, Birthdays
+from selfserve.queue.deferred_codes import DeferredCodes
+from selfserve.sms import Outbox, backoff_seconds
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "selfserve"
+AWARD_ATTEMPTS = 8  # after these, a still-failing award waits for the customer's next text
 
 
 def build_huey(redis_url: str, queue_path: Path) -> Huey:
@@ -40,42 +43,81 @@ def build_huey(redis_url: str, queue_path: Path) -> Huey:
 
 
 class Jobs:
-    """The jobs selfserve queues, and how to enqueue each one."""
+    """The jobs selfserve queues, how to enqueue each one, and what each one runs.
 
-    def __init__(self, huey: Huey) -> None:
+    Jobs carry ids, slugs and ISO dates only and open their own transactions:
+    - `deliver_deferred_code(id, attempt)`: a code owed by SMS (queue/deferred_codes.py);
+    - `send_outbox_text(id, attempt)`: one outbox row (sms/outbox.py);
+    - `send_birthday(campaign, customer, day)`: one customer's birthday coupon; a job that
+      cannot finish now (Talon.One busy, the budget spent, quiet hours) enqueues itself again;
+    - `birthday_tick`, every minute in the worker's scheduler: runs each birthday campaign once
+      a day at its `send_at` local time, and re-enqueues lost birthday jobs;
+    - `award_loyalty_points(campaign, customer, attempt)`: a campaign's `award_points`, off the
+      webhook's path; surely-failed calls are retried with backoff.
+    """
+
+    def __init__(
+        self,
+        huey: Huey,
+        *,
+        codes: DeferredCodes,
+        outbox: Outbox,
+        birthdays: Callable[[], Birthdays],
+        awards: Awards,
+        retry_base_seconds: float = 2.0,
+        retry_max_seconds: float = 120.0,
+    ) -> None:
         self.huey = huey
-        self._codes: DeferredCodes | None = None
-        self._outbox: Outbox | None = None
-        self._deliver_code = huey.task(name="deliver_deferred_code")(self._run_deliver_code)
-        self._send_text = huey.task(name="send_outbox_text")(self._run_send_text)
-
-    def bind(self, codes: DeferredCodes, outbox: Outbox) -> None:
-        """Give the jobs the domain objects they run (built after the queue)."""
         self._codes = codes
         self._outbox = outbox
+        self._birthdays = birthdays  # a fresh Birthdays (and clock) for each run
+        self._awards = awards
+        self._retry_base = retry_base_seconds
+        self._retry_max = retry_max_seconds
+        self._deliver_code = huey.task(name="deliver_deferred_code")(self._run_deliver_code)
+        self._send_text = huey.task(name="send_outbox_text")(self._run_send_text)
+        self._send_birthday = huey.task(name="send_birthday")(self._run_send_birthday)
+        self._award_points = huey.task(name="award_loyalty_points")(self._run_award)
+        self.birthday_tick = huey.periodic_task(crontab(minute="*"), name="birthday_tick")(
+            self._run_tick
+        )
 
     def enqueue_code(
         self, deferred_id: int, attempt: int, delay_seconds: float | None = None
     ) -> None:
         """Queue an attempt at an owed code (after `delay_seconds`, if given)."""
-        if delay_seconds:
-            self._deliver_code.schedule(args=(deferred_id, attempt), delay=delay_seconds)
-        else:
-            self._deliver_code(deferred_id, attempt)
+        _enqueue(self._deliver_code, (deferred_id, attempt), delay_seconds)
 
     def enqueue_text(
         self, outbound_id: int, attempt: int, delay_seconds: float | None = None
     ) -> None:
         """Queue a delivery attempt for an outbox row (after `delay_seconds`, if given)."""
-        if delay_seconds:
-            self._send_text.schedule(args=(outbound_id, attempt), delay=delay_seconds)
-        else:
-            self._send_text(outbound_id, attempt)
+        _enqueue(self._send_text, (outbound_id, attempt), delay_seconds)
+
+    def enqueue_birthday(
+        self,
+        campaign_slug: str,
+        customer_id: str,
+        day_iso: str,
+        delay_seconds: float | None = None,
+    ) -> None:
+        """Queue one customer's birthday text (after `delay_seconds`, if given)."""
+        _enqueue(self._send_birthday, (campaign_slug, customer_id, day_iso), delay_seconds)
+
+    def enqueue_award(
+        self,
+        campaign_slug: str,
+        customer_id: str,
+        attempt: int = 0,
+        delay_seconds: float | None = None,
+    ) -> None:
+        """Queue a loyalty award for a customer who took part."""
+        _enqueue(self._award_points, (campaign_slug, customer_id, attempt), delay_seconds)
 
     def sweep(self) -> int:
         """Re-enqueue every overdue owed code and outbox row; returns how many."""
-        codes = self._bound_codes().overdue()
-        texts = self._bound_outbox().overdue()
+        codes = self._codes.overdue()
+        texts = self._outbox.overdue()
         for deferred_id, attempt in codes:
             self.enqueue_code(deferred_id, attempt)
         for outbound_id, attempt in texts:
@@ -84,25 +126,41 @@ class Jobs:
             log.warning("queue_swept", extra={"codes": len(codes), "texts": len(texts)})
         return len(codes) + len(texts)
 
-    def _bound_codes(self) -> DeferredCodes:
-        if self._codes is None:
-            raise RuntimeError("Jobs.bind() was not called")
-        return self._codes
+    def tick(self) -> int:
+        """Run the birthday campaigns that are due and re-enqueue lost jobs; returns runs."""
+        return len(self._birthdays().run_due())
 
-    def _bound_outbox(self) -> Outbox:
-        if self._outbox is None:
-            raise RuntimeError("Jobs.bind() was not called")
-        return self._outbox
+    def _run_tick(self) -> None:
+        self.tick()
 
     def _run_deliver_code(self, deferred_id: int, attempt: int) -> None:
-        retry = self._bound_codes().deliver(deferred_id, attempt)
+        retry = self._codes.deliver(deferred_id, attempt)
         if retry is not None:
             self.enqueue_code(deferred_id, retry.attempt, retry.delay_seconds)
 
     def _run_send_text(self, outbound_id: int, attempt: int) -> None:
-        retry = self._bound_outbox().deliver(outbound_id, attempt)
+        retry = self._outbox.deliver(outbound_id, attempt)
         if retry is not None:
             self.enqueue_text(outbound_id, retry.attempt, retry.delay_seconds)
+
+    def _run_send_birthday(self, campaign_slug: str, customer_id: str, day_iso: str) -> None:
+        again_in = self._birthdays().deliver_owed(campaign_slug, customer_id, day_iso)
+        if again_in is not None:
+            self.enqueue_birthday(campaign_slug, customer_id, day_iso, max(again_in, 0.05))
+
+    def _run_award(self, campaign_slug: str, customer_id: str, attempt: int) -> None:
+        state = self._awards.award(campaign_slug, customer_id)
+        if state == RETRY and attempt + 1 < AWARD_ATTEMPTS:
+            delay = backoff_seconds(attempt + 1, self._retry_base, self._retry_max)
+            self.enqueue_award(campaign_slug, customer_id, attempt + 1, delay)
+
+
+def _enqueue(task: TaskWrapper, args: tuple[object, ...], delay_seconds: float | None) -> None:
+    """Queue `task(*args)` now, or after `delay_seconds` when given."""
+    if delay_seconds:
+        task.schedule(args=args, delay=delay_seconds)
+    else:
+        task(*args)
 
 
 class Sweeper:

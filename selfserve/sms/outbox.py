@@ -30,11 +30,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.customers.phones import mask_phone
+from selfserve.customers import is_opted_out, mask_phone, set_opt_out
 from selfserve.errors import RecipientOptedOut, SmsError
 from selfserve.models import OutboundMessage, utcnow
-from selfserve.ops.database import insert_ignoring_duplicates
-from selfserve.sms.senders import SmsSender, is_opted_out, set_opt_out
+from selfserve.ops import insert_ignoring_duplicates
+from selfserve.sms.senders import SmsSender
 
 log = logging.getLogger(__name__)
 
@@ -97,17 +97,16 @@ class Outbox:
         sender: SmsSender,
         *,
         retries: RetryPolicy = DEFAULT_RETRIES,
+        enqueue: Callable[[int, int, float | None], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._sender = sender
         self._retries = retries
-        self._clock = clock
-        self._enqueue: Callable[[int, int, float | None], None] | None = None
-
-    def connect_queue(self, enqueue: Callable[[int, int, float | None], None]) -> None:
-        """Tell the outbox how to hand a row to the worker: enqueue(outbound_id, attempt, delay)."""
+        # How a row reaches the worker: enqueue(outbound_id, attempt, delay); without a
+        # queue, rows wait for a sweeper (tests that deliver by hand).
         self._enqueue = enqueue
+        self._clock = clock
 
     def send(
         self,

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
-from selfserve.customers.phones import mask_phone
+from selfserve.customers import set_opt_out
 from selfserve.errors import RecipientOptedOut, SmsError
-from selfserve.models import OptOut, OutboundMessage, utcnow
+from selfserve.models import OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -141,91 +141,11 @@ class SandboxSender:
         return SentMessage(sid="SM" + secrets.token_hex(16), status="sandboxed", provider="sandbox")
 
 
-OPT_OUT_WORDING = {
-    "twilio-21610": "Twilio error 21610: the number had replied STOP to one of our texts",
-}
-
-
-def is_opted_out(db: Session, phone_e164: str) -> bool:
-    """True when the number has texted STOP (or Twilio told us 21610) and not START since."""
-    return bool(db.scalar(select(OptOut.opted_out).where(OptOut.phone_e164 == phone_e164)))
-
-
-def set_opt_out(db: Session, phone_e164: str, opted_out: bool, reason: str) -> None:
-    """Record that a number opted out (or back in); the row is kept either way.
-
-    Opting out also ends any marketing consent (a revoke in the consent trail, so the
-    console's counts and the export show it), whichever way it reached us: STOP, or
-    Twilio's 21610 on a send or a status callback.
-    """
-    from selfserve.customers.consent import revoke  # consent.py imports this module
-
-    if opted_out:
-        revoke(db, phone_e164, "opt-out", OPT_OUT_WORDING.get(reason, reason))
-    row = db.get(OptOut, phone_e164)
-    if row is None:
-        db.add(OptOut(phone_e164=phone_e164, opted_out=opted_out, reason=reason))
-    else:
-        row.opted_out = opted_out
-        row.reason = reason
-        row.changed_at = utcnow()
-    db.flush()
-
-
-def send_text(
-    db: Session,
-    sender: SmsSender,
-    to_e164: str,
-    body: str,
-    purpose: str,
-    campaign_slug: str | None = None,
-) -> OutboundMessage | None:
-    """Send one text unless the number opted out, and record it; None when not sent.
-
-    Kept for tests and tools that write outbox rows directly. It calls the provider inside
-    the caller's transaction and has no dedupe key: application code sends through
-    `selfserve.sms.outbox.Outbox.send()` (services.outbox), which does neither.
-
-    A 21610 answer records the opt-out. Raises SmsError for other failures (`permanent`
-    says whether a retry can help); the failed attempt is recorded too.
-    """
-    if is_opted_out(db, to_e164):
-        log.info("sms_skipped_opted_out", extra={"to": mask_phone(to_e164), "purpose": purpose})
-        return None
-    record = OutboundMessage(
-        to_e164=to_e164,
-        body=body,
-        purpose=purpose,
-        provider=sender.provider,
-        status="sending",
-        campaign_slug=campaign_slug,
-    )
-    db.add(record)
-    db.flush()
-    try:
-        sent = sender.send(to_e164, body)
-    except RecipientOptedOut:
-        set_opt_out(db, to_e164, True, reason="twilio-21610")
-        record.status, record.error_code = "failed", 21610
-        log.warning("sms_recipient_opted_out", extra={"to": mask_phone(to_e164)})
-        return None
-    except SmsError as error:
-        record.status, record.error_code = "failed", error.code
-        raise
-    record.message_sid, record.status = sent.sid, sent.status
-    log.info(
-        "sms_sent", extra={"to": mask_phone(to_e164), "purpose": purpose, "provider": sent.provider}
-    )
-    return record
-
-
 def record_status(
     db: Session,
     message_sid: str,
     status: str,
     error_code: int | None,
-    *,
-    opt_out_on_21610: bool = True,
 ) -> bool:
     """Apply a delivery status callback; terminal statuses never move back. False if unknown.
 
@@ -240,6 +160,6 @@ def record_status(
         .returning(OutboundMessage.to_e164)
     )
     recipient = result.scalar()
-    if recipient is not None and error_code == 21610 and opt_out_on_21610:
+    if recipient is not None and error_code == 21610:
         set_opt_out(db, recipient, True, reason="twilio-21610")
     return recipient is not None

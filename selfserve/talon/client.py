@@ -15,7 +15,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from selfserve.errors import TalonRateLimited, TalonRejected, TalonTimedOut, TalonUnavailable
+from selfserve.errors import (
+    TalonError,
+    TalonRateLimited,
+    TalonRejected,
+    TalonTimedOut,
+    TalonUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -276,3 +282,19 @@ def _parse_time(value: Any) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def log_talon_error(campaign_slug: str, error: TalonError) -> None:
+    """One loud line for a configuration error (with Talon.One's RequestUUID), else a warning."""
+    if isinstance(error, TalonRejected):
+        log.error(
+            "talon_rejected",
+            extra={
+                "campaign": campaign_slug,
+                "status": error.status,
+                "error": error.error,
+                "request_uuid": error.request_uuid,
+            },
+        )
+    else:
+        log.warning("talon_unavailable", extra={"campaign": campaign_slug, "reason": str(error)})

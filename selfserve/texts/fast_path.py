@@ -32,13 +32,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from selfserve.campaigns.book import CampaignBook, CampaignSpec
-from selfserve.customers.consent import CONFIRM_WORDS
-from selfserve.customers.identity import Identity, pseudonym
-from selfserve.customers.phones import split_channel, to_e164_and_mask
+from selfserve.campaigns import CampaignBook, CampaignSpec
+from selfserve.customers import CONFIRM_WORDS, Identity, pseudonym, split_channel, to_e164_and_mask
 from selfserve.errors import InvalidPhoneNumber
-from selfserve.ops.database import SetAsideConnections, write_turn
-from selfserve.sms.words import classify, first_word, normalise_body
+from selfserve.ops import SetAsideConnections, write_turn
+from selfserve.sms import classify, first_word, normalise_body
 from selfserve.texts.message_log import BatchInsert, MessageLogWriter
 
 # One statement, five index lookups (customers.phone_e164, opt_outs' key,

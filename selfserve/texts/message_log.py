@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from selfserve.models import InboundMessage
-from selfserve.ops.database import write_turn
+from selfserve.ops import write_turn
 
 log = logging.getLogger(__name__)
 

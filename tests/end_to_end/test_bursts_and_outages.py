@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from selfserve.queue.jobs import WorkerThreads
+from selfserve.queue import WorkerThreads
 from tests import queue_support
 from tests.conftest import (
     SPRING_CAMPAIGNS,

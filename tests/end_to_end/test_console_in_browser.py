@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from selfserve.ops.settings import Settings
+from selfserve.ops import Settings
 from tests.conftest import ARTIFACTS, SPRING_CAMPAIGNS, import_campaigns_text
 from tests.console_support import EMAIL, PASSWORD, create_console_user
 from tests.stand_ins.server import ServedApp

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from selfserve.models import DeferredCode, OutboundMessage
-from selfserve.ops.settings import Settings
+from selfserve.ops import Settings
 from tests import queue_support
 from tests.conftest import reply_text, send_text, wait_for
 

@@ -1,0 +1,230 @@
+"""This person, this campaign → their code: the one place that asks Talon.One for a coupon.
+
+`Coupons.claim` finds the remembered code, otherwise asks Talon.One (through the shared
+budget, which the client applies), remembers the answer exactly once (a UNIQUE
+(campaign, identifier) row: two processes asking at once store one code, and both answer
+with it), or says the code is owed when Talon.One is slow, down or over budget. SMS, the
+landing page, birthdays, the console's rehearsal and the deferred-code worker all go through
+here; none of them calls the Talon.One client's coupon endpoint itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from selfserve.campaigns import CampaignSpec
+from selfserve.coupons.deferrals import Deferral, Owed, record_deferral
+from selfserve.coupons.replies import identifier_for
+from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
+from selfserve.models import IssuedCoupon, utcnow
+from selfserve.ops import insert_ignoring_duplicates, write_turn
+from selfserve.talon import CouponRequest, TalonClient, log_talon_error
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code for one customer and campaign, from our records or fresh from Talon.One."""
+
+    code: str
+    expires_at: datetime | None
+    starts_at: datetime | None
+    fresh: bool
+
+
+@dataclass(frozen=True)
+class Issued:
+    """The customer has their code (remembered, or fresh from Talon.One)."""
+
+    code: IssuedCode
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Talon.One could not give the code in time: it is owed and texted later."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """No code now and none owed: `outcome` is "failed" (configuration) or
+    "talon_unavailable" (nothing can owe it)."""
+
+    outcome: str
+    reason: str
+
+
+ClaimResult = Issued | Deferred | Refused
+
+
+def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:
+    """The code already issued for this campaign and identifier, if any."""
+    row = db.execute(
+        select(IssuedCoupon.code, IssuedCoupon.expires_at, IssuedCoupon.starts_at).where(
+            IssuedCoupon.campaign_slug == campaign_slug, IssuedCoupon.identifier == identifier
+        )
+    ).first()
+    if row is None:
+        return None
+    return IssuedCode(row.code, row.expires_at, row.starts_at, fresh=False)
+
+
+class Coupons:
+    """Claims coupons with one Talon.One client (the webhook's short timeout, or the worker's).
+
+    `pause_after_failure_seconds`: after a timeout, refusal or 5xx, claims that may be owed
+    are owed at once for that long (in this process) instead of each waiting out the timeout
+    again: during an outage each web process asks Talon.One about once in that time.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        talon: TalonClient,
+        *,
+        enqueue_owed: Callable[[int, int], None] | None = None,
+        pause_after_failure_seconds: float = 0.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._talon = talon
+        # With a queue, a code Talon.One cannot give now is owed and texted later
+        # (enqueue_owed(row id, attempt) queues the job); without one, claims are refused.
+        self._enqueue_owed = enqueue_owed
+        self._pause_seconds = pause_after_failure_seconds
+        self._paused_until = 0.0  # time.monotonic() before which claims are owed at once
+        self._clock = clock
+        self._write_turn = write_turn(sessions.kw["bind"])  # SQLite: one writer at a time
+
+    @property
+    def can_owe(self) -> bool:
+        """True when a code Talon.One cannot give now can be owed (a queue is there)."""
+        return self._enqueue_owed is not None
+
+    def identifier_for(self, campaign: CampaignSpec, customer_id: str, keyword: str) -> str:
+        """The Talon.One identifier of this person's claim on the campaign (today's date)."""
+        return identifier_for(campaign, customer_id, keyword, self._clock())
+
+    def owe(self, db: Session, deferral: Deferral) -> Owed | None:
+        """Owe the code, inside the caller's transaction; hand the result to `hand_to_worker`
+        after the commit (None: a job for it is already on its way)."""
+        return record_deferral(db, deferral, self._clock())
+
+    def hand_to_worker(self, owed: Owed | None) -> None:
+        """Queue the job for a code owed in a committed transaction."""
+        if owed is None or self._enqueue_owed is None:
+            return
+        try:
+            self._enqueue_owed(*owed)
+        except Exception:  # the row is committed: the worker's sweeper will find it
+            log.exception("deferred_enqueue_failed", extra={"deferred_id": owed[0]})
+
+    def claim(
+        self,
+        campaign: CampaignSpec,
+        customer_id: str,
+        identifier: str,
+        *,
+        may_owe: bool,
+        known_missing: bool = False,
+        then: Callable[[Session, IssuedCode], None] | None = None,
+    ) -> ClaimResult:
+        """The customer's code, or why not. `may_owe`: a code Talon.One cannot give now is
+        owed (Deferred) rather than refused. `known_missing` and `then` as for `issue`."""
+        if may_owe and time.monotonic() < self._paused_until:
+            return Deferred("Talon.One failed a moment ago")
+        try:
+            code = self.issue(
+                campaign, customer_id, identifier, known_missing=known_missing, then=then
+            )
+        except TalonError as error:
+            log_talon_error(campaign.slug, error)
+            if isinstance(error, TalonRejected):
+                return Refused("failed", str(error))
+            if not may_owe:
+                return Refused("talon_unavailable", str(error))
+            if not isinstance(error, TalonRateLimited):  # budget and 429 have their own wait
+                self._paused_until = time.monotonic() + self._pause_seconds
+            return Deferred(str(error))
+        return Issued(code)
+
+    def issue(
+        self,
+        campaign: CampaignSpec,
+        customer_id: str,
+        identifier: str,
+        *,
+        dry_run: bool | None = None,
+        known_missing: bool = False,
+        then: Callable[[Session, IssuedCode], None] | None = None,
+    ) -> IssuedCode:
+        """Create or retrieve the customer's coupon at Talon.One and keep it.
+
+        `known_missing`: the caller has just read that no code is stored (skip that read).
+        `then(db, code)` runs inside the transaction that stores a fresh code. `dry_run`
+        asks Talon.One with X-DRY-RUN and stores nothing. Raises TalonRejected
+        (configuration) or TalonUnavailable/TalonRateLimited (transient).
+        """
+        if not known_missing:
+            with self._sessions() as db:
+                known = find_issued_code(db, campaign.slug, identifier)
+            if known is not None:
+                return known
+        coupon = self._talon.coupon(
+            _request_for(campaign, customer_id, identifier), dry_run=dry_run
+        )
+        if dry_run:
+            return IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
+        with self._write_turn, self._sessions.begin() as db:
+            inserted = insert_ignoring_duplicates(
+                db,
+                IssuedCoupon.__table__,
+                {
+                    "campaign_slug": campaign.slug,
+                    "identifier": identifier,
+                    "customer_id": customer_id,
+                    "code": coupon.code,
+                    "talon_coupon_id": coupon.talon_id,
+                    "starts_at": coupon.starts_at,
+                    "expires_at": coupon.expires_at,
+                    "issued_at": self._clock(),
+                },
+            )
+            # Ours (in UTC, as the database gives it back, so every later reply renders the
+            # same), or the one another process stored first: codes never fork.
+            stored = (
+                IssuedCode(coupon.code, _utc(coupon.expires_at), _utc(coupon.starts_at), True)
+                if inserted
+                else find_issued_code(db, campaign.slug, identifier)
+            )
+            assert stored is not None  # noqa: S101 - inserted or already there
+            fresh = IssuedCode(stored.code, stored.expires_at, stored.starts_at, fresh=True)
+            if then is not None:
+                then(db, fresh)
+        return fresh
+
+
+def _request_for(campaign: CampaignSpec, customer_id: str, identifier: str) -> CouponRequest:
+    assert campaign.application_id is not None  # noqa: S101 - validated on import
+    assert campaign.campaign_id is not None  # noqa: S101 - validated on import
+    return CouponRequest(
+        application_id=campaign.application_id,
+        campaign_id=campaign.campaign_id,
+        external_campaign_id=campaign.external_campaign_id,
+        identifier=identifier,
+        recipient_integration_id=customer_id if campaign.recipient else None,
+        usage_limit=campaign.usage_limit,
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC) if moment is not None else None

@@ -1,0 +1,175 @@
+"""What a text is, what we decide about it, and how the decision reads as a reply."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from selfserve.campaigns import CampaignBook, CampaignSpec, format_points, render_template
+from selfserve.coupons import DEFERRED_OUTCOME, Deferral, IssuedCode, code_reply
+from selfserve.customers import Identity
+from selfserve.talon import LoyaltyBalance
+
+SORRY = "Sorry, we can't do that right now. Please try again later."
+
+
+@dataclass(frozen=True)
+class InboundText:
+    """The parts of Twilio's webhook form the domain needs."""
+
+    message_sid: str
+    sender: str
+    body: str
+    to: str = ""
+    opt_out_type: str = ""
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to answer: `text` None means an empty <Response/>."""
+
+    text: str | None
+    outcome: str
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A decision about a text, before it is written down."""
+
+    text: str | None
+    outcome: str
+    keyword: str | None = None
+    campaign_slug: str | None = None
+    customer_id: str | None = None
+    detail: str | None = None
+    identifier: str | None = None  # coupon outcomes: settles a code owed by SMS
+    deferral: Deferral | None = None  # the code is owed: the worker will text it
+    recorded: bool = False  # already in the message log (stored in the code's own commit)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A decision that needs Talon.One: made inside the claim, finished outside it."""
+
+    campaign: CampaignSpec
+    who: Identity
+    keyword: str
+    identifier: str
+    # Journeys answer with their own template and values (entry number) around the code.
+    reply: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    outcome: str = ""
+    code_missing: bool = False  # read just now: no code stored for the identifier
+
+
+class Wording:
+    """Turns decisions into the words a customer reads (campaign replies and our own)."""
+
+    def __init__(self, campaigns: CampaignBook) -> None:
+        self._campaigns = campaigns
+
+    def coupon(self, pending: Pending, issued: IssuedCode, outcome: str) -> Outcome:
+        """A code in the campaign's reply (or a journey's own reply around the code)."""
+        if pending.reply:  # a journey's own answer around the code (entry number…)
+            text = render_template(
+                pending.reply,
+                {
+                    **common_fields(pending),
+                    **pending.fields,
+                    "code": issued.code,
+                    "expiry": issued.expires_at,
+                    "starts": issued.starts_at,
+                },
+            )
+        else:
+            text = code_reply(
+                pending.campaign,
+                issued.code,
+                issued.expires_at,
+                issued.starts_at,
+                first_name=pending.who.first_name,
+                keyword=pending.keyword,
+            )
+        return Outcome(
+            text,
+            outcome,
+            pending.keyword,
+            pending.campaign.slug,
+            pending.who.customer_id,
+            identifier=pending.identifier,
+        )
+
+    def loyalty(self, pending: Pending, ledger: LoyaltyBalance) -> Outcome:
+        """A loyalty balance in the campaign's reply."""
+        campaign = pending.campaign
+        text = render_template(
+            campaign.reply,
+            {
+                **common_fields(pending),
+                "balance": format_points(ledger.balance),
+                "pending": format_points(ledger.pending),
+                "tier": ledger.tier,
+                "points_to_next_tier": format_points(ledger.points_to_next_tier or 0),
+            },
+        )
+        return Outcome(
+            text, "loyalty_balance", pending.keyword, campaign.slug, pending.who.customer_id
+        )
+
+    def deferred(self, pending: Pending, message_sid: str, reason: str) -> Outcome:
+        """ "We'll text your code": the campaign's deferred reply, and the code owed."""
+        who = pending.who
+        return Outcome(
+            render_template(pending.campaign.deferred_reply, common_fields(pending)),
+            DEFERRED_OUTCOME,
+            pending.keyword,
+            pending.campaign.slug,
+            who.customer_id,
+            detail=reason,
+            deferral=Deferral(
+                message_sid=message_sid,
+                campaign_slug=pending.campaign.slug,
+                identifier=pending.identifier,
+                customer_id=who.customer_id,
+                phone_e164=who.phone_e164,
+                keyword=pending.keyword,
+                first_name=who.first_name,
+                reason=reason,
+            ),
+        )
+
+    @staticmethod
+    def failed(pending: Pending, outcome: str, detail: str) -> Outcome:
+        """A polite "sorry" that names what went wrong in the log, not to the customer."""
+        return Outcome(
+            SORRY,
+            outcome,
+            pending.keyword,
+            pending.campaign.slug,
+            pending.who.customer_id,
+            detail=detail,
+        )
+
+    def unknown_keyword(self) -> str:
+        """The answer to a word that is no campaign's keyword."""
+        return "Sorry, we didn't recognise that. " + self.keyword_hint()
+
+    def keyword_hint(self) -> str:
+        """Which keywords to text (the first five active ones)."""
+        keywords = self._campaigns.active_keywords()
+        if not keywords:
+            return "There are no offers right now. Reply HELP for help, STOP to opt out."
+        listed = ", ".join(keywords[:5])
+        return f"Text {listed} to take part. Reply HELP for help, STOP to opt out."
+
+
+def common_fields(pending: Pending) -> dict[str, Any]:
+    """The placeholders every reply of a campaign may use."""
+    return {
+        "name": pending.campaign.name,
+        "first_name": pending.who.first_name,
+        "keyword": pending.keyword,
+    }

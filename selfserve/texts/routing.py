@@ -1,0 +1,191 @@
+"""What a text asks for: compliance words first, then the keyword's campaign and its use case.
+
+Runs inside the MessageSid claim's transaction, so it only reads and records what is local
+(opt-outs, consent, competition entries, a remembered code). Anything that needs Talon.One
+comes back as a `Pending` for the answerer to finish outside the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from selfserve.campaigns import DEFAULT_CONFIRM_REPLY, CampaignBook, CampaignSpec, render_template
+from selfserve.coupons import Coupons, find_issued_code
+from selfserve.customers import (
+    CONFIRM_WORDS,
+    ConsentState,
+    Identity,
+    identify,
+    is_opted_out,
+    pending_subscription,
+    record_consent,
+    revoke,
+    set_opt_out,
+)
+from selfserve.journeys import answer_journey_text
+from selfserve.models import utcnow
+from selfserve.sms import Compliance, classify, first_word, normalise_body
+from selfserve.texts.outcomes import Outcome, Pending, Wording
+
+JOURNEY_ACTIONS = ("competition", "birthday")  # answered by selfserve.journeys.competitions
+
+
+class Router:
+    """Decides what one text is: an opt-out, help, a subscription, or a campaign's use case."""
+
+    def __init__(
+        self,
+        campaigns: CampaignBook,
+        coupons: Coupons,
+        wording: Wording,
+        *,
+        identity_secret: str,
+        default_region: str,
+        help_text: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._campaigns = campaigns
+        self._coupons = coupons
+        self._wording = wording
+        self._secret = identity_secret
+        self._region = default_region
+        self._help_text = help_text
+        self._clock = clock
+
+    def decide(self, db: Session, phone: str, body: str, opt_out_type: str) -> Outcome | Pending:
+        """The outcome of a text from `phone`, or the Talon.One part still to do."""
+        compliance = self._compliance(db, phone, body, opt_out_type)
+        if compliance is not None:
+            return compliance
+        if is_opted_out(db, phone):
+            return Outcome(None, "ignored_opted_out")
+        keyword = first_word(body)
+        campaign = self._campaigns.by_keyword(keyword) if keyword else None
+        if campaign is None:
+            return Outcome(
+                self._wording.unknown_keyword(), "unknown_keyword", keyword=keyword[:64] or None
+            )
+        if not campaign.active:
+            return Outcome(
+                f"Sorry, {campaign.name} has ended. " + self._wording.keyword_hint(),
+                "campaign_inactive",
+                keyword,
+                campaign.slug,
+            )
+        who = identify(db, phone, self._secret)
+        return self._start(db, campaign, who, keyword)
+
+    def _compliance(self, db: Session, phone: str, body: str, opt_out_type: str) -> Outcome | None:
+        """STOP, START, HELP and the Y of a double opt-in, before any campaign routing."""
+        compliance = classify(body, opt_out_type)
+        if compliance is Compliance.OPT_OUT:
+            # The revoke first, with the words the customer texted (set_opt_out would record
+            # a generic one).
+            revoke(db, phone, "keyword", f"Texted {normalise_body(body)[:32]}")
+            set_opt_out(db, phone, True, reason="keyword")
+            return Outcome(None, "opted_out")
+        if normalise_body(body) in CONFIRM_WORDS and not opt_out_type:
+            confirmed = self._confirm_subscription(db, phone)
+            if confirmed is not None:
+                return confirmed
+            if normalise_body(body) == "Y":
+                return Outcome(self._help_text, "help")
+        if compliance is Compliance.OPT_IN:
+            set_opt_out(db, phone, False, reason="keyword")
+            return Outcome(None, "opted_in")
+        if compliance is Compliance.HELP:
+            return Outcome(self._help_text, "help")
+        return None
+
+    def _start(
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+    ) -> Outcome | Pending:
+        if campaign.action in JOURNEY_ACTIONS:
+            return self._start_journey(db, campaign, who, keyword)
+        if campaign.action == "subscribe":
+            return self._ask_to_subscribe(db, campaign, who, keyword)
+        pending = Pending(campaign, who, keyword, identifier="")
+        if campaign.action == "coupon":
+            identifier = self._coupons.identifier_for(campaign, who.customer_id, keyword)
+            known = find_issued_code(db, campaign.slug, identifier)
+            pending = Pending(campaign, who, keyword, identifier)
+            if known is not None:
+                return self._wording.coupon(pending, known, "code_resent")
+        return pending
+
+    def _start_journey(
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+    ) -> Outcome | Pending:
+        """Competitions (and birthday keywords): the entry is made inside the claim."""
+        answer = answer_journey_text(
+            db, campaign, who.phone_e164, who.customer_id, self._clock(), self._region
+        )
+        if not answer.needs_code:
+            text = render_template(
+                answer.template,
+                {
+                    "name": campaign.name,
+                    "first_name": who.first_name,
+                    "keyword": keyword,
+                    **answer.fields,
+                },
+            )
+            return Outcome(text, answer.outcome, keyword, campaign.slug, who.customer_id)
+        identifier = self._coupons.identifier_for(campaign, who.customer_id, keyword)
+        pending = Pending(
+            campaign, who, keyword, identifier, answer.template, answer.fields, answer.outcome
+        )
+        known = find_issued_code(db, campaign.slug, identifier)
+        if known is not None:
+            return self._wording.coupon(pending, known, answer.outcome)
+        return pending
+
+    def _ask_to_subscribe(
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+    ) -> Outcome:
+        """JOIN: record a pending consent with the exact wording, and ask for a Y."""
+        text = render_template(
+            campaign.reply,
+            {"name": campaign.name, "first_name": who.first_name, "keyword": keyword},
+        )
+        record_consent(
+            db,
+            who.phone_e164,
+            ConsentState.PENDING,
+            "keyword",
+            text,
+            campaign_slug=campaign.slug,
+            at=self._clock(),
+        )
+        return Outcome(text, "subscribe_pending", keyword, campaign.slug, who.customer_id)
+
+    def _confirm_subscription(self, db: Session, phone: str) -> Outcome | None:
+        """Y (or YES) within 24 hours of a JOIN: consent to the wording they were sent."""
+        pending = pending_subscription(db, phone, self._clock())
+        if pending is None:
+            return None
+        campaign = self._campaigns.by_slug(pending.campaign_slug or "")
+        set_opt_out(db, phone, False, reason="keyword")
+        record_consent(
+            db,
+            phone,
+            ConsentState.CONSENTED,
+            "keyword",
+            pending.wording,
+            campaign_slug=pending.campaign_slug,
+            at=self._clock(),
+        )
+        who = identify(db, phone, self._secret)
+        template = campaign.confirm_reply if campaign else DEFAULT_CONFIRM_REPLY
+        reply = render_template(
+            template,
+            {
+                "name": campaign.name if campaign else "our",
+                "first_name": who.first_name,
+                "keyword": "Y",
+            },
+        )
+        return Outcome(reply, "subscribed", "Y", pending.campaign_slug, who.customer_id)
