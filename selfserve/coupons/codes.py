@@ -25,7 +25,7 @@ from selfserve.coupons.replies import identifier_for
 from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
 from selfserve.models import IssuedCoupon, utcnow
 from selfserve.ops import insert_ignoring_duplicates, write_turn
-from selfserve.talon import CouponRequest, TalonClient, log_talon_error
+from selfserve.talon import Coupon, CouponRequest, TalonClient, log_talon_error
 
 log = logging.getLogger(__name__)
 
@@ -185,32 +185,38 @@ class Coupons:
         if dry_run:
             return IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
         with self._write_turn, self._sessions.begin() as db:
-            inserted = insert_ignoring_duplicates(
-                db,
-                IssuedCoupon.__table__,
-                {
-                    "campaign_slug": campaign.slug,
-                    "identifier": identifier,
-                    "customer_id": customer_id,
-                    "code": coupon.code,
-                    "talon_coupon_id": coupon.talon_id,
-                    "starts_at": coupon.starts_at,
-                    "expires_at": coupon.expires_at,
-                    "issued_at": self._clock(),
-                },
-            )
-            # Ours (in UTC, as the database gives it back, so every later reply renders the
-            # same), or the one another process stored first: codes never fork.
-            stored = (
-                IssuedCode(coupon.code, _utc(coupon.expires_at), _utc(coupon.starts_at), True)
-                if inserted
-                else find_issued_code(db, campaign.slug, identifier)
-            )
-            assert stored is not None  # noqa: S101 - inserted or already there
-            fresh = IssuedCode(stored.code, stored.expires_at, stored.starts_at, fresh=True)
+            fresh = self._remember(db, campaign.slug, customer_id, identifier, coupon)
             if then is not None:
                 then(db, fresh)
         return fresh
+
+    def _remember(
+        self, db: Session, campaign_slug: str, customer_id: str, identifier: str, coupon: Coupon
+    ) -> IssuedCode:
+        """Store Talon.One's answer once: ours, or the one another process stored first."""
+        inserted = insert_ignoring_duplicates(
+            db,
+            IssuedCoupon.__table__,
+            {
+                "campaign_slug": campaign_slug,
+                "identifier": identifier,
+                "customer_id": customer_id,
+                "code": coupon.code,
+                "talon_coupon_id": coupon.talon_id,
+                "starts_at": coupon.starts_at,
+                "expires_at": coupon.expires_at,
+                "issued_at": self._clock(),
+            },
+        )
+        # Ours (in UTC, as the database gives it back, so every later reply renders the
+        # same), or the one another process stored first: codes never fork.
+        stored = (
+            IssuedCode(coupon.code, _utc(coupon.expires_at), _utc(coupon.starts_at), True)
+            if inserted
+            else find_issued_code(db, campaign_slug, identifier)
+        )
+        assert stored is not None  # noqa: S101 - inserted or already there
+        return IssuedCode(stored.code, stored.expires_at, stored.starts_at, fresh=True)
 
 
 def _request_for(campaign: CampaignSpec, customer_id: str, identifier: str) -> CouponRequest:

@@ -91,9 +91,15 @@ def record_deferral(db: Session, deferral: Deferral, now: datetime) -> Owed | No
         return row.id, row.attempts
     if row.state == PENDING:
         return None
+    _owe_again(db, row.id, deferral, now)
+    return row.id, row.attempts
+
+
+def _owe_again(db: Session, row_id: int, deferral: Deferral, now: datetime) -> None:
+    """A row that had ended (failed, opted out) is pending again, for this newer ask."""
     db.execute(
         update(DeferredCode)
-        .where(DeferredCode.id == row.id)
+        .where(DeferredCode.id == row_id)
         .values(
             state=PENDING,
             message_sid=deferral.message_sid,
@@ -106,7 +112,6 @@ def record_deferral(db: Session, deferral: Deferral, now: datetime) -> Owed | No
             detail=deferral.reason[:500],
         )
     )
-    return row.id, row.attempts
 
 
 def settle_answered_inline(db: Session, campaign_slug: str, identifier: str, now: datetime) -> int:

@@ -1,15 +1,17 @@
 """journeys."""
 
-from selfserve.journeys.birthdays import (
+from selfserve.journeys.birthday_records import (
     ALREADY_SENT,
     QUEUED,
     WOULD_SEND,
     BirthdayReport,
-    Birthdays,
     birthday_dates,
     claim_birthday_run,
     due_birthday_runs,
     is_birthday,
+)
+from selfserve.journeys.birthdays import (
+    Birthdays,
 )
 from selfserve.journeys.competitions import (
     CLOSED,
@@ -18,10 +20,12 @@ from selfserve.journeys.competitions import (
     CompetitionError,
     answer_competition_text,
     answer_journey_text,
-    competition_summaries,
-    draw_winners,
     enter_competition,
     entry_reply,
+)
+from selfserve.journeys.draws import (
+    competition_summaries,
+    draw_winners,
     export_entries,
     notify_winners,
     pick_winners,

@@ -7,18 +7,14 @@ counter row whose lock hands them out in turn, so they run 1, 2, 3… without ga
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import random
-import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from selfserve.campaigns import (
     COMPETITION_REPLIES,
@@ -28,18 +24,12 @@ from selfserve.campaigns import (
     render_template,
 )
 from selfserve.coupons import IssuedCode
-from selfserve.customers import mask_phone
 from selfserve.errors import SelfserveError
-from selfserve.journeys.sends import JourneySend, send_journey_text
 from selfserve.models import (
     CompetitionCounter,
-    CompetitionDraw,
     CompetitionEntry,
-    CompetitionWinner,
-    Customer,
 )
 from selfserve.ops import insert_ignoring_duplicates
-from selfserve.sms import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +40,6 @@ ENTERED, ALREADY_ENTERED, NOT_OPEN, CLOSED = (
     "competition_closed",
 )
 BIRTHDAY_KEYWORD_REPLY = "{name}: we'll text you a gift on your birthday. Reply STOP to opt out."
-T = TypeVar("T")
 
 
 class CompetitionError(SelfserveError):
@@ -77,28 +66,6 @@ class Entry:
 
     entry_number: int
     is_new: bool
-
-
-@dataclass(frozen=True)
-class Winner:
-    """A drawn entry, in draw order."""
-
-    position: int
-    entry_number: int
-    customer_id: str
-    phone_e164: str
-
-
-@dataclass(frozen=True)
-class Draw:
-    """A recorded draw and its winners."""
-
-    draw_id: int
-    campaign_slug: str
-    entries_count: int
-    method: str
-    seed: str | None
-    winners: tuple[Winner, ...]
 
 
 def answer_journey_text(
@@ -129,8 +96,8 @@ def answer_competition_text(
     The same entry whichever way the customer came (a text, or the landing page: `channel`).
     """
     zone = campaign_zone(campaign, default_region)
-    opens = _moment(campaign, "opens_at", zone)
-    closes = _moment(campaign, "closes_at", zone, end=True)
+    opens = campaign_moment(campaign, "opens_at", zone)
+    closes = campaign_moment(campaign, "closes_at", zone, end=True)
     times = {"opens": opens, "closes": closes}
     if opens is not None and now < opens:
         return JourneyAnswer(NOT_OPEN, reply_template(campaign, "not_open_reply"), times)
@@ -162,8 +129,8 @@ def entry_fields(
     )
     return {
         "entry_number": number if number is not None else "",
-        "opens": _moment(campaign, "opens_at", zone),
-        "closes": _moment(campaign, "closes_at", zone, end=True),
+        "opens": campaign_moment(campaign, "opens_at", zone),
+        "closes": campaign_moment(campaign, "closes_at", zone, end=True),
     }
 
 
@@ -240,6 +207,11 @@ def enter_competition(
     )
     if inserted:
         return Entry(number, is_new=True)
+    return Entry(_give_back(db, campaign_slug, customer_id), is_new=False)
+
+
+def _give_back(db: Session, campaign_slug: str, customer_id: str) -> int:
+    """A duplicate entry: return the number taken (no gap) and find the customer's own."""
     db.execute(
         update(CompetitionCounter)
         .where(CompetitionCounter.campaign_slug == campaign_slug)
@@ -253,131 +225,7 @@ def enter_competition(
     )
     if existing is None:  # pragma: no cover - the UNIQUE constraint said it exists
         raise CompetitionError("entry vanished while it was being read")
-    return Entry(existing, is_new=False)
-
-
-def pick_winners(entries: Sequence[T], count: int, rng: random.Random) -> list[T]:
-    """Choose `count` distinct entries uniformly at random (all of them if there are fewer)."""
-    return rng.sample(list(entries), min(count, len(entries)))
-
-
-def draw_method(seed: str | None) -> tuple[random.Random, str]:
-    """The random source of a draw: the OS's secure one, or a seeded one for a redraw."""
-    if seed is None:
-        return secrets.SystemRandom(), "SystemRandom"
-    return random.Random(seed), "Random(seed)"
-
-
-def draw_winners(
-    db: Session, campaign: CampaignSpec, winners: int, seed: str | None, now: datetime
-) -> Draw:
-    """Draw winners among the competition's entries and record the draw.
-
-    Entries are taken in entry-number order, so the same seed over the same entries draws
-    the same winners (an auditable redraw). Raises CompetitionError when there is nothing
-    to draw from.
-    """
-    if campaign.action != "competition":
-        raise CompetitionError(
-            f"{campaign.slug} is a {campaign.action} campaign, not a competition"
-        )
-    if winners < 1:
-        raise CompetitionError("draw at least one winner")
-    entries = db.execute(
-        select(
-            CompetitionEntry.id,
-            CompetitionEntry.entry_number,
-            CompetitionEntry.customer_id,
-            CompetitionEntry.phone_e164,
-        )
-        .where(CompetitionEntry.campaign_slug == campaign.slug)
-        .order_by(CompetitionEntry.entry_number)
-    ).all()
-    if not entries:
-        raise CompetitionError(f"{campaign.slug} has no entries to draw from")
-    rng, method = draw_method(seed)
-    chosen = pick_winners(entries, winners, rng)
-    draw = CompetitionDraw(
-        campaign_slug=campaign.slug,
-        drawn_at=now,
-        winners_requested=winners,
-        entries_count=len(entries),
-        method=method,
-        seed=seed,
-    )
-    db.add(draw)
-    db.flush()
-    for position, entry in enumerate(chosen, start=1):
-        db.add(CompetitionWinner(draw_id=draw.id, entry_id=entry.id, position=position))
-    db.flush()
-    log.info(
-        "competition_drawn",
-        extra={
-            "campaign": campaign.slug,
-            "draw_id": draw.id,
-            "entries": len(entries),
-            "winners": len(chosen),
-            "method": method,
-        },
-    )
-    return Draw(
-        draw.id,
-        campaign.slug,
-        len(entries),
-        method,
-        seed,
-        tuple(
-            Winner(position, entry.entry_number, entry.customer_id, entry.phone_e164)
-            for position, entry in enumerate(chosen, start=1)
-        ),
-    )
-
-
-def notify_winners(
-    outbox: Outbox,
-    sessions: sessionmaker[Session],
-    campaign: CampaignSpec,
-    draw: Draw,
-    default_region: str,
-) -> list[tuple[Winner, JourneySend]]:
-    """Text each winner the campaign's winner_message, once per customer and competition.
-
-    Winner notices answer the customer's own entry, so they are not marketing; opted-out
-    numbers are still never texted.
-    """
-    zone = campaign_zone(campaign, default_region)
-    closes = _moment(campaign, "closes_at", zone, end=True)
-    template = reply_template(campaign, "winner_message")
-    with sessions() as db:
-        first_names = dict(
-            db.execute(
-                select(Customer.customer_id, Customer.first_name).where(
-                    Customer.customer_id.in_([w.customer_id for w in draw.winners])
-                )
-            ).all()
-        )
-    results = []
-    for winner in draw.winners:
-        body = render_template(
-            template,
-            {
-                "name": campaign.name,
-                "first_name": first_names.get(winner.customer_id) or "",
-                "entry_number": winner.entry_number,
-                "closes": closes,
-            },
-        )
-        sent = send_journey_text(
-            outbox,
-            sessions,
-            dedupe_key=f"winner:{campaign.slug}:{winner.customer_id}",
-            to_e164=winner.phone_e164,
-            body=body,
-            purpose="competition_winner",
-            campaign_slug=campaign.slug,
-        )
-        results.append((winner, sent))
-    return results
+    return existing
 
 
 def count_entries(db: Session, campaign_slug: str) -> int:
@@ -389,104 +237,10 @@ def count_entries(db: Session, campaign_slug: str) -> int:
     )
 
 
-@dataclass(frozen=True)
-class CompetitionSummary:
-    """A competition at a glance, for the console: entries, closing time, the latest draw."""
-
-    slug: str
-    name: str
-    active: bool
-    entries: int
-    closes_at: str | None
-    draws: int
-    last_drawn_at: datetime | None
-    last_draw_winners: int
-
-
-def competition_summaries(
-    db: Session, campaigns: Sequence[CampaignSpec]
-) -> list[CompetitionSummary]:
-    """Every competition campaign with its entry count and latest draw (three queries)."""
-    competitions = [c for c in campaigns if c.action == "competition"]
-    if not competitions:
-        return []
-    slugs = [c.slug for c in competitions]
-    entries = dict(
-        db.execute(
-            select(CompetitionEntry.campaign_slug, func.count())
-            .where(CompetitionEntry.campaign_slug.in_(slugs))
-            .group_by(CompetitionEntry.campaign_slug)
-        ).all()
-    )
-    draws: dict[str, tuple[int, datetime, int]] = {}
-    for row in db.execute(
-        select(
-            CompetitionDraw.campaign_slug,
-            CompetitionDraw.drawn_at,
-            func.count(CompetitionWinner.id).label("winners"),
-        )
-        .outerjoin(CompetitionWinner)
-        .where(CompetitionDraw.campaign_slug.in_(slugs))
-        .group_by(CompetitionDraw.id, CompetitionDraw.campaign_slug, CompetitionDraw.drawn_at)
-        .order_by(CompetitionDraw.id)
-    ):
-        count = draws.get(row.campaign_slug, (0, row.drawn_at, 0))[0] + 1
-        draws[row.campaign_slug] = (count, row.drawn_at, row.winners)
-    summaries = []
-    for campaign in competitions:
-        count, drawn_at, winners = draws.get(campaign.slug, (0, None, 0))
-        summaries.append(
-            CompetitionSummary(
-                slug=campaign.slug,
-                name=campaign.name,
-                active=campaign.active,
-                entries=entries.get(campaign.slug, 0),
-                closes_at=campaign.option("closes_at"),
-                draws=count,
-                last_drawn_at=drawn_at,
-                last_draw_winners=winners,
-            )
-        )
-    return summaries
-
-
-EXPORT_COLUMNS = ("entry_number", "entered_at", "customer_id", "phone", "channel", "won_in_draws")
-
-
-def export_entries(db: Session, campaign_slug: str, *, reveal: bool) -> tuple[str, int]:
-    """The competition's entries as CSV text, and how many; numbers masked unless `reveal`."""
-    wins: dict[int, list[str]] = {}
-    for entry_id, draw_id in db.execute(
-        select(CompetitionWinner.entry_id, CompetitionWinner.draw_id)
-        .join(CompetitionDraw)
-        .where(CompetitionDraw.campaign_slug == campaign_slug)
-        .order_by(CompetitionWinner.draw_id)
-    ):
-        wins.setdefault(entry_id, []).append(str(draw_id))
-    output = io.StringIO()
-    writer = csv.writer(output, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for entry in db.scalars(
-        select(CompetitionEntry)
-        .where(CompetitionEntry.campaign_slug == campaign_slug)
-        .order_by(CompetitionEntry.entry_number)
-    ):
-        writer.writerow(
-            (
-                entry.entry_number,
-                entry.entered_at.isoformat(timespec="seconds"),
-                entry.customer_id,
-                entry.phone_e164 if reveal else mask_phone(entry.phone_e164),
-                entry.channel,
-                ";".join(wins.get(entry.id, [])),
-            )
-        )
-        count += 1
-    return output.getvalue(), count
-
-
-def _moment(campaign: CampaignSpec, name: str, zone: Any, *, end: bool = False) -> datetime | None:
+def campaign_moment(
+    campaign: CampaignSpec, name: str, zone: Any, *, end: bool = False
+) -> datetime | None:
+    """A competition's opens_at/closes_at in `zone` (None when unset)."""
     stored = campaign.option(name)
     if not stored:
         return None

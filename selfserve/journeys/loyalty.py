@@ -190,33 +190,44 @@ def award_points_once(
         talon.add_loyalty_points(
             customer_id, loyalty_program_id, points, name=f"selfserve:{campaign_slug}"
         )
-    except TalonTimedOut as error:
-        _mark(sessions, campaign_slug, customer_id, UNCERTAIN, str(error), clock)
-        log.warning(
-            "loyalty_award_uncertain",
-            extra={"campaign": campaign_slug, "customer_id": customer_id, "reason": str(error)},
-        )
-        return UNCERTAIN
     except TalonError as error:
-        _mark(sessions, campaign_slug, customer_id, RETRY, str(error), clock)
-        level = logging.ERROR if isinstance(error, TalonRejected) else logging.WARNING
-        log.log(
-            level,
-            "loyalty_award_failed",
-            extra={
-                "campaign": campaign_slug,
-                "customer_id": customer_id,
-                "reason": str(error),
-                "request_uuid": getattr(error, "request_uuid", None),
-            },
-        )
-        return RETRY
+        return _not_awarded(sessions, campaign_slug, customer_id, error, clock)
     _mark(sessions, campaign_slug, customer_id, AWARDED, None, clock)
     log.info(
         "loyalty_points_awarded",
         extra={"campaign": campaign_slug, "customer_id": customer_id, "points": points},
     )
     return AWARDED
+
+
+def _not_awarded(
+    sessions: sessionmaker[Session],
+    campaign_slug: str,
+    customer_id: str,
+    error: TalonError,
+    clock: Callable[[], datetime],
+) -> str:
+    """A timeout may have applied the points (uncertain); anything else surely did not."""
+    if isinstance(error, TalonTimedOut):
+        _mark(sessions, campaign_slug, customer_id, UNCERTAIN, str(error), clock)
+        log.warning(
+            "loyalty_award_uncertain",
+            extra={"campaign": campaign_slug, "customer_id": customer_id, "reason": str(error)},
+        )
+        return UNCERTAIN
+    _mark(sessions, campaign_slug, customer_id, RETRY, str(error), clock)
+    level = logging.ERROR if isinstance(error, TalonRejected) else logging.WARNING
+    log.log(
+        level,
+        "loyalty_award_failed",
+        extra={
+            "campaign": campaign_slug,
+            "customer_id": customer_id,
+            "reason": str(error),
+            "request_uuid": getattr(error, "request_uuid", None),
+        },
+    )
+    return RETRY
 
 
 def _claim(

@@ -21,38 +21,6 @@ def operational_gauges(
     `budget` has `spent_in_window()`; `huey` is the task queue (Redis or SQLite storage).
     Every worker and host reads the same shared state, so every /metrics page agrees.
     """
-
-    def oldest_job_age() -> float:
-        with sessions() as db:
-            oldest = [
-                db.scalar(
-                    select(func.min(DeferredCode.created_at)).where(DeferredCode.state == PENDING)
-                ),
-                db.scalar(
-                    select(func.min(OutboundMessage.created_at)).where(
-                        OutboundMessage.status == WAITING
-                    )
-                ),
-            ]
-        found = [moment for moment in oldest if moment is not None]
-        if not found:
-            return 0.0
-        first = min(found)
-        if first.tzinfo is None:  # SQLite's func.min returns text-derived naive values
-            first = first.replace(tzinfo=UTC)
-        return max(0.0, (utcnow() - first).total_seconds())
-
-    def codes_owed() -> float:
-        with sessions() as db:
-            return float(
-                db.scalar(
-                    select(func.count())
-                    .select_from(DeferredCode)
-                    .where(DeferredCode.state == PENDING)
-                )
-                or 0
-            )
-
     return [
         SharedGauge(
             "selfserve_talon_budget_used",
@@ -77,11 +45,44 @@ def operational_gauges(
         SharedGauge(
             "selfserve_queue_oldest_job_age_seconds",
             "Age of the oldest code owed by SMS or text waiting to be sent (0: none)",
-            oldest_job_age,
+            lambda: oldest_job_age(sessions),
         ),
         SharedGauge(
             "selfserve_codes_owed",
             "Codes Talon.One could not give in time, still to be texted",
-            codes_owed,
+            lambda: codes_owed(sessions),
         ),
     ]
+
+
+def oldest_job_age(sessions: Any) -> float:
+    """Seconds since the oldest code owed by SMS or text waiting to be sent (0: none)."""
+    with sessions() as db:
+        oldest = [
+            db.scalar(
+                select(func.min(DeferredCode.created_at)).where(DeferredCode.state == PENDING)
+            ),
+            db.scalar(
+                select(func.min(OutboundMessage.created_at)).where(
+                    OutboundMessage.status == WAITING
+                )
+            ),
+        ]
+    found = [moment for moment in oldest if moment is not None]
+    if not found:
+        return 0.0
+    first = min(found)
+    if first.tzinfo is None:  # SQLite's func.min returns text-derived naive values
+        first = first.replace(tzinfo=UTC)
+    return max(0.0, (utcnow() - first).total_seconds())
+
+
+def codes_owed(sessions: Any) -> float:
+    """How many codes Talon.One could not give in time are still to be texted."""
+    with sessions() as db:
+        return float(
+            db.scalar(
+                select(func.count()).select_from(DeferredCode).where(DeferredCode.state == PENDING)
+            )
+            or 0
+        )

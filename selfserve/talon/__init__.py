@@ -8,6 +8,7 @@ from selfserve.talon.budget import (
     build_budget,
 )
 from selfserve.talon.client import (
+    Coupon,
     CouponRequest,
     LoyaltyBalance,
     TalonClient,
@@ -15,6 +16,7 @@ from selfserve.talon.client import (
 )
 
 __all__ = [
+    "Coupon",
     "CouponRequest",
     "LoyaltyBalance",
     "MARGIN_SECONDS",
