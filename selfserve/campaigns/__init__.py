@@ -1,14 +1,20 @@
-"""campaigns."""
+"""Campaigns: the campaigns file format, its validation, drafts from the console, the book.
+
+Owns what a campaign is (`CampaignSpec`), the TOML import/export and the rules both the
+import command and the console's form apply, reply templates and their placeholders, and
+the in-memory `CampaignBook` lookups (keyword → campaign). It may import `sms` (text rules
+and reserved words), `customers`, `talon`, `ops`, `models` and `errors`.
+"""
 
 from selfserve.campaigns.book import (
     ACTIONS,
     COMPETITION_REPLIES,
+    CampaignBook,
+    CampaignSpec,
     DEFAULT_CONFIRM_REPLY,
     DEFAULT_DEFERRED_REPLY,
     DEFAULT_SEND_AT,
     FIELDS,
-    CampaignBook,
-    CampaignSpec,
     campaign_zone,
     export_campaigns,
     format_points,

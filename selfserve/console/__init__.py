@@ -1,4 +1,10 @@
-"""console."""
+"""Console: what marketers see and print.
+
+Owns the dashboard, message log, statistics and their charts, console users (argon2
+hashes), QR posters (PNG, SVG, PDF), the phone simulator's conversation and the dry-run
+rehearsal of a campaign. It may import `journeys`, `coupons` and everything below; never
+`texts`, `landing` or `queue`.
+"""
 
 from selfserve.console.charts import (
     daily_chart,

@@ -1,4 +1,11 @@
-"""coupons."""
+"""Coupons: "this person, this campaign → their code", in one place.
+
+Owns the claim: find the remembered code; otherwise ask Talon.One (through the budget),
+remember the answer exactly once, or owe it when Talon.One is slow, down or over budget
+(the `deferred_codes` rows); the identifier of a claim and the reply around a code. This is
+the only package that calls the Talon.One client's coupon endpoint. It may import
+`campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and `errors`.
+"""
 
 from selfserve.coupons.codes import (
     Coupons,
@@ -9,11 +16,11 @@ from selfserve.coupons.codes import (
 )
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
+    Deferral,
     FAILED,
     OPTED_OUT,
     PENDING,
     SMS_QUEUED,
-    Deferral,
     set_inbound_outcome,
     settle_answered_inline,
 )

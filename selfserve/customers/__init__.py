@@ -1,12 +1,18 @@
-"""customers."""
+"""Customers: phone numbers, who a number is (identity), the directory, consent and opt-outs.
+
+Owns E.164 normalisation and masking, the customer id of a number (the directory's, or a
+keyed pseudonym), the directory import, the marketing-consent trail with double opt-in and
+quiet hours, and the opt-out register (STOP and Twilio's 21610). It may import `ops`,
+`models` and `errors`; it knows nothing of texts, campaigns or Talon.One.
+"""
 
 from selfserve.customers.consent import (
     CONFIRM_WORDS,
+    ConsentState,
+    ConsentWording,
     IMPORT_SOURCE,
     REGION_DEFAULT_ZONES,
     WEB_CONSENT_LABEL,
-    ConsentState,
-    ConsentWording,
     asks_for_y,
     current_consent,
     export_consent_csv,

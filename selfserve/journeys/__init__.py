@@ -1,10 +1,17 @@
-"""journeys."""
+"""Journeys: birthdays, competitions and loyalty points for taking part.
+
+Owns the birthday runs and texts, competition entries, draws, winner notices and export,
+and the once-per-customer `award_points`. They claim coupons through `coupons` and send
+texts through the outbox. It may import `coupons` and everything below it (`campaigns`,
+`sms`, `customers`, `talon`, `ops`, `models`, `errors`), never `texts`, `landing` or the
+queue.
+"""
 
 from selfserve.journeys.birthday_records import (
     ALREADY_SENT,
+    BirthdayReport,
     QUEUED,
     WOULD_SEND,
-    BirthdayReport,
     birthday_dates,
     claim_birthday_run,
     due_birthday_runs,
@@ -15,9 +22,9 @@ from selfserve.journeys.birthdays import (
 )
 from selfserve.journeys.competitions import (
     CLOSED,
+    CompetitionError,
     ENTERED,
     NOT_OPEN,
-    CompetitionError,
     answer_competition_text,
     answer_journey_text,
     enter_competition,
@@ -31,8 +38,8 @@ from selfserve.journeys.draws import (
     pick_winners,
 )
 from selfserve.journeys.loyalty import (
-    RETRY,
     Awards,
+    RETRY,
     award_points_once,
 )
 

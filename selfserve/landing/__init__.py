@@ -1,4 +1,10 @@
-"""landing."""
+"""Landing: the QR landing pages' visitors.
+
+Owns scans (visits), proving a number with a one-time code (throttles, lockout), the look
+of a page (readable brand colours, the code's QR) and the claim a proved visitor gets,
+which is the SMS path's own coupon through `coupons`. It may import `journeys`, `coupons`
+and everything below; never `texts`, `console` or `queue`.
+"""
 
 from selfserve.landing.claims import (
     LandingClaims,

@@ -1,8 +1,15 @@
-"""ops."""
+"""Operations: settings, the database engine, logging, metrics, health checks, migrations.
+
+Owns what every other package stands on: the one `Settings` object read from the
+environment, the SQLAlchemy engine and sessionmakers, log formatting that never prints a
+phone number, the Prometheus counters, readiness checks and Alembic glue. It may import
+only `selfserve.models` and `selfserve.errors` (and third-party libraries); nothing of the
+domain, so any package can import it.
+"""
 
 from selfserve.ops.database import (
-    WRITE_FIRST,
     SetAsideConnections,
+    WRITE_FIRST,
     build_engine,
     build_sessionmaker,
     insert_ignoring_duplicates,

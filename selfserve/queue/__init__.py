@@ -1,4 +1,11 @@
-"""queue."""
+"""Queue: the Huey task queue and the jobs it runs.
+
+Owns the queue on SQLite or Redis, the jobs (owed codes, outbox texts, birthday sends and
+the daily tick, loyalty awards) with their collaborators passed to `Jobs`, the deferred-code
+worker, the sweeper that re-enqueues lost jobs, and the queue gauges for /metrics. It may
+import `journeys`, `coupons` and everything below; nothing above it imports it except the
+composition root (app.py) and `services`.
+"""
 
 from selfserve.queue.deferred_codes import (
     DeferredCodes,

@@ -1,4 +1,10 @@
-"""sms."""
+"""SMS: sending texts reliably, and the rules of SMS text itself.
+
+Owns the senders (Twilio's Messages resource, the sandbox outbox), the outbox that sends
+each text at most once per dedupe key with retries, delivery statuses, the compliance words
+(STOP, HELP, START…) and GSM-7/UCS-2 encoding. It may import `customers` (the opt-out
+register), `ops`, `models` and `errors`; it knows nothing of campaigns or coupons.
+"""
 
 from selfserve.sms.encoding import (
     clean_template,
@@ -10,11 +16,11 @@ from selfserve.sms.metered import (
 from selfserve.sms.outbox import (
     DEFAULT_RETRIES,
     FAILED,
-    SKIPPED,
-    WAITING,
     Outbox,
     Retry,
     RetryPolicy,
+    SKIPPED,
+    WAITING,
     backoff_seconds,
 )
 from selfserve.sms.senders import (

@@ -1,4 +1,9 @@
-"""talon."""
+"""Talon.One: the customer-engagement (CEP) client and the shared call budget.
+
+Owns every HTTP call to Talon.One (headers, error mapping, timeouts, the `X-DRY-RUN`
+switch) and the moving-window budget every process shares. Only `selfserve.coupons` asks
+it for a coupon. It may import `ops`, `models` and `errors`; nothing else of selfserve.
+"""
 
 from selfserve.talon.budget import (
     MARGIN_SECONDS,

@@ -1,4 +1,11 @@
-"""texts."""
+"""Texts: answering one inbound SMS.
+
+Owns the MessageSid claim (a duplicate delivery gets the first reply), the returning
+customer's fast path, compliance words before keyword routing, the choice of use case
+(coupon, loyalty, competition, subscription), the wording of replies and the batched
+message log. It may import `journeys`, `coupons` and everything below; never `landing`,
+`console` or `queue` (it enqueues through callables it is given).
+"""
 
 from selfserve.texts.answerer import (
     TextAnswerer,
