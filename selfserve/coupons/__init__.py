@@ -16,11 +16,11 @@ from selfserve.coupons.codes import (
 )
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
-    Deferral,
     FAILED,
     OPTED_OUT,
     PENDING,
     SMS_QUEUED,
+    Deferral,
     set_inbound_outcome,
     settle_answered_inline,
 )

@@ -8,11 +8,11 @@ quiet hours, and the opt-out register (STOP and Twilio's 21610). It may import `
 
 from selfserve.customers.consent import (
     CONFIRM_WORDS,
-    ConsentState,
-    ConsentWording,
     IMPORT_SOURCE,
     REGION_DEFAULT_ZONES,
     WEB_CONSENT_LABEL,
+    ConsentState,
+    ConsentWording,
     asks_for_y,
     current_consent,
     export_consent_csv,

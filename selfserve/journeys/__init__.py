@@ -9,9 +9,9 @@ queue.
 
 from selfserve.journeys.birthday_records import (
     ALREADY_SENT,
-    BirthdayReport,
     QUEUED,
     WOULD_SEND,
+    BirthdayReport,
     birthday_dates,
     claim_birthday_run,
     due_birthday_runs,
@@ -22,9 +22,9 @@ from selfserve.journeys.birthdays import (
 )
 from selfserve.journeys.competitions import (
     CLOSED,
-    CompetitionError,
     ENTERED,
     NOT_OPEN,
+    CompetitionError,
     answer_competition_text,
     answer_journey_text,
     enter_competition,
@@ -38,8 +38,8 @@ from selfserve.journeys.draws import (
     pick_winners,
 )
 from selfserve.journeys.loyalty import (
-    Awards,
     RETRY,
+    Awards,
     award_points_once,
 )
 

@@ -8,8 +8,8 @@ domain, so any package can import it.
 """
 
 from selfserve.ops.database import (
-    SetAsideConnections,
     WRITE_FIRST,
+    SetAsideConnections,
     build_engine,
     build_sessionmaker,
     insert_ignoring_duplicates,

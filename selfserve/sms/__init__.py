@@ -16,11 +16,11 @@ from selfserve.sms.metered import (
 from selfserve.sms.outbox import (
     DEFAULT_RETRIES,
     FAILED,
+    SKIPPED,
+    WAITING,
     Outbox,
     Retry,
     RetryPolicy,
-    SKIPPED,
-    WAITING,
     backoff_seconds,
 )
 from selfserve.sms.senders import (
