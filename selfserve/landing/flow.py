@@ -200,7 +200,7 @@ class LandingJourney:
             "visits": 1,
         }
         with self._sessions.begin() as db:
-            dialect = db.get_bind().dialect.name
+            dialect = db.bind.dialect.name
             table = LandingVisit.__table__
             builder: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
             statement = builder(table).values(**values)

@@ -27,12 +27,10 @@ def build_engine(database_url: str) -> Engine:
         return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        connect_args={"timeout": 30, "check_same_thread": False},
-        pool_size=20,
-        max_overflow=40,
-    )
+    # pysqlite's own arguments ride on the URL: a 30 s busy timeout, and connections that
+    # the pool hands between threads.
+    url = url.update_query_dict({"timeout": "30", "check_same_thread": "false"})
+    engine = create_engine(url, pool_size=20, max_overflow=40)
 
     @event.listens_for(engine, "connect")
     def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -73,7 +71,7 @@ def insert_ignoring_duplicates(db: Session, table: Any, values: dict[str, Any]) 
 
     SQLite and PostgreSQL spell the upsert differently; this hides that in one place.
     """
-    statement = _insert_ignoring(db.get_bind().dialect.name, table)
+    statement = _insert_ignoring(db.bind.dialect.name, table)
     return db.execute(statement, values).first() is not None
 
 

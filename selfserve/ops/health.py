@@ -44,7 +44,7 @@ def redis_check(url: str) -> ReadinessCheck:
     """Redis answers PING (shared throttles, and the queue and budget once they use it)."""
     import redis
 
-    client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    client = redis.Redis.from_url(url, socket_timeout=1.0)  # connecting too (redis-py)
 
     def probe() -> None:
         client.ping()

@@ -172,7 +172,7 @@ class TextAnswerer:
         """A code already issued: reply now, log the text in the next batch (fast_path.py)."""
         issued = IssuedCode(known.code.code, known.code.expires_at, known.code.starts_at, False)
         pending = Pending(known.campaign, known.who, known.keyword, known.identifier)
-        outcome = self._wording.coupon(pending, issued, "code_resent")
+        outcome = self._wording.with_code(pending, issued, "code_resent")
         self._fast_path.record(
             {
                 "message_sid": text.message_sid,
@@ -221,7 +221,7 @@ class TextAnswerer:
         recorded: list[Outcome] = []
 
         def record_with_the_code(db: Session, code: IssuedCode) -> None:
-            done = self._wording.coupon(pending, code, pending.outcome or "code_issued")
+            done = self._wording.with_code(pending, code, pending.outcome or "code_issued")
             record(db, done)
             recorded.append(replace(done, recorded=True))
 
@@ -236,7 +236,7 @@ class TextAnswerer:
         if recorded:
             return recorded[0]
         if isinstance(result, Issued):
-            return self._wording.coupon(pending, result.code, pending.outcome or "code_issued")
+            return self._wording.with_code(pending, result.code, pending.outcome or "code_issued")
         if isinstance(result, Deferred):
             return self._wording.deferred(pending, message_sid, result.reason)
         return self._wording.failed(pending, result.outcome, result.reason)

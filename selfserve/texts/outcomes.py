@@ -71,7 +71,7 @@ class Wording:
     def __init__(self, campaigns: CampaignBook) -> None:
         self._campaigns = campaigns
 
-    def coupon(self, pending: Pending, issued: IssuedCode, outcome: str) -> Outcome:
+    def with_code(self, pending: Pending, issued: IssuedCode, outcome: str) -> Outcome:
         """A code in the campaign's reply (or a journey's own reply around the code)."""
         if pending.reply:  # a journey's own answer around the code (entry number…)
             text = render_template(

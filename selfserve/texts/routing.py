@@ -113,7 +113,7 @@ class Router:
             known = find_issued_code(db, campaign.slug, identifier)
             pending = Pending(campaign, who, keyword, identifier)
             if known is not None:
-                return self._wording.coupon(pending, known, "code_resent")
+                return self._wording.with_code(pending, known, "code_resent")
         return pending
 
     def _start_journey(
@@ -140,7 +140,7 @@ class Router:
         )
         known = find_issued_code(db, campaign.slug, identifier)
         if known is not None:
-            return self._wording.coupon(pending, known, answer.outcome)
+            return self._wording.with_code(pending, known, answer.outcome)
         return pending
 
     def _ask_to_subscribe(
