@@ -8,6 +8,7 @@ Each submodule holds the tables of one concern. This package imports every one o
 compares with the revisions: a table left out here would look dropped to autogenerate.
 """
 
+# The revisions under migrations/versions/ name the column type selfserve.models.UtcDateTime.
 from selfserve.models.base import Base, UtcDateTime, utcnow
 from selfserve.models.campaigns import Campaign, Keyword
 from selfserve.models.console import ConsoleUser
