@@ -7,23 +7,10 @@ and reserved words), `customers`, `talon`, `ops`, `models` and `errors`.
 """
 
 from selfserve.campaigns.book import (
-    ACTIONS,
-    COMPETITION_REPLIES,
-    DEFAULT_CONFIRM_REPLY,
-    DEFAULT_DEFERRED_REPLY,
-    DEFAULT_SEND_AT,
-    FIELDS,
     CampaignBook,
-    CampaignSpec,
-    campaign_zone,
     export_campaigns,
-    format_points,
     import_campaigns,
-    moment_of,
     parse_campaigns_file,
-    render_template,
-    spec_from_definition,
-    validate_campaign,
 )
 from selfserve.campaigns.drafts import (
     GENERAL,
@@ -32,6 +19,18 @@ from selfserve.campaigns.drafts import (
     set_active,
     stored_definition,
 )
+from selfserve.campaigns.fields import (
+    ACTIONS,
+    COMPETITION_REPLIES,
+    DEFAULT_CONFIRM_REPLY,
+    DEFAULT_DEFERRED_REPLY,
+    DEFAULT_SEND_AT,
+    FIELDS,
+)
+from selfserve.campaigns.spec import CampaignSpec, spec_from_definition
+from selfserve.campaigns.templates import format_points, render_template
+from selfserve.campaigns.times import campaign_zone, moment_of
+from selfserve.campaigns.validation import validate_campaign
 
 __all__ = [
     "ACTIONS",

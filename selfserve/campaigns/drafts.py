@@ -15,14 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selfserve.campaigns.book import (
-    FIELDS,
-    CampaignSpec,
-    keyword_conflicts,
-    save_campaign,
-    template_warnings,
-    validate_campaign,
-)
+from selfserve.campaigns.book import keyword_conflicts, save_campaign
+from selfserve.campaigns.fields import FIELDS
+from selfserve.campaigns.spec import CampaignSpec
+from selfserve.campaigns.templates import template_warnings
+from selfserve.campaigns.validation import validate_campaign
 from selfserve.models import Campaign
 
 _PROBLEM = re.compile(r"^campaign .*?, field (?P<field>[a-z_]+): (?P<message>.*)$", re.DOTALL)

@@ -127,6 +127,17 @@ class Settings:
 
     def validate(self) -> None:
         """Raise SettingsError naming the first variable with an unusable value."""
+        self._validate_web_and_sms()
+        self._validate_talon_and_worker()
+        self._validate_one_time_codes()
+        if not self.talon_sandbox and not self.talon_deployment_host:
+            raise SettingsError(
+                "TALON_DEPLOYMENT_HOST is required with TALON_API_KEY "
+                "(your deployment, e.g. mycompany.europe-west1.talon.one)"
+            )
+
+    def _validate_web_and_sms(self) -> None:
+        """The URLs, the region, the Twilio sender, the proxy hops and the quiet hours."""
         for name in ("public_base_url", "twilio_api_base_url", "talon_cep_url"):
             parts = urlsplit(getattr(self, name))
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -138,6 +149,9 @@ class Settings:
         if self.trusted_proxy_hops < 0:
             raise SettingsError("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
         QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS
+
+    def _validate_talon_and_worker(self) -> None:
+        """Talon.One's rate limit and timeouts, and the worker's lease and threads."""
         if self.talon_rate_limit_per_minute < 1:
             raise SettingsError("TALON_RATE_LIMIT_PER_MINUTE must be at least 1")
         for name in (
@@ -159,6 +173,9 @@ class Settings:
             )
         if self.worker_threads < 1:
             raise SettingsError("WORKER_THREADS must be at least 1")
+
+    def _validate_one_time_codes(self) -> None:
+        """The regions that may get a one-time code, and the limits on sending them."""
         for region in self.otp_regions:
             if region not in phonenumbers.SUPPORTED_REGIONS:
                 raise SettingsError(
@@ -171,11 +188,6 @@ class Settings:
                 raise SettingsError(
                     f"{name.upper()} must be rate limits such as '5 per 10 minutes; 10 per day'"
                 ) from None
-        if not self.talon_sandbox and not self.talon_deployment_host:
-            raise SettingsError(
-                "TALON_DEPLOYMENT_HOST is required with TALON_API_KEY "
-                "(your deployment, e.g. mycompany.europe-west1.talon.one)"
-            )
 
     @property
     def queue_path(self) -> Path:

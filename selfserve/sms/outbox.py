@@ -26,8 +26,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.customers import is_opted_out, mask_phone, set_opt_out
@@ -205,6 +206,35 @@ class Outbox:
         `attempt` is the claim counter the job was given; a stale or duplicate copy of the job
         (the row moved on) does nothing. Returns a Retry for transient failures.
         """
+        claimed = self._claim(outbound_id, attempt)
+        if claimed is None:
+            return None
+        masked = mask_phone(claimed.to_e164)
+        try:
+            sent = self._sender.send(claimed.to_e164, claimed.body)
+        except RecipientOptedOut:
+            self._record_recipient_opt_out(outbound_id, attempt + 1, claimed.to_e164)
+            return None
+        except SmsError as error:
+            return self._failed(outbound_id, attempt + 1, error, masked)
+        with self._sessions.begin() as db:
+            self._finish(
+                db,
+                outbound_id,
+                attempt + 1,
+                status=sent.status,
+                message_sid=sent.sid,
+                sent_at=self._clock(),
+            )
+        log.info(
+            "sms_sent",
+            extra={"to": masked, "purpose": claimed.purpose, "provider": sent.provider},
+        )
+        return None
+
+    def _claim(self, outbound_id: int, attempt: int) -> Row[Any] | None:
+        """The row's number, body and purpose, now ours to send; None when there is nothing to
+        send (a stale job, or a number that opted out, whose row is then marked skipped)."""
         now = self._clock()
         with self._sessions.begin() as db:
             claimed = db.execute(
@@ -226,33 +256,14 @@ class Outbox:
                     extra={"to": mask_phone(claimed.to_e164), "purpose": claimed.purpose},
                 )
                 return None
-        masked = mask_phone(claimed.to_e164)
-        try:
-            sent = self._sender.send(claimed.to_e164, claimed.body)
-        except RecipientOptedOut:
-            with self._sessions.begin() as db:
-                set_opt_out(db, claimed.to_e164, True, reason="twilio-21610")
-                self._finish(
-                    db, outbound_id, attempt + 1, status=FAILED, error_code=21610, detail="21610"
-                )
-            log.warning("sms_recipient_opted_out", extra={"to": masked})
-            return None
-        except SmsError as error:
-            return self._failed(outbound_id, attempt + 1, error, masked)
+        return claimed
+
+    def _record_recipient_opt_out(self, outbound_id: int, attempts: int, to_e164: str) -> None:
+        """Twilio's 21610 (the customer replied STOP): record the opt-out, fail the row for good."""
         with self._sessions.begin() as db:
-            self._finish(
-                db,
-                outbound_id,
-                attempt + 1,
-                status=sent.status,
-                message_sid=sent.sid,
-                sent_at=self._clock(),
-            )
-        log.info(
-            "sms_sent",
-            extra={"to": masked, "purpose": claimed.purpose, "provider": sent.provider},
-        )
-        return None
+            set_opt_out(db, to_e164, True, reason="twilio-21610")
+            self._finish(db, outbound_id, attempts, status=FAILED, error_code=21610, detail="21610")
+        log.warning("sms_recipient_opted_out", extra={"to": mask_phone(to_e164)})
 
     def overdue(self) -> list[tuple[int, int]]:
         """Rows a worker should have handled by now: (outbound_id, attempt) to enqueue again.

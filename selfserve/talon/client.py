@@ -194,15 +194,33 @@ class TalonClient:
         json: dict[str, Any] | None = None,
         dry_run: bool | None = None,
     ) -> dict[str, Any]:
+        """One request within our budget: Talon.One's JSON answer, or the Talon error it means."""
+        self._spend_budget()
+        headers = self._headers
+        if dry_run is not None:
+            headers = {**headers, "X-DRY-RUN": "true" if dry_run else "false"}
+        response = self._send(method, path, params=params, json=json, headers=headers)
+        return self._answer_of(response)
+
+    def _spend_budget(self) -> None:
+        """Take one call from the shared budget; raises TalonRateLimited when it is spent."""
         if self._budget is not None and not self._budget.try_spend():
             raise TalonRateLimited(
                 "our Talon.One budget is spent for now",
                 retry_after_seconds=self._budget.seconds_until_free(),
                 own_budget=True,
             )
-        headers = self._headers
-        if dry_run is not None:
-            headers = {**headers, "X-DRY-RUN": "true" if dry_run else "false"}
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None,
+        json: dict[str, Any] | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """Make the HTTP request and report it to the observer, answered or not."""
         started = time.perf_counter()
         status = 0
         try:
@@ -222,6 +240,10 @@ class TalonClient:
         finally:
             if self._observe is not None:
                 self._observe(TalonCall(path, status, time.perf_counter() - started))
+        return response
+
+    def _answer_of(self, response: httpx.Response) -> dict[str, Any]:
+        """The JSON object of a 200/201 ({} for 204); raises the error any other status means."""
         if response.status_code in (200, 201):
             try:
                 answer = response.json()

@@ -1,0 +1,52 @@
+"""The database tables, as typed SQLAlchemy 2.0 mappings.
+
+Full phone numbers are stored only where the app must text the customer back (the directory,
+opt-outs, the outbox); the message log keeps a masked number and the pseudonymous customer id.
+
+Each submodule holds the tables of one concern. This package imports every one of them, so
+`from selfserve.models import Base` registers every table on `Base.metadata`, which Alembic
+compares with the revisions: a table left out here would look dropped to autogenerate.
+"""
+
+# The revisions under migrations/versions/ name the column type selfserve.models.UtcDateTime.
+from selfserve.models.base import Base, UtcDateTime, utcnow
+from selfserve.models.campaigns import Campaign, Keyword
+from selfserve.models.console import ConsoleUser
+from selfserve.models.coupons import DeferredCode, IssuedCoupon
+from selfserve.models.customers import ConsentRecord, Customer, OptOut
+from selfserve.models.journeys import (
+    BirthdayRun,
+    BirthdaySend,
+    CompetitionCounter,
+    CompetitionDraw,
+    CompetitionEntry,
+    CompetitionWinner,
+    LoyaltyAward,
+)
+from selfserve.models.landing import LandingVisit, PhoneVerification
+from selfserve.models.messages import InboundMessage, OutboundMessage
+
+__all__ = [
+    "Base",
+    "BirthdayRun",
+    "BirthdaySend",
+    "Campaign",
+    "CompetitionCounter",
+    "CompetitionDraw",
+    "CompetitionEntry",
+    "CompetitionWinner",
+    "ConsentRecord",
+    "ConsoleUser",
+    "Customer",
+    "DeferredCode",
+    "InboundMessage",
+    "IssuedCoupon",
+    "Keyword",
+    "LandingVisit",
+    "LoyaltyAward",
+    "OptOut",
+    "OutboundMessage",
+    "PhoneVerification",
+    "UtcDateTime",
+    "utcnow",
+]

@@ -1,0 +1,60 @@
+"""Coupon tables: codes Talon.One gave us, and codes still owed after an outage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from selfserve.models.base import Base, utcnow
+
+
+class IssuedCoupon(Base):
+    """A code Talon.One gave us for one identifier: asked for once, kept for good."""
+
+    __tablename__ = "issued_coupons"
+    __table_args__ = (UniqueConstraint("campaign_slug", "identifier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_slug: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    code: Mapped[str] = mapped_column(String(128))
+    talon_coupon_id: Mapped[int | None] = mapped_column(BigInteger)  # Talon.One ids grow
+    starts_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeferredCode(Base):
+    """A coupon owed to a customer whom Talon.One could not serve in time: sent later by SMS.
+
+    One row per campaign and identifier, so texting again during an outage owes one code,
+    not several. The worker claims a row by its `attempts` counter (a stale copy of a job
+    finds the counter moved on and stops) and a lease, which a restarted worker waits out.
+    """
+
+    __tablename__ = "deferred_codes"
+    __table_args__ = (
+        UniqueConstraint("campaign_slug", "identifier"),
+        Index("ix_deferred_codes_state_next", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    message_sid: Mapped[str] = mapped_column(String(64))
+    campaign_slug: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    customer_id: Mapped[str] = mapped_column(String(128))
+    phone_e164: Mapped[str] = mapped_column(String(16))
+    keyword: Mapped[str] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    outbound_id: Mapped[int | None]
+    detail: Mapped[str | None] = mapped_column(Text)
