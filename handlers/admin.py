@@ -3,7 +3,7 @@
 Every page needs a logged-in console user (one `before_request` guard for the whole blueprint,
 so a new page cannot forget it). Forms carry the global CSRF token; log-in is throttled.
 Handlers parse the request, make one domain call and render: the counting lives in
-`selfserve.console.reports`, the campaign rules in `selfserve.campaigns.book` (the same
+`selfserve.console.reports`, the campaign rules in `selfserve.campaigns.validation` (the same
 ones the import command applies).
 """
 

@@ -28,6 +28,9 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            # New revisions name our column types as the old ones do (selfserve.models.X),
+            # wherever in the models package the type lives.
+            user_module_prefix="selfserve.models.",
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -6,10 +6,7 @@ rehearsal of a campaign. It may import `journeys`, `coupons` and everything belo
 `texts`, `landing` or `queue`.
 """
 
-from selfserve.console.charts import (
-    daily_chart,
-    source_chart,
-)
+from selfserve.console.charts import daily_chart, source_chart
 from selfserve.console.posters import (
     FORMATS,
     MODES,
@@ -25,10 +22,7 @@ from selfserve.console.posters import (
     render_poster,
     write_posters,
 )
-from selfserve.console.rehearsal import (
-    Rehearsal,
-    rehearse,
-)
+from selfserve.console.rehearsal import Rehearsal, rehearse
 from selfserve.console.reports import (
     ConsentCount,
     consent_counts,
@@ -37,10 +31,7 @@ from selfserve.console.reports import (
     log_filters,
     message_log,
 )
-from selfserve.console.simulator import (
-    SentText,
-    conversation,
-)
+from selfserve.console.simulator import SentText, conversation
 from selfserve.console.users import (
     ConsoleAccount,
     authenticate,

@@ -7,13 +7,7 @@ the only package that calls the Talon.One client's coupon endpoint. It may impor
 `campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and `errors`.
 """
 
-from selfserve.coupons.codes import (
-    Coupons,
-    Deferred,
-    Issued,
-    IssuedCode,
-    find_issued_code,
-)
+from selfserve.coupons.codes import Coupons, Deferred, Issued, IssuedCode, find_issued_code
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
     FAILED,
@@ -24,9 +18,7 @@ from selfserve.coupons.deferrals import (
     set_inbound_outcome,
     settle_answered_inline,
 )
-from selfserve.coupons.replies import (
-    code_reply,
-)
+from selfserve.coupons.replies import code_reply
 
 __all__ = [
     "Coupons",

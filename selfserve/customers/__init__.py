@@ -27,15 +27,8 @@ from selfserve.customers.consent import (
     set_opt_out,
     web_consent_wording,
 )
-from selfserve.customers.directory import (
-    CustomerFileError,
-    import_customers,
-)
-from selfserve.customers.identity import (
-    Identity,
-    identify,
-    pseudonym,
-)
+from selfserve.customers.directory import CustomerFileError, import_customers
+from selfserve.customers.identity import Identity, identify, pseudonym
 from selfserve.customers.phones import (
     mask_phone,
     national_format,

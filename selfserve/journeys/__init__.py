@@ -17,9 +17,7 @@ from selfserve.journeys.birthday_records import (
     due_birthday_runs,
     is_birthday,
 )
-from selfserve.journeys.birthdays import (
-    Birthdays,
-)
+from selfserve.journeys.birthdays import Birthdays
 from selfserve.journeys.competitions import (
     CLOSED,
     ENTERED,
@@ -37,11 +35,7 @@ from selfserve.journeys.draws import (
     notify_winners,
     pick_winners,
 )
-from selfserve.journeys.loyalty import (
-    RETRY,
-    Awards,
-    award_points_once,
-)
+from selfserve.journeys.loyalty import RETRY, Awards, award_points_once
 
 __all__ = [
     "ALREADY_SENT",

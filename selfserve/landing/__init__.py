@@ -6,13 +6,8 @@ which is the SMS path's own coupon through `coupons`. It may import `journeys`, 
 and everything below; never `texts`, `console` or `queue`.
 """
 
-from selfserve.landing.claims import (
-    LandingClaims,
-)
-from selfserve.landing.flow import (
-    LandingJourney,
-    LandingPage,
-)
+from selfserve.landing.claims import LandingClaims
+from selfserve.landing.flow import LandingJourney, LandingPage
 from selfserve.landing.look import (
     code_qr_svg,
     contrast_ratio,

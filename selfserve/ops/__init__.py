@@ -22,22 +22,10 @@ from selfserve.ops.health import (
     redis_check,
     run_checks,
 )
-from selfserve.ops.logs import (
-    configure_logging,
-    scrub,
-)
-from selfserve.ops.metrics import (
-    PendingCounts,
-    SharedGauge,
-    observe_talon_call,
-)
-from selfserve.ops.quiet_hours import (
-    QuietHours,
-)
-from selfserve.ops.settings import (
-    SANDBOX_TALON_KEY,
-    Settings,
-)
+from selfserve.ops.logs import configure_logging, scrub
+from selfserve.ops.metrics import PendingCounts, SharedGauge, observe_talon_call
+from selfserve.ops.quiet_hours import QuietHours
+from selfserve.ops.settings import SANDBOX_TALON_KEY, Settings
 
 __all__ = [
     "PendingCounts",
