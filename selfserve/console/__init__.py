@@ -4,18 +4,22 @@ from selfserve.console.charts import (
     daily_chart,
     source_chart,
 )
-from selfserve.console.posters import (
-    FORMATS,
+from selfserve.console.poster_locations import (
+    read_locations,
+)
+from selfserve.console.poster_payloads import (
     MODES,
-    PAPERS,
     PosterCampaign,
     PosterError,
     PosterLocation,
     check_src,
     poster_campaign_from,
-    poster_filename,
     qr_payload,
-    read_locations,
+)
+from selfserve.console.posters import (
+    FORMATS,
+    PAPERS,
+    poster_filename,
     render_poster,
     write_posters,
 )
