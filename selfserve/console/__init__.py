@@ -1,8 +1,19 @@
 """console."""
 
+from selfserve.console.activity import (
+    dashboard,
+)
 from selfserve.console.charts import (
     daily_chart,
     source_chart,
+)
+from selfserve.console.consent_report import (
+    ConsentCount,
+    consent_counts,
+)
+from selfserve.console.log_entries import (
+    log_filters,
+    message_log,
 )
 from selfserve.console.poster_locations import (
     read_locations,
@@ -27,17 +38,12 @@ from selfserve.console.rehearsal import (
     Rehearsal,
     rehearse,
 )
-from selfserve.console.reports import (
-    ConsentCount,
-    consent_counts,
-    daily_stats,
-    dashboard,
-    log_filters,
-    message_log,
-)
 from selfserve.console.simulator import (
     SentText,
     conversation,
+)
+from selfserve.console.stats import (
+    daily_stats,
 )
 from selfserve.console.users import (
     ConsoleAccount,
