@@ -24,72 +24,86 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read 
 def create_talon_sandbox() -> Flask:
     """A Flask app answering /customer_engagement/* like Talon.One does."""
     sandbox = Flask("talon_sandbox")
-    points: dict[tuple[str, str], float] = {}
-    lock = threading.Lock()
+    ledger = _PointsLedger()
+    sandbox.before_request(_check_headers)
+    sandbox.get("/customer_engagement/coupon")(coupon)
+    sandbox.get("/customer_engagement/loyalty")(ledger.loyalty)
+    sandbox.post("/customer_engagement/add_loyalty_points")(ledger.add_points)
+    return sandbox
 
-    def error(status: int, message: str) -> Response:
-        response = jsonify(
-            {"StatusCode": status, "Error": message, "RequestUUID": str(uuid.uuid4())}
-        )
-        response.status_code = status
-        return response
 
-    @sandbox.before_request
-    def check_headers() -> Response | None:
-        authorization = request.headers.get("Authorization", "")
-        if not authorization:
-            return error(401, "Missing Session Token")
-        if authorization != f"ApiKey-v1 {SANDBOX_TALON_KEY}":
-            return error(401, "Invalid API key")
-        if not request.headers.get("destination-hostname"):
-            return error(400, "No Deployment URL specified")
-        if not request.headers.get("customer-engagement-platform-name"):
-            return error(400, "Missing customer-engagement-platform-name header")
-        return None
+def _error(status: int, message: str) -> Response:
+    response = jsonify({"StatusCode": status, "Error": message, "RequestUUID": str(uuid.uuid4())})
+    response.status_code = status
+    return response
 
-    @sandbox.get("/customer_engagement/coupon")
-    def coupon() -> Response | tuple[Response, int]:
-        args = request.args
-        missing = [
-            name
-            for name in ("applicationId", "campaignId", "externalCampaignId")
-            if not args.get(name)
-        ]
-        if missing:
-            return error(400, f"Missing required parameter(s): {', '.join(missing)}")
-        try:
-            application_id = int(args["applicationId"])
-            campaign_id = int(args["campaignId"])
-        except ValueError:
-            return error(400, "applicationId and campaignId must be integers")
-        identifier = args.get("identifier") or uuid.uuid4().hex
-        seed = hashlib.sha256(f"{application_id}:{campaign_id}:{identifier}".encode()).digest()
-        code = _code_from(seed)
-        start = datetime(2026, 1, 1, tzinfo=UTC)
-        return jsonify(
-            {
-                "ID": int.from_bytes(seed[:4], "big") >> 1,
-                "ApplicationID": application_id,
-                "CampaignID": campaign_id,
-                "Value": code,
-                "StartDate": start.isoformat(),
-                "ExpiryDate": (datetime.now(UTC) + timedelta(days=30))
-                .replace(hour=23, minute=59, second=59, microsecond=0)
-                .isoformat(),
-                "RecipientIntegrationID": args.get("recipientIntegrationId", ""),
-                "UsageLimit": int(args.get("usageLimit", 1) or 1),
-                "Attributes": {},
-            }
-        )
 
-    @sandbox.get("/customer_engagement/loyalty")
-    def loyalty() -> Response:
+def _check_headers() -> Response | None:
+    """Refuse a call without the API key and CEP headers, as Talon.One does."""
+    authorization = request.headers.get("Authorization", "")
+    if not authorization:
+        return _error(401, "Missing Session Token")
+    if authorization != f"ApiKey-v1 {SANDBOX_TALON_KEY}":
+        return _error(401, "Invalid API key")
+    if not request.headers.get("destination-hostname"):
+        return _error(400, "No Deployment URL specified")
+    if not request.headers.get("customer-engagement-platform-name"):
+        return _error(400, "Missing customer-engagement-platform-name header")
+    return None
+
+
+def coupon() -> Response | tuple[Response, int]:
+    """GET /customer_engagement/coupon: the identifier's coupon, the same one every time."""
+    args = request.args
+    missing = [
+        name for name in ("applicationId", "campaignId", "externalCampaignId") if not args.get(name)
+    ]
+    if missing:
+        return _error(400, f"Missing required parameter(s): {', '.join(missing)}")
+    try:
+        application_id = int(args["applicationId"])
+        campaign_id = int(args["campaignId"])
+    except ValueError:
+        return _error(400, "applicationId and campaignId must be integers")
+    identifier = args.get("identifier") or uuid.uuid4().hex
+    seed = hashlib.sha256(f"{application_id}:{campaign_id}:{identifier}".encode()).digest()
+    code = _code_from(seed)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return jsonify(
+        {
+            "ID": int.from_bytes(seed[:4], "big") >> 1,
+            "ApplicationID": application_id,
+            "CampaignID": campaign_id,
+            "Value": code,
+            "StartDate": start.isoformat(),
+            "ExpiryDate": (datetime.now(UTC) + timedelta(days=30))
+            .replace(hour=23, minute=59, second=59, microsecond=0)
+            .isoformat(),
+            "RecipientIntegrationID": args.get("recipientIntegrationId", ""),
+            "UsageLimit": int(args.get("usageLimit", 1) or 1),
+            "Attributes": {},
+        }
+    )
+
+
+class _PointsLedger:
+    """Loyalty balances the sandbox has been told about, per (programme, profile).
+
+    Shared by the app's request threads, so every read and write holds the lock.
+    """
+
+    def __init__(self) -> None:
+        self.points: dict[tuple[str, str], float] = {}
+        self.lock = threading.Lock()
+
+    def loyalty(self) -> Response:
+        """GET /customer_engagement/loyalty: the profile's balance and tier."""
         profile = request.args.get("profileIntegrationId", "")
         program = request.args.get("loyaltyProgramId", "")
         if not profile or not program.isdigit():
-            return error(400, "profileIntegrationId and loyaltyProgramId are required")
-        with lock:
-            balance = points.get((program, profile), _starting_balance(program, profile))
+            return _error(400, "profileIntegrationId and loyaltyProgramId are required")
+        with self.lock:
+            balance = self.points.get((program, profile), _starting_balance(program, profile))
         return jsonify(
             {
                 "id": int(program),
@@ -108,20 +122,18 @@ def create_talon_sandbox() -> Flask:
             }
         )
 
-    @sandbox.post("/customer_engagement/add_loyalty_points")
-    def add_points() -> Response | tuple[str, int]:
+    def add_points(self) -> Response | tuple[str, int]:
+        """POST /customer_engagement/add_loyalty_points: add to the profile's balance."""
         body: dict[str, Any] = request.get_json(silent=True) or {}
         profile = str(body.get("profileIntegrationId") or "")
         program = body.get("loyaltyProgramId")
         amount = body.get("points")
         if not profile or not isinstance(program, int) or not isinstance(amount, int | float):
-            return error(400, "loyaltyProgramId, profileIntegrationId and points are required")
+            return _error(400, "loyaltyProgramId, profileIntegrationId and points are required")
         key = (str(program), profile)
-        with lock:
-            points[key] = points.get(key, _starting_balance(*key)) + amount
+        with self.lock:
+            self.points[key] = self.points.get(key, _starting_balance(*key)) + amount
         return "", 204
-
-    return sandbox
 
 
 def _code_from(seed: bytes) -> str:

@@ -25,7 +25,7 @@ from selfserve.console import (
     PosterCampaign,
     PosterError,
     PosterLocation,
-    posters,
+    poster_fonts,
     qr_payload,
     read_locations,
     render_poster,
@@ -426,7 +426,7 @@ def test_the_brand_colour_paints_the_headline(tmp_path: Path) -> None:
 def test_without_dejavu_the_posters_fall_back_to_builtin_fonts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(posters, "FONT_DIRS", (tmp_path / "no-fonts-here",))
+    monkeypatch.setattr(poster_fonts, "FONT_DIRS", (tmp_path / "no-fonts-here",))
     pdf = tmp_path / "poster.pdf"
     pdf.write_bytes(render_poster(SPRING, "sms", "pdf", BASE_URL))
     assert b"/Helvetica-Bold" in pdf.read_bytes()

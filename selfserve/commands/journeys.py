@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import click
 
 from selfserve.campaigns import CampaignSpec, campaign_zone, moment_of
+from selfserve.commands.groups import group_with
 from selfserve.customers import mask_phone
 from selfserve.journeys import (
     ALREADY_SENT,
@@ -43,136 +45,169 @@ STATE_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class JourneyTools:
+    """What the journey commands use: the app's services and the clock that says "now"."""
+
+    get_services: Callable[[], Services]
+    clock: Callable[[], datetime]
+
+
 def journeys_groups(
     get_services: Callable[[], Services], clock: Callable[[], datetime] = utcnow
 ) -> list[click.Command]:
     """The `birthdays` and `competitions` command groups, for `build_cli`."""
+    tools = JourneyTools(get_services, clock)
+    return [
+        group_with("birthdays", "Birthday coupons by SMS.", tools, [birthdays_send]),
+        group_with(
+            "competitions",
+            "Competitions: draw winners, export entries.",
+            tools,
+            [competitions_draw, competitions_export],
+        ),
+    ]
 
-    @click.group("birthdays")
-    def birthdays_group() -> None:
-        """Birthday coupons by SMS."""
 
-    @birthdays_group.command("send")
-    @click.option(
-        "--date",
-        "day",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        help="the birthday date to send for (YYYY-MM-DD); default today in each campaign's zone",
+@click.command("send")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="the birthday date to send for (YYYY-MM-DD); default today in each campaign's zone",
+)
+@click.option("--dry-run", is_flag=True, help="list what would be sent; send nothing")
+@click.option("--campaign", "slug", help="only this birthday campaign")
+@click.pass_obj
+def birthdays_send(
+    tools: JourneyTools, day: datetime | None, dry_run: bool, slug: str | None
+) -> None:
+    """Text today's (or DATE's) birthday customers their coupon, once a year each.
+
+    Birthday coupons are marketing: only customers with marketing consent who have not
+    opted out get one, and not during their QUIET_HOURS (they wait for a later run).
+    Re-running a day sends nothing new; 29 February birthdays are celebrated on
+    28 February in common years.
+    """
+    birthdays = tools.get_services().birthdays(tools.clock)
+    try:
+        campaigns = birthdays.birthday_campaigns(slug)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    if not campaigns:
+        click.echo("no active birthday campaigns")
+        return
+    stopped = False
+    for campaign in campaigns:
+        on = day.date() if day is not None else birthdays.local_today(campaign)
+        plan = birthdays.plan(campaign, on)
+        if dry_run:
+            _print_report(campaign, plan)
+            continue
+        to_send = plan.count(WOULD_SEND)
+        with click.progressbar(
+            length=to_send,
+            label=f"{campaign.slug}: sending {to_send} birthday text(s)",
+            file=sys.stderr,
+        ) as bar:
+            report = birthdays.run(campaign, on, progress=bar.update, plan=plan)
+        _print_report(campaign, report)
+        stopped = stopped or bool(report.stopped)
+    if stopped:
+        sys.exit(1)
+
+
+@click.command("draw")
+@click.argument("slug")
+@click.option("--winners", type=click.IntRange(min=1), required=True, help="how many")
+@click.option("--seed", help="draw with a seeded generator, to repeat (audit) a draw")
+@click.option("--notify", is_flag=True, help="text each winner the winner_message")
+@click.pass_obj
+def competitions_draw(
+    tools: JourneyTools, slug: str, winners: int, seed: str | None, notify: bool
+) -> None:
+    """Draw winners uniformly at random among SLUG's entries and record the draw.
+
+    Without --seed the operating system's secure generator draws; with --seed the same
+    seed over the same entries draws the same winners.
+    """
+    services = tools.get_services()
+    campaign = _competition(services, slug)
+    now = tools.clock()
+    try:
+        with services.writes.begin() as db:
+            draw = draw_winners(db, campaign, winners, seed, now)
+    except CompetitionError as error:
+        raise click.ClickException(str(error)) from None
+    how = f"seed {seed!r}" if seed is not None else "secure random"
+    click.echo(
+        f"draw {draw.draw_id} of {slug}: {len(draw.winners)} winner(s) among "
+        f"{draw.entries_count} entries ({how})"
     )
-    @click.option("--dry-run", is_flag=True, help="list what would be sent; send nothing")
-    @click.option("--campaign", "slug", help="only this birthday campaign")
-    def birthdays_send(day: datetime | None, dry_run: bool, slug: str | None) -> None:
-        """Text today's (or DATE's) birthday customers their coupon, once a year each.
-
-        Birthday coupons are marketing: only customers with marketing consent who have not
-        opted out get one, and not during their QUIET_HOURS (they wait for a later run).
-        Re-running a day sends nothing new; 29 February birthdays are celebrated on
-        28 February in common years.
-        """
-        birthdays = get_services().birthdays(clock)
-        try:
-            campaigns = birthdays.birthday_campaigns(slug)
-        except LookupError as error:
-            raise click.ClickException(str(error)) from None
-        if not campaigns:
-            click.echo("no active birthday campaigns")
-            return
-        stopped = False
-        for campaign in campaigns:
-            on = day.date() if day is not None else birthdays.local_today(campaign)
-            plan = birthdays.plan(campaign, on)
-            if dry_run:
-                _print_report(campaign, plan)
-                continue
-            to_send = plan.count(WOULD_SEND)
-            with click.progressbar(
-                length=to_send,
-                label=f"{campaign.slug}: sending {to_send} birthday text(s)",
-                file=sys.stderr,
-            ) as bar:
-                report = birthdays.run(campaign, on, progress=bar.update, plan=plan)
-            _print_report(campaign, report)
-            stopped = stopped or bool(report.stopped)
-        if stopped:
-            sys.exit(1)
-
-    @click.group("competitions")
-    def competitions_group() -> None:
-        """Competitions: draw winners, export entries."""
-
-    @competitions_group.command("draw")
-    @click.argument("slug")
-    @click.option("--winners", type=click.IntRange(min=1), required=True, help="how many")
-    @click.option("--seed", help="draw with a seeded generator, to repeat (audit) a draw")
-    @click.option("--notify", is_flag=True, help="text each winner the winner_message")
-    def competitions_draw(slug: str, winners: int, seed: str | None, notify: bool) -> None:
-        """Draw winners uniformly at random among SLUG's entries and record the draw.
-
-        Without --seed the operating system's secure generator draws; with --seed the same
-        seed over the same entries draws the same winners.
-        """
-        services = get_services()
-        campaign = _competition(services, slug)
-        now = clock()
-        closes = campaign.option("closes_at")
-        try:
-            with services.writes.begin() as db:
-                draw = draw_winners(db, campaign, winners, seed, now)
-        except CompetitionError as error:
-            raise click.ClickException(str(error)) from None
-        how = f"seed {seed!r}" if seed is not None else "secure random"
+    _print_draw_notes(
+        services, campaign, now, wanted=winners, drawn=len(draw.winners), entries=draw.entries_count
+    )
+    notices = {}
+    if notify:
+        for winner, sent in notify_winners(
+            services.outbox,
+            services.sessions,
+            campaign,
+            draw,
+            services.settings.default_region,
+        ):
+            notices[winner.position] = sent.state.replace("_", " ")
+    for winner in draw.winners:
+        notice = f"  {notices[winner.position]}" if winner.position in notices else ""
         click.echo(
-            f"draw {draw.draw_id} of {slug}: {len(draw.winners)} winner(s) among "
-            f"{draw.entries_count} entries ({how})"
+            f"  {winner.position}. entry {winner.entry_number}  customer {winner.customer_id}"
+            f"  {mask_phone(winner.phone_e164)}{notice}"
         )
-        if closes:
-            zone = campaign_zone(campaign, services.settings.default_region)
-            if now < moment_of(closes, zone, end=True):
-                click.echo(f"note: entries are open until {closes}; later ones are not in it")
-        if len(draw.winners) < winners:
-            click.echo(f"note: only {draw.entries_count} entries, so every entry won")
-        notices = {}
-        if notify:
-            for winner, sent in notify_winners(
-                services.outbox,
-                services.sessions,
-                campaign,
-                draw,
-                services.settings.default_region,
-            ):
-                notices[winner.position] = sent.state.replace("_", " ")
-        for winner in draw.winners:
-            notice = f"  {notices[winner.position]}" if winner.position in notices else ""
-            click.echo(
-                f"  {winner.position}. entry {winner.entry_number}  customer {winner.customer_id}"
-                f"  {mask_phone(winner.phone_e164)}{notice}"
-            )
 
-    @competitions_group.command("export")
-    @click.argument("slug")
-    @click.argument("file", required=False, type=click.Path(dir_okay=False))
-    @click.option("--reveal", is_flag=True, help="full phone numbers (the export is logged)")
-    def competitions_export(slug: str, file: str | None, reveal: bool) -> None:
-        """Write SLUG's entries as CSV to FILE (or standard output); numbers masked."""
-        services = get_services()
-        campaign = _competition(services, slug)
-        with services.sessions() as db:
-            text, count = export_entries(db, campaign.slug, reveal=reveal)
-        if reveal:
-            log.warning(
-                "competition_export_revealed",
-                extra={"campaign": slug, "entries": count, "file": file or "stdout"},
-            )
-        if file is None:
-            click.echo(text, nl=False)
-            return
-        try:
-            Path(file).write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise click.ClickException(f"cannot write {file}: {error}") from None
-        click.echo(f"wrote {count} entries to {file}" + (" (numbers revealed)" if reveal else ""))
 
-    return [birthdays_group, competitions_group]
+def _print_draw_notes(
+    services: Services,
+    campaign: CampaignSpec,
+    now: datetime,
+    *,
+    wanted: int,
+    drawn: int,
+    entries: int,
+) -> None:
+    """Say when the draw left out later entries, or when every entry won (`drawn` < `wanted`)."""
+    closes = campaign.option("closes_at")
+    if closes:
+        zone = campaign_zone(campaign, services.settings.default_region)
+        if now < moment_of(closes, zone, end=True):
+            click.echo(f"note: entries are open until {closes}; later ones are not in it")
+    if drawn < wanted:
+        click.echo(f"note: only {entries} entries, so every entry won")
+
+
+@click.command("export")
+@click.argument("slug")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--reveal", is_flag=True, help="full phone numbers (the export is logged)")
+@click.pass_obj
+def competitions_export(tools: JourneyTools, slug: str, file: str | None, reveal: bool) -> None:
+    """Write SLUG's entries as CSV to FILE (or standard output); numbers masked."""
+    services = tools.get_services()
+    campaign = _competition(services, slug)
+    with services.sessions() as db:
+        text, count = export_entries(db, campaign.slug, reveal=reveal)
+    if reveal:
+        log.warning(
+            "competition_export_revealed",
+            extra={"campaign": slug, "entries": count, "file": file or "stdout"},
+        )
+    if file is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(file).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {file}: {error}") from None
+    click.echo(f"wrote {count} entries to {file}" + (" (numbers revealed)" if reveal else ""))
 
 
 def _competition(services: Services, slug: str) -> CampaignSpec:

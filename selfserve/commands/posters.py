@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from selfserve.commands.groups import group_with
 from selfserve.console import (
     FORMATS,
     MODES,
@@ -17,6 +19,14 @@ from selfserve.console import (
     read_locations,
     write_posters,
 )
+
+
+@dataclass(frozen=True)
+class PosterSource:
+    """Where `posters make` finds a campaign and PUBLIC_BASE_URL (see `posters_group`)."""
+
+    find_campaign: Callable[[str], PosterCampaign | None]
+    public_base_url: Callable[[], str]
 
 
 def posters_group(
@@ -29,84 +39,96 @@ def posters_group(
     campaign's own number or TWILIO_FROM_NUMBER) or None; `public_base_url` returns
     PUBLIC_BASE_URL. Both are called only when a command runs.
     """
+    source = PosterSource(find_campaign, public_base_url)
+    return group_with("posters", "Print QR posters for campaigns.", source, [make])
 
-    @click.group("posters")
-    def posters() -> None:
-        """Print QR posters for campaigns."""
 
-    @posters.command("make")
-    @click.argument("slug")
-    @click.option(
-        "--mode",
-        type=click.Choice(MODES),
-        required=True,
-        help="web: the QR opens PUBLIC_BASE_URL/q/SLUG; sms: it pre-fills a text of the keyword.",
-    )
-    @click.option(
-        "--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output file type."
-    )
-    @click.option(
-        "--out",
-        "out_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        required=True,
-        help="Folder for the posters (created if missing).",
-    )
-    @click.option(
-        "--src",
-        metavar="LOCATION",
-        help="Location tracked by a web QR code (?src=) and added to the file name.",
-    )
-    @click.option(
-        "--locations",
-        "locations_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="CSV with columns src,label: one poster per row.",
-    )
-    @click.option(
-        "--paper", type=click.Choice(PAPERS), default="a4", show_default=True, help="Page size."
-    )
-    def make(
-        slug: str,
-        mode: str,
-        fmt: str,
-        out_dir: Path,
-        src: str | None,
-        locations_file: Path | None,
-        paper: str,
-    ) -> None:
-        """Write the posters of campaign SLUG into --out and print each file written."""
-        if src and locations_file:
-            raise click.UsageError("use --src for one poster or --locations for many, not both")
-        campaign = find_campaign(slug)
-        if campaign is None:
-            raise click.ClickException(f"no campaign with slug {slug!r}")
-        try:
-            if locations_file is None:
-                paths = write_posters(
-                    campaign, mode, fmt, out_dir, public_base_url(), src=src, paper=paper
-                )
-            else:
-                locations = read_locations(locations_file)
-                # On stderr, so stdout stays the list of files for scripts.
-                with click.progressbar(
-                    length=len(locations),
-                    label=f"Rendering {len(locations)} posters",
-                    file=sys.stderr,
-                ) as bar:
-                    paths = write_posters(
-                        campaign,
-                        mode,
-                        fmt,
-                        out_dir,
-                        public_base_url(),
-                        locations=locations,
-                        paper=paper,
-                        progress=bar.update,
-                    )
-        except PosterError as error:
-            raise click.ClickException(str(error)) from error
-        for path in paths:
-            click.echo(str(path))
+@click.command("make")
+@click.argument("slug")
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    required=True,
+    help="web: the QR opens PUBLIC_BASE_URL/q/SLUG; sms: it pre-fills a text of the keyword.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output file type."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the posters (created if missing).",
+)
+@click.option(
+    "--src",
+    metavar="LOCATION",
+    help="Location tracked by a web QR code (?src=) and added to the file name.",
+)
+@click.option(
+    "--locations",
+    "locations_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with columns src,label: one poster per row.",
+)
+@click.option(
+    "--paper", type=click.Choice(PAPERS), default="a4", show_default=True, help="Page size."
+)
+@click.pass_obj
+def make(
+    source: PosterSource,
+    slug: str,
+    mode: str,
+    fmt: str,
+    out_dir: Path,
+    src: str | None,
+    locations_file: Path | None,
+    paper: str,
+) -> None:
+    """Write the posters of campaign SLUG into --out and print each file written."""
+    if src and locations_file:
+        raise click.UsageError("use --src for one poster or --locations for many, not both")
+    campaign = source.find_campaign(slug)
+    if campaign is None:
+        raise click.ClickException(f"no campaign with slug {slug!r}")
+    try:
+        if locations_file is None:
+            paths = write_posters(
+                campaign, mode, fmt, out_dir, source.public_base_url(), src=src, paper=paper
+            )
+        else:
+            paths = _write_per_location(source, campaign, mode, fmt, out_dir, locations_file, paper)
+    except PosterError as error:
+        raise click.ClickException(str(error)) from error
+    for path in paths:
+        click.echo(str(path))
 
-    return posters
+
+def _write_per_location(
+    source: PosterSource,
+    campaign: PosterCampaign,
+    mode: str,
+    fmt: str,
+    out_dir: Path,
+    locations_file: Path,
+    paper: str,
+) -> list[Path]:
+    """One poster per row of the locations CSV, with a progress bar."""
+    locations = read_locations(locations_file)
+    # On stderr, so stdout stays the list of files for scripts.
+    with click.progressbar(
+        length=len(locations),
+        label=f"Rendering {len(locations)} posters",
+        file=sys.stderr,
+    ) as bar:
+        return write_posters(
+            campaign,
+            mode,
+            fmt,
+            out_dir,
+            source.public_base_url(),
+            locations=locations,
+            paper=paper,
+            progress=bar.update,
+        )

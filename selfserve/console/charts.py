@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from selfserve.console.reports import DayCount, SourceCount
+from selfserve.console.stats import DayCount, SourceCount
 
 
 @dataclass(frozen=True)

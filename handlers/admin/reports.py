@@ -1,0 +1,121 @@
+"""What the console reports: the dashboard, the message log and the statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, render_template, request
+
+from handlers.admin.blueprint import bp, now
+from handlers.services import services
+from selfserve.console import (
+    consent_counts,
+    daily_chart,
+    daily_stats,
+    dashboard,
+    log_filters,
+    message_log,
+    source_chart,
+)
+from selfserve.journeys import competition_summaries
+
+STATS_WINDOWS = (7, 30, 90)
+
+
+@bp.get("/")
+def dashboard_page() -> str:
+    """Every campaign with its keywords and today's and total activity, and consent counts."""
+    campaigns = services().campaigns.all()
+    with services().sessions() as db:
+        board = dashboard(db, campaigns, now())
+        competitions = competition_summaries(db, campaigns)
+        consent = consent_counts(db)
+    return render_template(
+        "admin/dashboard.html",
+        board=board,
+        competitions=competitions,
+        consent=consent,
+        campaign_names={campaign.slug: campaign.name for campaign in campaigns},
+        today=now().date(),
+    )
+
+
+@bp.get("/messages")
+def messages_page() -> str:
+    """The message log: received and sent texts, newest first, masked numbers only."""
+    campaign = request.args.get("campaign", "").strip() or None
+    outcome = request.args.get("outcome", "").strip() or None
+    direction = request.args.get("direction", "").strip()
+    direction = direction if direction in ("in", "out") else ""
+    page = request.args.get("page", "1")
+    page_number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    with services().sessions() as db:
+        log_page = message_log(
+            db,
+            campaign_slug=campaign,
+            outcome=outcome,
+            direction=direction or None,
+            page=page_number,
+        )
+        slugs, outcomes = log_filters(db)
+    filters = {"campaign": campaign or "", "outcome": outcome or "", "direction": direction}
+    return render_template(
+        "admin/messages.html",
+        log_page=log_page,
+        slugs=slugs,
+        outcomes=outcomes,
+        filters=filters,
+        page_args={key: value for key, value in filters.items() if value},
+    )
+
+
+def _stats_arguments() -> tuple[int, str | None]:
+    days_text = request.args.get("days", "30")
+    days = int(days_text) if days_text.isdigit() and int(days_text) in STATS_WINDOWS else 30
+    campaign = request.args.get("campaign", "").strip() or None
+    return days, campaign
+
+
+@bp.get("/stats")
+def stats_page() -> str:
+    """Texts and codes per day and per poster source: charts, the table, a CSV link."""
+    days, campaign = _stats_arguments()
+    with services().sessions() as db:
+        stats = daily_stats(db, now(), days=days, campaign_slug=campaign)
+    return render_template(
+        "admin/stats.html",
+        stats=stats,
+        days=days,
+        windows=STATS_WINDOWS,
+        campaign=campaign or "",
+        campaigns=services().campaigns.all(),
+        day_chart=daily_chart(stats.days),
+        sources_chart=source_chart(stats.sources),
+    )
+
+
+@bp.get("/stats.csv")
+def stats_csv() -> Response:
+    """The table behind the charts as CSV: one row per day and poster source."""
+    days, campaign = _stats_arguments()
+    with services().sessions() as db:
+        stats = daily_stats(db, now(), days=days, campaign_slug=campaign)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["date", "source", "texts", "codes_issued"])
+    for row in stats.rows:
+        writer.writerow(
+            [row.day.isoformat(), _csv_cell(row.source or "direct"), row.texts, row.codes]
+        )
+    name = f"selfserve-stats-{stats.first_day}-to-{stats.last_day}.csv"
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _csv_cell(text: str) -> str:
+    """Neutralise text a spreadsheet would run as a formula (a src comes from a URL)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,250 @@
+"""Rendering the landing pages: the number form, the code form, the result and refusals."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+import phonenumbers
+from flask import g, render_template, request, url_for
+from markupsafe import Markup
+from phonenumbers import geocoder
+
+from handlers.errors import answer_for
+from handlers.landing.visitor_state import state_of
+from handlers.services import services
+from selfserve.errors import CampaignClosed, SelfserveError
+from selfserve.landing import (
+    LandingJourney,
+    LandingPage,
+    VerifiedNumber,
+    code_qr_svg,
+    palette_for,
+    sms_uri,
+)
+
+log = logging.getLogger(__name__)
+
+APPLE_DEVICES = re.compile(r"iPhone|iPad|iPod|Macintosh", re.IGNORECASE)
+PHONE_ECHO_LIMIT = 40
+OFFERS_FIELD = "offers"  # the number form's "Send me offers by SMS" checkbox (value "yes")
+
+
+def journey() -> LandingJourney:
+    """The running app's landing journey."""
+    return services().landing
+
+
+def csp_nonce() -> str:
+    """This response's CSP nonce for its one <style> and <script> blocks (made on first use)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return str(g.csp_nonce)
+
+
+def render_number_form(
+    page: LandingPage,
+    src: str | None,
+    error: SelfserveError | None = None,
+    typed: str = "",
+    offers_ticked: bool = False,
+) -> tuple[str, int, dict[str, str]]:
+    """The number form, with the problem `error` names (if any) and what was typed."""
+    status, message = _problem(page, error)
+    headers = _retry_after(error)
+    state = state_of(page.slug)
+    has_coupon = bool(state.get("token")) and (
+        journey().verified(page.slug, state["token"]) is not None
+    )
+    return (
+        render_template(
+            "landing/landing.html",
+            **_common(page),
+            src=src or "",
+            error=message,
+            typed=typed[:PHONE_ECHO_LIMIT],
+            example_number=_example_mobile(),
+            has_coupon=has_coupon,
+            offers_field=OFFERS_FIELD,
+            offers_ticked=offers_ticked,
+            consent=journey().consent_wording,
+        ),
+        status,
+        headers,
+    )
+
+
+def render_code_form(
+    page: LandingPage,
+    masked_phone: str,
+    error: SelfserveError | None = None,
+    status: HTTPStatus | None = None,
+    notice: str = "",
+    dead_code: bool = False,
+) -> tuple[str, int, dict[str, str]]:
+    """The code form for the code sent to `masked_phone`, with any problem or notice."""
+    problem_status, message = _problem(page, error)
+    return (
+        render_template(
+            "landing/verify.html",
+            **_common(page),
+            masked_phone=masked_phone,
+            error=message,
+            notice=notice,
+            dead_code=dead_code,
+            lifetime_minutes=int(journey().codes.lifetime.total_seconds() // 60),
+        ),
+        int(status) if status is not None and error is None else problem_status,
+        _retry_after(error),
+    )
+
+
+ENTRY_HEADINGS = {
+    "competition_entered": "You're in!",
+    "competition_already_entered": "You're already in",
+    "competition_not_open": "Not open yet",
+    "competition_closed": "This competition has closed",
+}
+
+
+def render_result(page: LandingPage, verified: VerifiedNumber, record: bool) -> tuple[str, int]:
+    """What the proved number gets: the coupon, the balance, the entry, or why not yet."""
+    claim = journey().claim(verified, record=record)
+    if claim.outcome == "coupon":
+        return render_template(
+            "landing/coupon.html",
+            **_common(page),
+            claim=claim,
+            expiry=_date(claim.expires_at),
+            qr_svg=Markup(code_qr_svg(claim.code)),  # noqa: S704 - our own generated SVG
+        ), int(HTTPStatus.OK)
+    if claim.outcome == "loyalty":
+        return render_template("landing/loyalty.html", **_common(page), claim=claim), int(
+            HTTPStatus.OK
+        )
+    if claim.outcome == "entry":  # a competition: the campaign's own reply says it all
+        return render_template(
+            "landing/message.html",
+            **_common(page),
+            heading=ENTRY_HEADINGS.get(claim.entry, page.name),
+            message=claim.message,
+        ), int(HTTPStatus.OK)
+    if claim.outcome == "closed":
+        return render_not_found(page.slug, CampaignClosed(page.slug))
+    if claim.outcome == "deferred":
+        return render_template(
+            "landing/message.html",
+            **_common(page),
+            heading="You're in!",
+            message=claim.message,
+            retry_url=url_for("landing.coupon", slug=page.slug),
+            retry_label="Check for my code",
+        ), int(HTTPStatus.ACCEPTED)
+    return render_template(
+        "landing/message.html",
+        **_common(page),
+        heading="We can't get your code right now",
+        message=(
+            "Your number is confirmed, but our offers system isn't answering. "
+            "Please try again in a few minutes."
+            if claim.outcome == "unavailable"
+            else "Something isn't set up right on our side. Please ask a member of staff."
+        ),
+        retry_url=url_for("landing.coupon", slug=page.slug)
+        if claim.outcome == "unavailable"
+        else "",
+    ), int(HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+def render_not_found(slug: str, error: SelfserveError) -> tuple[str, int]:
+    """The friendly 404: an unknown campaign, or one that has ended."""
+    closed = isinstance(error, CampaignClosed)
+    campaign = services().campaigns.by_slug(slug) if closed else None
+    return render_template(
+        "landing/message.html",
+        page=None,
+        brand_name=services().settings.program_name,
+        palette=palette_for(
+            str(campaign.option("brand_colour", "") or "") if campaign else "",
+            str(campaign.option("accent_colour", "") or "") if campaign else "",
+        ),
+        nonce=csp_nonce(),
+        heading=f"{campaign.name} has ended" if campaign else "We can't find that offer",
+        message=(
+            "Sorry, this offer has ended. Keep an eye out for our next one!"
+            if closed
+            else "The link or QR code you used doesn't match any of our offers. "
+            "Please check the poster and try again."
+        ),
+        retry_url="",
+    ), int(HTTPStatus.NOT_FOUND)
+
+
+def _common(page: LandingPage) -> dict[str, Any]:
+    ios = bool(APPLE_DEVICES.search(request.headers.get("User-Agent", "")))
+    sms_href = sms_uri(page.sms_number, page.keyword, ios) if page.sms_number else ""
+    return {
+        "page": page,
+        "brand_name": services().settings.program_name,
+        "palette": page.palette,
+        "nonce": csp_nonce(),
+        "sms_href": sms_href,
+    }
+
+
+def _problem(page: LandingPage, error: SelfserveError | None) -> tuple[int, str]:
+    if error is None:
+        return int(HTTPStatus.OK), ""
+    status, message = answer_for(error)
+    details = {
+        "sms_number": page.sms_number_display or "our number",
+        "attempts_left": getattr(error, "attempts_left", ""),
+        "tries": "try" if getattr(error, "attempts_left", 0) == 1 else "tries",
+        "regions": _region_names(journey().allowed_regions),
+        "wait": _wait(getattr(error, "retry_after_seconds", 60)),
+        "keyword": page.keyword,
+    }
+    log.info(
+        "landing_refused",
+        extra={"campaign": page.slug, "reason": type(error).__name__, "status": int(status)},
+    )
+    return int(status), message.format_map(details)
+
+
+def _retry_after(error: SelfserveError | None) -> dict[str, str]:
+    seconds = getattr(error, "retry_after_seconds", None)
+    return {"Retry-After": str(int(seconds))} if seconds else {}
+
+
+def _example_mobile() -> str:
+    region = services().settings.default_region.upper()
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if example is None:
+        return ""
+    return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def _region_names(regions: frozenset[str]) -> str:
+    names = []
+    for region in sorted(regions):
+        example = phonenumbers.example_number(region)
+        name = geocoder.country_name_for_number(example, "en") if example else ""
+        names.append(name or region)
+    return " or ".join(names)
+
+
+def _wait(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    if seconds < 90:
+        return "a minute"
+    if minutes < 90:
+        return f"{minutes} minutes"
+    return f"{round(minutes / 60)} hours"
+
+
+def _date(value: datetime | None) -> str:
+    return f"{value:%d %B %Y}".lstrip("0") if value else ""

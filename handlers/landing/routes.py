@@ -1,0 +1,205 @@
+"""The landing pages' blueprint: its views, security headers and CSRF refusal page."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from functools import wraps
+from http import HTTPStatus
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from handlers.landing.pages import (
+    OFFERS_FIELD,
+    csp_nonce,
+    journey,
+    render_code_form,
+    render_not_found,
+    render_number_form,
+    render_result,
+)
+from handlers.landing.visitor_state import remember, src_for, state_of, valid_src
+from handlers.services import services
+from handlers.web import client_address
+from selfserve.errors import (
+    CampaignClosed,
+    InvalidPhoneNumber,
+    NumberOptedOut,
+    RegionNotAllowed,
+    SmsError,
+    TooManyCodeRequests,
+    UnknownCampaign,
+    VerificationError,
+    VerificationFailed,
+    VerificationMissing,
+)
+from selfserve.landing import LandingPage, palette_for
+
+log = logging.getLogger(__name__)
+bp = Blueprint("landing", __name__, url_prefix="/q")
+
+
+@bp.after_request
+def protect_page(response: Response) -> Response:
+    """Pages with one-time codes and coupons: no caching, no framing, only our own scripts."""
+    nonce = csp_nonce()
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+        "img-src 'self' https: http: data:; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(error: CSRFError) -> tuple[str, int]:
+    """A form without a valid CSRF token: a friendly 400 and nothing done."""
+    log.info("landing_csrf_refused", extra={"path": request.path[:80]})
+    return render_template(
+        "landing/message.html",
+        page=None,
+        brand_name=services().settings.program_name,
+        palette=palette_for("", ""),
+        nonce=csp_nonce(),
+        heading="Please try that again",
+        message=(
+            "Your page had been open too long, or your browser blocked our cookie, so we "
+            "couldn't accept that form. Nothing was sent."
+        ),
+        retry_url=_retry_url(),
+    ), int(HTTPStatus.BAD_REQUEST)
+
+
+def _retry_url() -> str:
+    match = re.match(r"^/q/([a-z0-9][a-z0-9-]{0,63})(?:/|$)", request.path)
+    return url_for("landing.landing", slug=match.group(1)) if match else ""
+
+
+# -- views ---------------------------------------------------------------------------------------
+
+
+def for_campaign(view: Callable[[LandingPage], Any]) -> Callable[[str], Any]:
+    """Resolve `<slug>` to the active campaign's page; unknown or ended → the friendly 404."""
+
+    @wraps(view)
+    def resolved(slug: str) -> Any:
+        try:
+            page = journey().page(slug)
+        except (UnknownCampaign, CampaignClosed) as error:
+            return render_not_found(slug, error)
+        return view(page)
+
+    return resolved
+
+
+@bp.get("/<slug>")
+@for_campaign
+def landing(page: LandingPage) -> Any:
+    """The campaign's page: what the offer is, the number form and the `sms:` alternative."""
+    src = valid_src(request.args.get("src"))
+    journey().record_visit(page.slug, src)
+    remember(page.slug, src=src or "")  # the latest scan names the poster
+    return render_number_form(page, src)
+
+
+@bp.get("/<slug>/number")
+@for_campaign
+def number_form(page: LandingPage) -> Any:
+    """The number form again ("use a different number"), without counting another visit."""
+    return render_number_form(page, src_for(page.slug))
+
+
+@bp.post("/<slug>")
+@for_campaign
+def send_code(page: LandingPage) -> Any:
+    """Text a one-time code to the number typed, then ask for it."""
+    src = valid_src(request.form.get("src")) or src_for(page.slug)
+    typed = request.form.get("phone", "")
+    wants_offers = request.form.get(OFFERS_FIELD) == "yes"
+    try:
+        sent = journey().request_code(page.slug, typed, src, client_address(), wants_offers)
+    except (
+        InvalidPhoneNumber,
+        RegionNotAllowed,
+        NumberOptedOut,
+        TooManyCodeRequests,
+        SmsError,
+    ) as error:
+        return render_number_form(page, src, error=error, typed=typed, offers_ticked=wants_offers)
+    remember(page.slug, src=src, token=sent.token, masked_phone=sent.masked_phone)
+    return render_code_form(page, sent.masked_phone, status=HTTPStatus.OK, notice="sent")
+
+
+@bp.get("/<slug>/verify")
+@for_campaign
+def code_form(page: LandingPage) -> Any:
+    """The code form for the code already sent (after a reload)."""
+    state = state_of(page.slug)
+    if not state.get("token"):
+        return render_number_form(page, src_for(page.slug))
+    return render_code_form(page, state.get("masked_phone", ""), status=HTTPStatus.OK)
+
+
+@bp.post("/<slug>/verify")
+@for_campaign
+def check_code(page: LandingPage) -> Any:
+    """Check the typed code; the right one shows the coupon."""
+    state = state_of(page.slug)
+    token = state.get("token", "")
+    if not token:
+        return render_number_form(page, src_for(page.slug), error=VerificationMissing())
+    already = journey().verified(page.slug, token)
+    if already is not None:  # a re-submitted form after success: show the code again
+        return render_result(page, already, record=False)
+    try:
+        verified = journey().verify(page.slug, token, request.form.get("code", ""))
+    except VerificationMissing as error:
+        return render_number_form(page, src_for(page.slug), error=error)
+    except VerificationError as error:
+        # Wrong, expired or locked: the code form stays (a dead code keeps being refused)
+        # with "send me a new code" first when the code can no longer work.
+        return render_code_form(
+            page,
+            state.get("masked_phone", ""),
+            error=error,
+            dead_code=not isinstance(error, VerificationFailed),
+        )
+    return render_result(page, verified, record=True)
+
+
+@bp.post("/<slug>/resend")
+@for_campaign
+def resend_code(page: LandingPage) -> Any:
+    """Send a new code to the number the last one went to."""
+    state = state_of(page.slug)
+    try:
+        sent = journey().resend_code(page.slug, state.get("token", ""), client_address())
+    except VerificationMissing as error:
+        return render_number_form(page, src_for(page.slug), error=error)
+    except (
+        InvalidPhoneNumber,
+        RegionNotAllowed,
+        NumberOptedOut,
+        TooManyCodeRequests,
+        SmsError,
+    ) as error:
+        return render_code_form(page, state.get("masked_phone", ""), error=error)
+    remember(page.slug, token=sent.token, masked_phone=sent.masked_phone)
+    return render_code_form(page, sent.masked_phone, status=HTTPStatus.OK, notice="resent")
+
+
+@bp.get("/<slug>/coupon")
+@for_campaign
+def coupon(page: LandingPage) -> Any:
+    """The coupon again, for the visitor whose number was proved in this browser."""
+    verified = journey().verified(page.slug, state_of(page.slug).get("token", ""))
+    if verified is None:
+        return render_number_form(page, src_for(page.slug))
+    return render_result(page, verified, record=False)
