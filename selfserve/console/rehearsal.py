@@ -54,7 +54,7 @@ def rehearse(coupons: Coupons, talon: TalonClient, campaign: CampaignSpec) -> Re
             summary, preview = _rehearse_balance(talon, campaign, customer_id, common)
         else:
             identifier = coupons.identifier_for(campaign, customer_id, keyword)
-            summary, preview = _rehearse_coupon(coupons, campaign, customer_id, identifier, common)
+            summary, preview = _rehearse_code(coupons, campaign, customer_id, identifier, common)
     except TalonRejected as error:
         return Rehearsal(
             False,
@@ -91,7 +91,7 @@ def _rehearse_balance(
     return f"Talon.One answered with a balance of {format_points(ledger.balance)} points.", preview
 
 
-def _rehearse_coupon(
+def _rehearse_code(
     coupons: Coupons,
     campaign: CampaignSpec,
     customer_id: str,

@@ -71,7 +71,7 @@ def daily_stats(
     days = max(1, min(days, 366))
     last_day = now.astimezone(UTC).date()
     first_day = last_day - timedelta(days=days - 1)
-    day = utc_day(InboundMessage.received_at, db.get_bind().dialect.name).label("day")
+    day = utc_day(InboundMessage.received_at, db.bind.dialect.name).label("day")
     source = func.coalesce(InboundMessage.source, DIRECT_SOURCE).label("source")
     query = (
         select(

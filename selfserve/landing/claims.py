@@ -119,7 +119,7 @@ class LandingClaims:
         if campaign.action == "loyalty":
             result = self._balance(campaign, who, fields)
         else:
-            result = self._coupon(campaign, verified, who, fields)
+            result = self._code(campaign, verified, who, fields)
         owed = None
         if record:
             with self._sessions.begin() as db:
@@ -155,7 +155,7 @@ class LandingClaims:
         )
         return _Result(result, "loyalty_balance", render_template(campaign.reply, fields))
 
-    def _coupon(
+    def _code(
         self,
         campaign: CampaignSpec,
         verified: VerifiedNumber,
