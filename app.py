@@ -24,7 +24,7 @@ from selfserve.campaigns import CampaignBook
 from selfserve.commands import build_cli
 from selfserve.coupons import Coupons
 from selfserve.journeys import Awards, Birthdays
-from selfserve.landing import LandingClaims, LandingJourney, OneTimeCodes, SendThrottle
+from selfserve.landing import LandingClaims, LandingFlow, OneTimeCodes, SendThrottle
 from selfserve.models import utcnow
 from selfserve.ops import (
     QuietHours,
@@ -285,7 +285,7 @@ def build_texts(
     )
 
 
-def build_landing(core: _Core, coupons: Coupons, awards: Awards, outbox: Outbox) -> LandingJourney:
+def build_landing(core: _Core, coupons: Coupons, awards: Awards, outbox: Outbox) -> LandingFlow:
     """The QR landing pages' use cases: one-time codes, then the SMS path's own claim."""
     settings = core.settings
     claims = LandingClaims(
@@ -297,7 +297,7 @@ def build_landing(core: _Core, coupons: Coupons, awards: Awards, outbox: Outbox)
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
     )
-    return LandingJourney(
+    return LandingFlow(
         core.sessions,
         core.campaigns,
         claims,

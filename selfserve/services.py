@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns import CampaignBook
 from selfserve.coupons import Coupons
 from selfserve.journeys import Birthdays
-from selfserve.landing import LandingJourney
+from selfserve.landing import LandingFlow
 from selfserve.ops import ReadinessCheck, Settings, SharedGauge, metrics
 from selfserve.queue import DeferredCodes, Jobs
 from selfserve.sms import Outbox, SmsSender, record_status
@@ -39,7 +39,7 @@ class Services:
     jobs: Jobs  # the task queue (queue/jobs.py)
     outbox: Outbox  # every text we send ourselves: outbox.send(...) (sms/outbox.py)
     deferred_codes: DeferredCodes  # codes owed by SMS (queue/deferred_codes.py)
-    landing: LandingJourney  # the QR landing pages (one-time codes, claims)
+    landing: LandingFlow  # the QR landing pages (one-time codes, claims)
     returning: ReturningCustomers  # the fast path and its message-log writer
     birthdays: Callable[..., Birthdays] = field(repr=False)  # birthdays(clock=utcnow)
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks

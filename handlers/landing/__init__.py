@@ -1,6 +1,6 @@
 """QR landing pages: `/q/<slug>` → the number → a one-time code → the coupon on the page.
 
-Thin: each view reads the form, makes one call to `LandingJourney`, and renders. The pending
+Thin: each view reads the form, makes one call to `LandingFlow`, and renders. The pending
 verification lives in the server-signed session as a random token (never the number, and
 nothing personal in a URL). Every POST carries the global CSRF token. Every page works
 without JavaScript; scripts only add a copy button and Android's SMS code autofill.

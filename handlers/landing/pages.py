@@ -19,7 +19,7 @@ from handlers.landing.visitor_state import state_of
 from handlers.services import services
 from selfserve.errors import CampaignClosed, SelfserveError
 from selfserve.landing import (
-    LandingJourney,
+    LandingFlow,
     LandingPage,
     VerifiedNumber,
     code_qr_svg,
@@ -34,8 +34,8 @@ PHONE_ECHO_LIMIT = 40
 OFFERS_FIELD = "offers"  # the number form's "Send me offers by SMS" checkbox (value "yes")
 
 
-def journey() -> LandingJourney:
-    """The running app's landing journey."""
+def landing_flow() -> LandingFlow:
+    """The running app's landing flow."""
     return services().landing
 
 
@@ -58,7 +58,7 @@ def render_number_form(
     headers = _retry_after(error)
     state = state_of(page.slug)
     has_coupon = bool(state.get("token")) and (
-        journey().verified(page.slug, state["token"]) is not None
+        landing_flow().verified(page.slug, state["token"]) is not None
     )
     return (
         render_template(
@@ -71,7 +71,7 @@ def render_number_form(
             has_coupon=has_coupon,
             offers_field=OFFERS_FIELD,
             offers_ticked=offers_ticked,
-            consent=journey().consent_wording,
+            consent=landing_flow().consent_wording,
         ),
         status,
         headers,
@@ -96,7 +96,7 @@ def render_code_form(
             error=message,
             notice=notice,
             dead_code=dead_code,
-            lifetime_minutes=int(journey().codes.lifetime.total_seconds() // 60),
+            lifetime_minutes=int(landing_flow().codes.lifetime.total_seconds() // 60),
         ),
         int(status) if status is not None and error is None else problem_status,
         _retry_after(error),
@@ -113,7 +113,7 @@ ENTRY_HEADINGS = {
 
 def render_result(page: LandingPage, verified: VerifiedNumber, record: bool) -> tuple[str, int]:
     """What the proved number gets: the coupon, the balance, the entry, or why not yet."""
-    claim = journey().claim(verified, record=record)
+    claim = landing_flow().claim(verified, record=record)
     if claim.outcome == "coupon":
         return render_template(
             "landing/coupon.html",
@@ -204,7 +204,7 @@ def _problem(page: LandingPage, error: SelfserveError | None) -> tuple[int, str]
         "sms_number": page.sms_number_display or "our number",
         "attempts_left": getattr(error, "attempts_left", ""),
         "tries": "try" if getattr(error, "attempts_left", 0) == 1 else "tries",
-        "regions": _region_names(journey().allowed_regions),
+        "regions": _region_names(landing_flow().allowed_regions),
         "wait": _wait(getattr(error, "retry_after_seconds", 60)),
         "keyword": page.keyword,
     }

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 from handlers.landing.pages import (
     OFFERS_FIELD,
     csp_nonce,
-    journey,
+    landing_flow,
     render_code_form,
     render_not_found,
     render_number_form,
@@ -91,7 +91,7 @@ def for_campaign(view: Callable[[LandingPage], Any]) -> Callable[[str], Any]:
     @wraps(view)
     def resolved(slug: str) -> Any:
         try:
-            page = journey().page(slug)
+            page = landing_flow().page(slug)
         except (UnknownCampaign, CampaignClosed) as error:
             return render_not_found(slug, error)
         return view(page)
@@ -104,7 +104,7 @@ def for_campaign(view: Callable[[LandingPage], Any]) -> Callable[[str], Any]:
 def landing(page: LandingPage) -> Any:
     """The campaign's page: what the offer is, the number form and the `sms:` alternative."""
     src = valid_src(request.args.get("src"))
-    journey().record_visit(page.slug, src)
+    landing_flow().record_visit(page.slug, src)
     remember(page.slug, src=src or "")  # the latest scan names the poster
     return render_number_form(page, src)
 
@@ -124,7 +124,7 @@ def send_code(page: LandingPage) -> Any:
     typed = request.form.get("phone", "")
     wants_offers = request.form.get(OFFERS_FIELD) == "yes"
     try:
-        sent = journey().request_code(page.slug, typed, src, client_address(), wants_offers)
+        sent = landing_flow().request_code(page.slug, typed, src, client_address(), wants_offers)
     except (
         InvalidPhoneNumber,
         RegionNotAllowed,
@@ -155,11 +155,11 @@ def check_code(page: LandingPage) -> Any:
     token = state.get("token", "")
     if not token:
         return render_number_form(page, src_for(page.slug), error=VerificationMissing())
-    already = journey().verified(page.slug, token)
+    already = landing_flow().verified(page.slug, token)
     if already is not None:  # a re-submitted form after success: show the code again
         return render_result(page, already, record=False)
     try:
-        verified = journey().verify(page.slug, token, request.form.get("code", ""))
+        verified = landing_flow().verify(page.slug, token, request.form.get("code", ""))
     except VerificationMissing as error:
         return render_number_form(page, src_for(page.slug), error=error)
     except VerificationError as error:
@@ -180,7 +180,7 @@ def resend_code(page: LandingPage) -> Any:
     """Send a new code to the number the last one went to."""
     state = state_of(page.slug)
     try:
-        sent = journey().resend_code(page.slug, state.get("token", ""), client_address())
+        sent = landing_flow().resend_code(page.slug, state.get("token", ""), client_address())
     except VerificationMissing as error:
         return render_number_form(page, src_for(page.slug), error=error)
     except (
@@ -199,7 +199,7 @@ def resend_code(page: LandingPage) -> Any:
 @for_campaign
 def coupon(page: LandingPage) -> Any:
     """The coupon again, for the visitor whose number was proved in this browser."""
-    verified = journey().verified(page.slug, state_of(page.slug).get("token", ""))
+    verified = landing_flow().verified(page.slug, state_of(page.slug).get("token", ""))
     if verified is None:
         return render_number_form(page, src_for(page.slug))
     return render_result(page, verified, record=False)

@@ -7,7 +7,7 @@ and everything below; never `texts`, `console` or `queue`.
 """
 
 from selfserve.landing.claims import LandingClaims
-from selfserve.landing.flow import LandingJourney, LandingPage
+from selfserve.landing.flow import LandingFlow, LandingPage
 from selfserve.landing.look import (
     code_qr_svg,
     contrast_ratio,
@@ -28,7 +28,7 @@ from selfserve.landing.verification import (
 __all__ = [
     "KEEP_ROWS_FOR",
     "LandingClaims",
-    "LandingJourney",
+    "LandingFlow",
     "LandingPage",
     "OneTimeCodes",
     "SendThrottle",

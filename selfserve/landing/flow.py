@@ -1,4 +1,4 @@
-"""The QR landing journey: a scan is counted, the visitor proves their number, the code shows.
+"""The QR landing flow: a scan is counted, the visitor proves their number, the code shows.
 
 A poster's QR opens `/q/<slug>?src=<location>`. The visitor types their number; we text a
 one-time code (selfserve.landing.verification) and, once they type it back, show the very code the
@@ -103,7 +103,7 @@ class CodeSent:
     expires_at: datetime
 
 
-class LandingJourney:
+class LandingFlow:
     """Everything the landing pages ask of the domain; handlers call one method per request."""
 
     def __init__(
