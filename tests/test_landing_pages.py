@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
+from selfserve.identity import pseudonym
 from selfserve.jobs import WorkerThreads
 from selfserve.models import (
     Customer,
@@ -55,6 +56,7 @@ from tests.phone_visitor import (
 
 PHONE = "+61491570156"
 TYPED = "0491 570 156"
+E164 = "+61491570156"  # TYPED in E.164
 HOSTILE_NUMBERS = [
     "<script>alert(1)</script>",
     '"><svg onload=alert(1)>',
@@ -716,7 +718,10 @@ class TestCheckingTheCode:
         assert shown_code(stranger.page) is None
         number_form(stranger.page)
 
-    def test_loyalty_campaigns_show_the_balance(self, client, twilio_stand_in, talon_stand_in):
+    def test_loyalty_campaigns_show_the_balance(
+        self, settings, client, twilio_stand_in, talon_stand_in
+    ):
+        talon_stand_in.add_profile(pseudonym(E164, settings.identity_secret), 7, balance=10.5)
         visitor = PhoneVisitor(client)
         visitor.scan(slug="points")
         assert "See your points balance" in visitor.page
