@@ -94,7 +94,9 @@ class TalonStandIn:
         """Give this answer to the next request (a queue: call several times for several)."""
         self._scripted.append(ScriptedAnswer(status, body, headers or {}, delay_seconds))
 
-    def add_profile(self, profile_id: str, program_id: int | None = None, balance: float = 0) -> None:
+    def add_profile(
+        self, profile_id: str, program_id: int | None = None, balance: float = 0
+    ) -> None:
         """A customer profile Talon.One knows, with a ledger in `program_id` if given."""
         self.profiles.add(profile_id)
         if program_id is not None:
