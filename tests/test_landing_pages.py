@@ -39,6 +39,7 @@ from selfserve.models import (
 from tests.conftest import (
     OUR_NUMBER,
     TEST_REDIS_URL,
+    WITH_REDIS,
     import_campaigns_text,
     reply_text,
     send_text,
@@ -860,8 +861,9 @@ class TestRateLimits(SqliteOnly):
         assert 500 <= int(response.headers["Retry-After"]) <= 600
 
 
-if TEST_REDIS_URL:  # Redis variants run only when TEST_REDIS_URL is set (conftest pattern)
+if WITH_REDIS:  # Redis variants: when TEST_REDIS_URL is set, and always on CI (conftest)
 
+    @pytest.mark.needs_redis
     class TestRateLimitsSharedThroughRedis(SqliteOnly):
         def test_two_app_processes_share_the_per_number_limit(self, settings, twilio_stand_in):
             shared = replace(
