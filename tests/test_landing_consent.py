@@ -22,6 +22,7 @@ from selfserve.consent import (
     record_consent,
 )
 from selfserve.errors import VerificationMissing
+from selfserve.identity import pseudonym
 from selfserve.models import ConsentRecord, OptOut
 from tests.conftest import import_campaigns_text, send_text
 from tests.phone_visitor import PhoneVisitor, checkbox_labelled, code_form, number_form
@@ -207,8 +208,9 @@ class TestRecordingConsent:
         ]
 
     def test_ticking_again_when_already_consented_adds_no_record(
-        self, app, client, twilio_stand_in
+        self, app, client, settings, twilio_stand_in, talon_stand_in
     ):
+        talon_stand_in.add_profile(pseudonym(PHONE, settings.identity_secret), 7, balance=10)
         ticked_and_confirmed(PhoneVisitor(client), twilio_stand_in, src="window-1")
         ticked_and_confirmed(PhoneVisitor(client), twilio_stand_in, src="window-1")
         ticked_and_confirmed(PhoneVisitor(client), twilio_stand_in, slug="points", src="till-2")
