@@ -92,8 +92,14 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int,
 BASE_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_DATABASE_URL = worker_database_url(BASE_DATABASE_URL)
 TEST_REDIS_URL = worker_redis_url(os.environ.get("TEST_REDIS_URL", ""))
-DATABASES = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
-QUEUE_BACKENDS = ["embedded"] + (["redis"] if TEST_REDIS_URL else [])
+# No silent holes: on CI (CI=true) the PostgreSQL and Redis variants are always collected, and
+# each FAILS at set-up when its URL is missing (see pytest_runtest_setup), instead of
+# vanishing from the run. Elsewhere they run only when the URL is set.
+CI = os.environ.get("CI", "").strip().lower() == "true"
+WITH_POSTGRES = bool(TEST_DATABASE_URL) or CI
+WITH_REDIS = bool(TEST_REDIS_URL) or CI
+DATABASES = ["sqlite"] + (["postgresql"] if WITH_POSTGRES else [])
+QUEUE_BACKENDS = ["embedded"] + (["redis"] if WITH_REDIS else [])
 
 SPRING_CAMPAIGNS = """
 [[campaign]]
@@ -138,6 +144,82 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             "(base - N) mod 16"
         )
     return lines
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Markers for tests that need a real server (added to parametrized variants on collection)."""
+    config.addinivalue_line("markers", "needs_postgresql: runs against TEST_DATABASE_URL")
+    config.addinivalue_line("markers", "needs_redis: runs against TEST_REDIS_URL")
+
+
+def backends_of(item: pytest.Item) -> set[str]:
+    """The real backends a collected test runs on: from its parameters (`postgresql`,
+    `redis`, a redis:// URL, or a (database, queue) pair) and its needs_* markers."""
+    found: set[str] = set()
+    callspec = getattr(item, "callspec", None)
+    for value in callspec.params.values() if callspec else ():
+        for part in value if isinstance(value, tuple) else (value,):
+            if not isinstance(part, str):
+                continue
+            if part == "postgresql" or part.startswith("postgresql"):
+                found.add("postgresql")
+            elif part == "sqlite":
+                found.add("sqlite")
+            elif part == "redis" or part.startswith("redis://"):
+                found.add("redis")
+    for backend in ("postgresql", "redis"):
+        if item.get_closest_marker(f"needs_{backend}"):
+            found.add(backend)
+    if "database_url" in getattr(item, "fixturenames", ()) and "postgresql" not in found:
+        found.add("sqlite")
+    return found
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every PostgreSQL or Redis variant, and note its backends for the summary."""
+    for item in items:
+        backends = backends_of(item)
+        for backend in backends - {"sqlite"}:
+            item.add_marker(getattr(pytest.mark, f"needs_{backend}"))
+        item.user_properties.append(("backends", ",".join(sorted(backends))))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that needs a server whose URL is missing fails (collected so only on CI)."""
+    for backend, url, variable in (
+        ("postgresql", TEST_DATABASE_URL, "TEST_DATABASE_URL"),
+        ("redis", TEST_REDIS_URL, "TEST_REDIS_URL"),
+    ):
+        if item.get_closest_marker(f"needs_{backend}") and not url:
+            pytest.fail(f"CI=true and this test needs {backend}, but {variable} is not set")
+
+
+# Tests run per backend in this process (under pytest-xdist: the controller, which gets every
+# worker's reports).
+BACKEND_COUNTS = {"sqlite": 0, "postgresql": 0, "redis": 0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count each test that ran (or failed setting up) once per backend it used; under
+    pytest-xdist the reports, with their user_properties, reach the controlling process."""
+    if not (report.when == "call" or (report.when == "setup" and report.failed)):
+        return
+    for name, value in report.user_properties:
+        if name == "backends" and value:
+            for backend in value.split(","):
+                BACKEND_COUNTS[backend] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """How many tests ran against each backend: a missing one shows as 0, not as nothing."""
+    if config.getoption("collectonly", False):
+        return
+    terminalreporter.write_sep("-", "tests run per backend")
+    terminalreporter.write_line(
+        ", ".join(f"{backend}: {count}" for backend, count in BACKEND_COUNTS.items())
+        + ("" if not CI else " (CI=true: PostgreSQL and Redis variants are required)")
+    )
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from selfserve.console import ConsentCount, consent_counts, daily_stats, dashboard, message_log
-from selfserve.customers import ConsentState, record_consent
+from selfserve.customers import ConsentState, pseudonym, record_consent
 from selfserve.models import InboundMessage
 from tests.conftest import send_text
 from tests.console_support import create_console_user, log_in, record_sent_text
@@ -286,8 +286,11 @@ class TestMessageLog:
             page = message_log(db, **filters)
         assert [entry.text for entry in page.entries] == expected
 
-    def test_the_filters_offer_the_campaigns_and_outcomes_in_the_log(self, app, console):
+    def test_the_filters_offer_the_campaigns_and_outcomes_in_the_log(
+        self, app, console, settings, talon_stand_in
+    ):
         texter = app.test_client()
+        talon_stand_in.add_profile(pseudonym("+61491570156", settings.identity_secret), 7)
         send_text(texter, "POINTS")
         send_text(texter, "HELLO")
         with app.extensions["selfserve"].sessions.begin() as db:

@@ -19,6 +19,7 @@ from selfserve.customers import (
     WEB_CONSENT_LABEL,
     ConsentState,
     marketing_skip_reason,
+    pseudonym,
     record_consent,
 )
 from selfserve.errors import VerificationMissing
@@ -207,8 +208,9 @@ class TestRecordingConsent:
         ]
 
     def test_ticking_again_when_already_consented_adds_no_record(
-        self, app, client, twilio_stand_in
+        self, app, client, settings, twilio_stand_in, talon_stand_in
     ):
+        talon_stand_in.add_profile(pseudonym(PHONE, settings.identity_secret), 7, balance=10)
         ticked_and_confirmed(PhoneVisitor(client), twilio_stand_in, src="window-1")
         ticked_and_confirmed(PhoneVisitor(client), twilio_stand_in, src="window-1")
         ticked_and_confirmed(PhoneVisitor(client), twilio_stand_in, slug="points", src="till-2")

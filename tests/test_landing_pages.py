@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
+from selfserve.customers import pseudonym
 from selfserve.models import (
     Customer,
     DeferredCode,
@@ -38,6 +39,7 @@ from selfserve.queue import WorkerThreads
 from tests.conftest import (
     OUR_NUMBER,
     TEST_REDIS_URL,
+    WITH_REDIS,
     import_campaigns_text,
     reply_text,
     send_text,
@@ -55,6 +57,7 @@ from tests.phone_visitor import (
 
 PHONE = "+61491570156"
 TYPED = "0491 570 156"
+E164 = "+61491570156"  # TYPED in E.164
 HOSTILE_NUMBERS = [
     "<script>alert(1)</script>",
     '"><svg onload=alert(1)>',
@@ -716,7 +719,10 @@ class TestCheckingTheCode:
         assert shown_code(stranger.page) is None
         number_form(stranger.page)
 
-    def test_loyalty_campaigns_show_the_balance(self, client, twilio_stand_in, talon_stand_in):
+    def test_loyalty_campaigns_show_the_balance(
+        self, settings, client, twilio_stand_in, talon_stand_in
+    ):
+        talon_stand_in.add_profile(pseudonym(E164, settings.identity_secret), 7, balance=10.5)
         visitor = PhoneVisitor(client)
         visitor.scan(slug="points")
         assert "See your points balance" in visitor.page
@@ -855,8 +861,9 @@ class TestRateLimits(SqliteOnly):
         assert 500 <= int(response.headers["Retry-After"]) <= 600
 
 
-if TEST_REDIS_URL:  # Redis variants run only when TEST_REDIS_URL is set (conftest pattern)
+if WITH_REDIS:  # Redis variants: when TEST_REDIS_URL is set, and always on CI (conftest)
 
+    @pytest.mark.needs_redis
     class TestRateLimitsSharedThroughRedis(SqliteOnly):
         def test_two_app_processes_share_the_per_number_limit(self, settings, twilio_stand_in):
             shared = replace(

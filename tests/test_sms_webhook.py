@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from selfserve.customers import pseudonym
 from selfserve.models import InboundMessage, IssuedCoupon, OptOut
 from tests.conftest import (
     PUBLIC_BASE_URL,
@@ -297,7 +298,11 @@ class TestTalonOne:
         code = next(iter(talon_stand_in.coupons.values()))["Value"]
         assert reply == f"Your Spring code: {code} (valid until 31 Dec)"
 
-    def test_loyalty_replies_with_the_balance_tier_and_pending_points(self, client):
+    def test_loyalty_replies_with_the_balance_tier_and_pending_points(
+        self, settings, client, talon_stand_in
+    ):
+        customer_id = pseudonym("+61491570156", settings.identity_secret)
+        talon_stand_in.add_profile(customer_id, 7, balance=10.5)
         reply = reply_text(send_text(client, "POINTS"))
         assert reply == "You have 10.5 points (silver-tier), 5.1 pending"
 

@@ -163,6 +163,7 @@ def test_an_unreadable_200_is_transient_not_a_crash(talon_stand_in, talon_client
 
 
 def test_the_loyalty_ledger_is_read(talon_stand_in, talon_client):
+    talon_stand_in.add_profile("CUST-1", 7, balance=10.5)
     balance = talon_client.loyalty("CUST-1", 7)
     assert talon_stand_in.last_request.args == {
         "profileIntegrationId": "CUST-1",
@@ -181,7 +182,7 @@ def test_loyalty_points_are_added_with_a_json_body(talon_stand_in, talon_client)
         "points": 50,
         "name": "joined",
     }
-    assert talon_stand_in.points[(7, "CUST-1")] == 60.5
+    assert talon_stand_in.points[(7, "CUST-1")] == 50
 
 
 def test_the_built_in_sandbox_speaks_the_same_contract():

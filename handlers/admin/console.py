@@ -22,7 +22,7 @@ def init_console(app: Flask) -> None:
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Please log in to use the console."
     login_manager.login_message_category = "info"
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", SESSION_LIFETIME)
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME  # Flask defaults to 31 days
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))

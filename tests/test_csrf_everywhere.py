@@ -1,0 +1,238 @@
+"""Every POST route of the app refuses a post without its CSRF token: 400, and nothing changes.
+
+The routes are read from the app itself (`app.url_map`, and the Twilio webhooks' own app
+mounted at /webhooks/twilio), and each must be classified in ROUTES or WEBHOOKS below: a new
+POST route that nobody classified fails `test_every_post_route_is_classified`. Each case first
+brings the client to where the post WOULD change something (logged in, a campaign paused, a code
+pending), so a route that lost its CSRF check answers 2xx/3xx/422 instead of 400 and changes a
+row, texts someone or asks Talon.One. The Twilio webhooks take no token (Twilio cannot send
+one): an unsigned post is a 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import inspect, text
+
+from tests.conftest import inbound_form
+from tests.console_support import EMAIL, PASSWORD, create_console_user, csrf_token, log_in
+from tests.phone_visitor import PhoneVisitor, one_time_code
+
+TYPED = "0491 570 156"
+PHONE = "+61491570156"
+CAMPAIGN_FORM = {
+    "name": "Spring, edited without a token",
+    "keywords": "SPRING, BLOOM",
+    "action": "coupon",
+    "active": "on",
+    "application_id": "12",
+    "campaign_id": "34",
+    "external_campaign_id": "sms-spring",
+    "identifier": "{customer_id}:{campaign_id}",
+    "reply": "Hijacked {code}",
+}
+
+
+@dataclass(frozen=True)
+class Post:
+    """A token-less post, ready to send, and what else must still hold after it."""
+
+    path: str
+    data: dict[str, str]
+    still_true: Callable[[Any], bool] | None = None  # given the client, after the post
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to reach the state where a post to this route would change something."""
+
+    prepare: Callable[[Flask, Any, Any], Post]  # (app, client, twilio_stand_in) -> Post
+
+
+def logged_in(app: Flask, client: Any) -> None:
+    create_console_user(app)
+    assert log_in(client).status_code == 302
+
+
+def is_logged_in(client: Any) -> bool:
+    return client.get("/admin/").status_code == 200
+
+
+def ready_to_login(app, client, twilio):
+    create_console_user(app)
+    client.get("/admin/login")  # a session, as a browser has
+    return Post(
+        "/admin/login",
+        {"email": EMAIL, "password": PASSWORD},
+        still_true=lambda c: not is_logged_in(c),
+    )
+
+
+def ready_to_logout(app, client, twilio):
+    logged_in(app, client)
+    return Post("/admin/logout", {}, still_true=is_logged_in)
+
+
+def ready_to_new_campaign(app, client, twilio):
+    logged_in(app, client)
+    return Post("/admin/campaigns/new", {**CAMPAIGN_FORM, "slug": "autumn", "keywords": "AUTUMN"})
+
+
+def ready_to_edit_campaign(app, client, twilio):
+    logged_in(app, client)
+    return Post("/admin/campaigns/spring", CAMPAIGN_FORM)
+
+
+def ready_to_pause_campaign(app, client, twilio):
+    logged_in(app, client)
+    return Post("/admin/campaigns/spring/pause", {})
+
+
+def ready_to_resume_campaign(app, client, twilio):
+    logged_in(app, client)
+    token = csrf_token(client, "/admin/campaigns/spring")
+    paused = client.post("/admin/campaigns/spring/pause", data={"csrf_token": token})
+    assert paused.status_code == 302  # paused, so a resume would change it back
+    return Post("/admin/campaigns/spring/resume", {})
+
+
+def ready_to_test_campaign(app, client, twilio):
+    logged_in(app, client)
+    return Post("/admin/campaigns/spring/test", {})  # would ask Talon.One (X-DRY-RUN)
+
+
+def ready_to_phone_simulator(app, client, twilio):
+    logged_in(app, client)  # Twilio is live in these settings: the simulator is for users
+    client.get("/dev/phone")
+    return Post("/dev/phone", {"number": PHONE, "body": "SPRING"})
+
+
+def landing_visitor(client: Any) -> PhoneVisitor:
+    visitor = PhoneVisitor(client)
+    assert visitor.scan().status_code == 200
+    return visitor
+
+
+def ready_to_send_code(app, client, twilio):
+    landing_visitor(client)
+    return Post("/q/spring", {"phone": TYPED, "src": "front-door"})
+
+
+def with_code_pending(client: Any, twilio: Any) -> str:
+    visitor = landing_visitor(client)
+    assert visitor.enter_number(TYPED).status_code == 200
+    return one_time_code(twilio.messages_to(PHONE)[-1].body)
+
+
+def ready_to_check_code(app, client, twilio):
+    code = with_code_pending(client, twilio)
+    return Post("/q/spring/verify", {"code": code})
+
+
+def ready_to_resend_code(app, client, twilio):
+    with_code_pending(client, twilio)
+    return Post("/q/spring/resend", {})
+
+
+# Every POST route of the pages' app, by endpoint. Add a new route here (with a case that
+# would change something) when you add it to the app.
+ROUTES: dict[str, Route] = {
+    "admin.login": Route(ready_to_login),
+    "admin.logout": Route(ready_to_logout),
+    "admin.new_campaign": Route(ready_to_new_campaign),
+    "admin.edit_campaign": Route(ready_to_edit_campaign),
+    "admin.pause_campaign": Route(ready_to_pause_campaign),
+    "admin.resume_campaign": Route(ready_to_resume_campaign),
+    "admin.test_campaign": Route(ready_to_test_campaign),
+    "phone.send_from_phone": Route(ready_to_phone_simulator),
+    "landing.send_code": Route(ready_to_send_code),
+    "landing.check_code": Route(ready_to_check_code),
+    "landing.resend_code": Route(ready_to_resend_code),
+}
+
+# The Twilio webhooks' app (mounted at /webhooks/twilio): signed by Twilio instead of a token.
+WEBHOOKS: dict[str, dict[str, str]] = {
+    "/webhooks/twilio:sms.inbound_text": inbound_form("SPRING"),
+    "/webhooks/twilio:sms.delivery_status": {
+        "MessageSid": "SM" + "1" * 32,
+        "MessageStatus": "delivered",
+        "AccountSid": "AC" + "0" * 32,
+    },
+}
+
+
+def mounted_apps(app: Flask) -> dict[str, Flask]:
+    """The apps mounted beside the pages (Werkzeug's DispatcherMiddleware), by mount point."""
+    wsgi: Any = app.wsgi_app
+    while wsgi is not None and not hasattr(wsgi, "mounts"):
+        wsgi = getattr(wsgi, "app", None)  # through ProxyFix and the like
+    return dict(wsgi.mounts) if wsgi is not None else {}
+
+
+def post_routes(app: Flask) -> dict[str, str]:
+    """Every route that accepts POST: endpoint (prefixed by its mount point) -> rule."""
+    found = {
+        rule.endpoint: rule.rule for rule in app.url_map.iter_rules() if "POST" in rule.methods
+    }
+    for mount, mounted in mounted_apps(app).items():
+        for rule in mounted.url_map.iter_rules():
+            if "POST" in (rule.methods or ()):
+                found[f"{mount}:{rule.endpoint}"] = mount + rule.rule
+    return found
+
+
+def everything_stored(app: Flask) -> dict[str, list[tuple]]:
+    """Every row of every table, in a stable order."""
+    services = app.extensions["selfserve"]
+    services.returning.flush()
+    engine = services.engine
+    stored: dict[str, list[tuple]] = {}
+    with engine.connect() as connection:
+        for table in sorted(inspect(engine).get_table_names()):
+            rows = connection.execute(text(f'SELECT * FROM "{table}"'))  # noqa: S608 - names from the schema
+            stored[table] = sorted((tuple(map(repr, row)) for row in rows), key=repr)
+    return stored
+
+
+def test_every_post_route_is_classified(app):
+    found = post_routes(app)
+    assert any(endpoint.startswith("/webhooks/twilio:") for endpoint in found), found
+    unclassified = set(found) - set(ROUTES) - set(WEBHOOKS)
+    assert not unclassified, f"POST routes not in ROUTES or WEBHOOKS: {sorted(unclassified)}"
+    gone = (set(ROUTES) | set(WEBHOOKS)) - set(found)
+    assert not gone, f"classified routes the app no longer has: {sorted(gone)}"
+
+
+@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(
+    app, client, talon_stand_in, twilio_stand_in, endpoint
+):
+    post = ROUTES[endpoint].prepare(app, client, twilio_stand_in)
+    assert post.path.split("/")[1] == post_routes(app)[endpoint].split("/")[1]
+    before = everything_stored(app)
+    texts_before = len(twilio_stand_in.requests)
+    talon_before = len(talon_stand_in.requests)
+    response = client.post(post.path, data=post.data)
+    assert response.status_code == 400, f"{endpoint} answered {response.status_code}"
+    assert everything_stored(app) == before
+    assert len(twilio_stand_in.requests) == texts_before  # nobody was texted
+    assert len(talon_stand_in.requests) == talon_before  # Talon.One was not asked
+    if post.still_true is not None:
+        assert post.still_true(client)
+
+
+@pytest.mark.parametrize("endpoint", sorted(WEBHOOKS))
+def test_an_unsigned_webhook_post_is_refused_and_changes_nothing(
+    app, client, talon_stand_in, endpoint
+):
+    path = post_routes(app)[endpoint]
+    before = everything_stored(app)
+    response = client.post(path, data=WEBHOOKS[endpoint])
+    assert response.status_code == 403
+    assert everything_stored(app) == before
+    assert talon_stand_in.requests == []
