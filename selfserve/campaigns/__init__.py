@@ -6,13 +6,31 @@ the in-memory `CampaignBook` lookups (keyword → campaign). It may import `sms`
 and reserved words), `customers`, `talon`, `ops`, `models` and `errors`.
 """
 
-from selfserve.campaigns.book import (CampaignBook, export_campaigns, import_campaigns, parse_campaigns_file)
-from selfserve.campaigns.drafts import (GENERAL, definition_from_form, save_draft, set_active, stored_definition)
-from selfserve.campaigns.fields import (ACTIONS, COMPETITION_REPLIES, DEFAULT_CONFIRM_REPLY, DEFAULT_DEFERRED_REPLY, DEFAULT_SEND_AT, FIELDS)
-from selfserve.campaigns.spec import (CampaignSpec, spec_from_definition)
-from selfserve.campaigns.templates import (format_points, render_template)
-from selfserve.campaigns.times import (campaign_zone, moment_of)
-from selfserve.campaigns.validation import (validate_campaign)
+from selfserve.campaigns.book import (
+    CampaignBook,
+    export_campaigns,
+    import_campaigns,
+    parse_campaigns_file,
+)
+from selfserve.campaigns.drafts import (
+    GENERAL,
+    definition_from_form,
+    save_draft,
+    set_active,
+    stored_definition,
+)
+from selfserve.campaigns.fields import (
+    ACTIONS,
+    COMPETITION_REPLIES,
+    DEFAULT_CONFIRM_REPLY,
+    DEFAULT_DEFERRED_REPLY,
+    DEFAULT_SEND_AT,
+    FIELDS,
+)
+from selfserve.campaigns.spec import CampaignSpec, spec_from_definition
+from selfserve.campaigns.templates import format_points, render_template
+from selfserve.campaigns.times import campaign_zone, moment_of
+from selfserve.campaigns.validation import validate_campaign
 
 __all__ = [
     "ACTIONS",

@@ -5,8 +5,8 @@ competitions, worker) as thin click functions over the app's `Services`. It may 
 selfserve package and `services`; nothing imports it except app.py.
 """
 
-from selfserve.commands.posters import (posters_group)
-from selfserve.commands.root import (build_cli)
+from selfserve.commands.posters import posters_group
+from selfserve.commands.root import build_cli
 
 __all__ = [
     "build_cli",

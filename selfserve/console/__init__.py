@@ -6,17 +6,32 @@ rehearsal of a campaign. It may import `journeys`, `coupons` and everything belo
 `texts`, `landing` or `queue`.
 """
 
-from selfserve.console.activity import (dashboard)
-from selfserve.console.charts import (daily_chart, source_chart)
-from selfserve.console.consent_report import (ConsentCount, consent_counts)
-from selfserve.console.log_entries import (log_filters, message_log)
-from selfserve.console.poster_locations import (read_locations)
-from selfserve.console.poster_payloads import (MODES, PosterCampaign, PosterError, PosterLocation, check_src, poster_campaign_from, qr_payload)
-from selfserve.console.posters import (FORMATS, PAPERS, poster_filename, render_poster, write_posters)
-from selfserve.console.rehearsal import (Rehearsal, rehearse)
-from selfserve.console.simulator import (SentText, conversation)
-from selfserve.console.stats import (daily_stats)
-from selfserve.console.users import (ConsoleAccount, authenticate, create_user, find_user, list_users, set_password)
+from selfserve.console.activity import dashboard
+from selfserve.console.charts import daily_chart, source_chart
+from selfserve.console.consent_report import ConsentCount, consent_counts
+from selfserve.console.log_entries import log_filters, message_log
+from selfserve.console.poster_locations import read_locations
+from selfserve.console.poster_payloads import (
+    MODES,
+    PosterCampaign,
+    PosterError,
+    PosterLocation,
+    check_src,
+    poster_campaign_from,
+    qr_payload,
+)
+from selfserve.console.posters import FORMATS, PAPERS, poster_filename, render_poster, write_posters
+from selfserve.console.rehearsal import Rehearsal, rehearse
+from selfserve.console.simulator import SentText, conversation
+from selfserve.console.stats import daily_stats
+from selfserve.console.users import (
+    ConsoleAccount,
+    authenticate,
+    create_user,
+    find_user,
+    list_users,
+    set_password,
+)
 
 __all__ = [
     "ConsentCount",

@@ -7,9 +7,18 @@ the only package that calls the Talon.One client's coupon endpoint. It may impor
 `campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and `errors`.
 """
 
-from selfserve.coupons.codes import (Coupons, Deferred, Issued, IssuedCode, find_issued_code)
-from selfserve.coupons.deferrals import (DEFERRED_OUTCOME, Deferral, FAILED, OPTED_OUT, PENDING, SMS_QUEUED, set_inbound_outcome, settle_answered_inline)
-from selfserve.coupons.replies import (code_reply)
+from selfserve.coupons.codes import Coupons, Deferred, Issued, IssuedCode, find_issued_code
+from selfserve.coupons.deferrals import (
+    DEFERRED_OUTCOME,
+    FAILED,
+    OPTED_OUT,
+    PENDING,
+    SMS_QUEUED,
+    Deferral,
+    set_inbound_outcome,
+    settle_answered_inline,
+)
+from selfserve.coupons.replies import code_reply
 
 __all__ = [
     "Coupons",

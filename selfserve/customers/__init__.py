@@ -6,10 +6,38 @@ quiet hours, and the opt-out register (STOP and Twilio's 21610). It may import `
 `models` and `errors`; it knows nothing of texts, campaigns or Talon.One.
 """
 
-from selfserve.customers.consent import (CONFIRM_WORDS, ConsentState, ConsentWording, IMPORT_SOURCE, REGION_DEFAULT_ZONES, WEB_CONSENT_LABEL, asks_for_y, current_consent, export_consent_csv, is_opted_out, marketing_skip_reason, next_send_time, pending_subscription, recipient_zone, record_consent, record_web_consent, revoke, set_opt_out, web_consent_wording)
-from selfserve.customers.directory import (CustomerFileError, import_customers)
-from selfserve.customers.identity import (Identity, identify, pseudonym)
-from selfserve.customers.phones import (mask_phone, national_format, region_of, region_time_zone, split_channel, to_e164, to_e164_and_mask)
+from selfserve.customers.consent import (
+    CONFIRM_WORDS,
+    IMPORT_SOURCE,
+    REGION_DEFAULT_ZONES,
+    WEB_CONSENT_LABEL,
+    ConsentState,
+    ConsentWording,
+    asks_for_y,
+    current_consent,
+    export_consent_csv,
+    is_opted_out,
+    marketing_skip_reason,
+    next_send_time,
+    pending_subscription,
+    recipient_zone,
+    record_consent,
+    record_web_consent,
+    revoke,
+    set_opt_out,
+    web_consent_wording,
+)
+from selfserve.customers.directory import CustomerFileError, import_customers
+from selfserve.customers.identity import Identity, identify, pseudonym
+from selfserve.customers.phones import (
+    mask_phone,
+    national_format,
+    region_of,
+    region_time_zone,
+    split_channel,
+    to_e164,
+    to_e164_and_mask,
+)
 
 __all__ = [
     "CONFIRM_WORDS",

@@ -7,11 +7,35 @@ texts through the outbox. It may import `coupons` and everything below it (`camp
 queue.
 """
 
-from selfserve.journeys.birthday_records import (ALREADY_SENT, BirthdayReport, QUEUED, WOULD_SEND, birthday_dates, claim_birthday_run, due_birthday_runs, is_birthday)
-from selfserve.journeys.birthdays import (Birthdays)
-from selfserve.journeys.competitions import (CLOSED, CompetitionError, ENTERED, NOT_OPEN, answer_competition_text, answer_journey_text, enter_competition, entry_reply)
-from selfserve.journeys.draws import (competition_summaries, draw_winners, export_entries, notify_winners, pick_winners)
-from selfserve.journeys.loyalty import (Awards, RETRY, award_points_once)
+from selfserve.journeys.birthday_records import (
+    ALREADY_SENT,
+    QUEUED,
+    WOULD_SEND,
+    BirthdayReport,
+    birthday_dates,
+    claim_birthday_run,
+    due_birthday_runs,
+    is_birthday,
+)
+from selfserve.journeys.birthdays import Birthdays
+from selfserve.journeys.competitions import (
+    CLOSED,
+    ENTERED,
+    NOT_OPEN,
+    CompetitionError,
+    answer_competition_text,
+    answer_journey_text,
+    enter_competition,
+    entry_reply,
+)
+from selfserve.journeys.draws import (
+    competition_summaries,
+    draw_winners,
+    export_entries,
+    notify_winners,
+    pick_winners,
+)
+from selfserve.journeys.loyalty import RETRY, Awards, award_points_once
 
 __all__ = [
     "ALREADY_SENT",

@@ -6,10 +6,24 @@ which is the SMS path's own coupon through `coupons`. It may import `journeys`, 
 and everything below; never `texts`, `console` or `queue`.
 """
 
-from selfserve.landing.claims import (LandingClaims)
-from selfserve.landing.flow import (LandingFlow, LandingPage)
-from selfserve.landing.look import (code_qr_svg, contrast_ratio, darken_until_readable, palette_for, safe_logo_url, sms_uri)
-from selfserve.landing.verification import (KEEP_ROWS_FOR, OneTimeCodes, SendThrottle, VerifiedNumber, normalise_code, random_code)
+from selfserve.landing.claims import LandingClaims
+from selfserve.landing.flow import LandingFlow, LandingPage
+from selfserve.landing.look import (
+    code_qr_svg,
+    contrast_ratio,
+    darken_until_readable,
+    palette_for,
+    safe_logo_url,
+    sms_uri,
+)
+from selfserve.landing.verification import (
+    KEEP_ROWS_FOR,
+    OneTimeCodes,
+    SendThrottle,
+    VerifiedNumber,
+    normalise_code,
+    random_code,
+)
 
 __all__ = [
     "KEEP_ROWS_FOR",

@@ -7,12 +7,25 @@ only `selfserve.models` and `selfserve.errors` (and third-party libraries); noth
 domain, so any package can import it.
 """
 
-from selfserve.ops.database import (SetAsideConnections, WRITE_FIRST, build_engine, build_sessionmaker, insert_ignoring_duplicates, write_turn)
-from selfserve.ops.health import (ReadinessCheck, database_check, queue_check, redis_check, run_checks)
-from selfserve.ops.logs import (configure_logging, scrub)
-from selfserve.ops.metrics import (PendingCounts, SharedGauge, observe_talon_call)
-from selfserve.ops.quiet_hours import (QuietHours)
-from selfserve.ops.settings import (SANDBOX_TALON_KEY, Settings)
+from selfserve.ops.database import (
+    WRITE_FIRST,
+    SetAsideConnections,
+    build_engine,
+    build_sessionmaker,
+    insert_ignoring_duplicates,
+    write_turn,
+)
+from selfserve.ops.health import (
+    ReadinessCheck,
+    database_check,
+    queue_check,
+    redis_check,
+    run_checks,
+)
+from selfserve.ops.logs import configure_logging, scrub
+from selfserve.ops.metrics import PendingCounts, SharedGauge, observe_talon_call
+from selfserve.ops.quiet_hours import QuietHours
+from selfserve.ops.settings import SANDBOX_TALON_KEY, Settings
 
 __all__ = [
     "PendingCounts",

@@ -7,9 +7,9 @@ import `journeys`, `coupons` and everything below; nothing above it imports it e
 composition root (app.py) and `services`.
 """
 
-from selfserve.queue.deferred_codes import (DeferredCodes)
-from selfserve.queue.gauges import (operational_gauges)
-from selfserve.queue.jobs import (Jobs, WorkerThreads, build_huey, run_worker)
+from selfserve.queue.deferred_codes import DeferredCodes
+from selfserve.queue.gauges import operational_gauges
+from selfserve.queue.jobs import Jobs, WorkerThreads, build_huey, run_worker
 
 __all__ = [
     "DeferredCodes",

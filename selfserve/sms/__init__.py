@@ -6,11 +6,20 @@ each text at most once per dedupe key with retries, delivery statuses, the compl
 register), `ops`, `models` and `errors`; it knows nothing of campaigns or coupons.
 """
 
-from selfserve.sms.encoding import (clean_template, encoding_of)
-from selfserve.sms.metered import (MeteredSender)
-from selfserve.sms.outbox import (DEFAULT_RETRIES, FAILED, Outbox, Retry, RetryPolicy, SKIPPED, WAITING, backoff_seconds)
-from selfserve.sms.senders import (SandboxSender, SmsSender, TwilioSender, record_status)
-from selfserve.sms.words import (Compliance, classify, first_word, is_reserved, normalise_body)
+from selfserve.sms.encoding import clean_template, encoding_of
+from selfserve.sms.metered import MeteredSender
+from selfserve.sms.outbox import (
+    DEFAULT_RETRIES,
+    FAILED,
+    SKIPPED,
+    WAITING,
+    Outbox,
+    Retry,
+    RetryPolicy,
+    backoff_seconds,
+)
+from selfserve.sms.senders import SandboxSender, SmsSender, TwilioSender, record_status
+from selfserve.sms.words import Compliance, classify, first_word, is_reserved, normalise_body
 
 __all__ = [
     "Compliance",

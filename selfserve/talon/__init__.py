@@ -5,8 +5,20 @@ switch) and the moving-window budget every process shares. Only `selfserve.coupo
 it for a coupon. It may import `ops`, `models` and `errors`; nothing else of selfserve.
 """
 
-from selfserve.talon.budget import (MARGIN_SECONDS, RedisBudget, SqliteBudget, TalonBudget, build_budget)
-from selfserve.talon.client import (Coupon, CouponRequest, LoyaltyBalance, TalonClient, log_talon_error)
+from selfserve.talon.budget import (
+    MARGIN_SECONDS,
+    RedisBudget,
+    SqliteBudget,
+    TalonBudget,
+    build_budget,
+)
+from selfserve.talon.client import (
+    Coupon,
+    CouponRequest,
+    LoyaltyBalance,
+    TalonClient,
+    log_talon_error,
+)
 
 __all__ = [
     "Coupon",

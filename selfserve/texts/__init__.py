@@ -7,11 +7,11 @@ message log. It may import `journeys`, `coupons` and everything below; never `la
 `console` or `queue` (it enqueues through callables it is given).
 """
 
-from selfserve.texts.answerer import (TextAnswerer)
-from selfserve.texts.fast_path import (ReturningCustomers)
-from selfserve.texts.message_log import (MessageLogWriter)
-from selfserve.texts.outcomes import (InboundText, Wording)
-from selfserve.texts.routing import (Router)
+from selfserve.texts.answerer import TextAnswerer
+from selfserve.texts.fast_path import ReturningCustomers
+from selfserve.texts.message_log import MessageLogWriter
+from selfserve.texts.outcomes import InboundText, Wording
+from selfserve.texts.routing import Router
 
 __all__ = [
     "InboundText",
