@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import func, select
 
 from app import create_app
+from selfserve.models import IssuedCoupon
 from selfserve.ops import Settings
 from tests.conftest import import_campaigns_text, reply_text, send_text
 
@@ -72,6 +74,17 @@ def test_talon_dry_run_sends_x_dry_run_and_talon_stores_nothing(dry_run_app, tal
     (request,) = talon_stand_in.coupon_requests()
     assert request.headers["X-DRY-RUN"] == "true"
     assert talon_stand_in.coupons == {}
+
+
+def test_talon_dry_run_codes_are_not_kept_here_either(dry_run_app, talon_stand_in):
+    """A rehearsal's code is not a real one: texting again asks Talon.One again, and no
+    issued code is remembered to be handed out later."""
+    client = dry_run_app.test_client()
+    reply_text(send_text(client, "PLAIN"))
+    reply_text(send_text(client, "PLAIN"))
+    assert len(talon_stand_in.coupon_requests()) == 2
+    with dry_run_app.extensions["selfserve"].sessions() as db:
+        assert db.scalar(select(func.count()).select_from(IssuedCoupon)) == 0
 
 
 def test_without_talon_dry_run_talon_keeps_the_coupon(fields_app, talon_stand_in):

@@ -182,7 +182,9 @@ class Coupons:
         coupon = self._talon.coupon(
             _request_for(campaign, customer_id, identifier), dry_run=dry_run
         )
-        if dry_run:
+        if dry_run or (dry_run is None and self._talon.dry_run):
+            # Talon.One stored nothing (TALON_DRY_RUN, or the console's rehearsal): neither
+            # do we, or the rehearsal's code would be handed out again as a real one.
             return IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
         with self._write_turn, self._sessions.begin() as db:
             fresh = self._remember(db, campaign.slug, customer_id, identifier, coupon)

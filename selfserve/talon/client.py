@@ -102,6 +102,7 @@ class TalonClient:
             "X-DRY-RUN": "true" if dry_run else "false",
             "Accept": "application/json",
         }
+        self.dry_run = dry_run  # every call is a rehearsal: Talon.One stores nothing
         self._http = http
         self._budget = budget
         self._observe = observe
