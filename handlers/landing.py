@@ -24,6 +24,7 @@ from markupsafe import Markup
 from phonenumbers import geocoder
 
 from handlers.errors import answer_for
+from handlers.security import landing_policy, origin_of
 from handlers.services import services
 from handlers.web import client_address
 from selfserve.errors import (
@@ -72,17 +73,16 @@ def csp_nonce() -> str:
 
 @bp.after_request
 def protect_page(response: Response) -> Response:
-    """Pages with one-time codes and coupons: no caching, no framing, only our own scripts."""
-    nonce = csp_nonce()
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-        "img-src 'self' https: http: data:; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
+    """Pages with one-time codes and coupons: no caching, no framing, only our own scripts.
+
+    The CSP (handlers/security.py) admits this response's nonce and, for images, only our own
+    site and the campaign logo's site (its `logo_url` is the one thing a page loads from
+    elsewhere). The app-wide hook adds nosniff, Referrer-Policy and HSTS.
+    """
+    response.headers["Content-Security-Policy"] = landing_policy(
+        csp_nonce(), g.get("logo_origin", "")
     )
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
     return response
 
 
@@ -368,13 +368,29 @@ def _not_found(slug: str, error: SelfserveError) -> tuple[str, int]:
 def _common(page: LandingPage) -> dict[str, Any]:
     ios = bool(APPLE_DEVICES.search(request.headers.get("User-Agent", "")))
     sms_href = sms_uri(page.sms_number, page.keyword, ios) if page.sms_number else ""
+    g.logo_origin = origin_of(page.logo_url)  # the CSP admits the logo's site, and no other
+    base_url = services().settings.public_base_url.rstrip("/")
     return {
         "page": page,
         "brand_name": services().settings.program_name,
+        # What a search result or a shared link shows: the campaign's name and its offer.
+        "description": f"{page.name}: {page.offer}" if page.offer else _default_description(page),
+        "canonical_url": base_url + url_for("landing.landing", slug=page.slug),
+        "og_image": page.logo_url if origin_of(page.logo_url) else "",
+        "indexable": request.endpoint == "landing.landing" and request.method == "GET",
         "palette": page.palette,
         "nonce": csp_nonce(),
         "sms_href": sms_href,
     }
+
+
+def _default_description(page: LandingPage) -> str:
+    """The meta description of a campaign without an `offer`."""
+    if page.action == "loyalty":
+        return f"{page.name}: see your points balance with your mobile number."
+    if page.action == "competition":
+        return f"{page.name}: enter the draw with your mobile number."
+    return f"{page.name}: get your code with your mobile number."
 
 
 def _problem(page: LandingPage, error: SelfserveError | None) -> tuple[int, str]:
