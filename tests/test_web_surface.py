@@ -10,6 +10,7 @@ an https PUBLIC_BASE_URL) Secure; HSTS is sent exactly when PUBLIC_BASE_URL is h
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -283,3 +284,26 @@ class TestLandingPageMetadata:
         )
         plain = offer_app.test_client().get("/q/points")
         assert directives(plain.headers["Content-Security-Policy"])["img-src"] == "'self' data:"
+
+
+class TestStablePages:
+    def test_a_form_page_is_the_same_from_one_second_to_the_next(self, offer_app: Flask) -> None:
+        # Flask-WTF alone signs its token with the current second: every form page changed
+        # each second, and an active scanner read the clock's changes as injections.
+        client = offer_app.test_client()
+        assert log_in(client).status_code == 302
+        first = csrf_token(client, "/admin/campaigns/spring")
+        time.sleep(1.1)
+        assert csrf_token(client, "/admin/campaigns/spring") == first
+        assert csrf_token(client, "/dev/phone") == first
+        answer = client.post("/admin/campaigns/spring/pause", data={"csrf_token": first})
+        assert answer.status_code == 302  # and it is accepted
+
+    def test_a_new_session_gets_a_new_token(self, offer_app: Flask) -> None:
+        client = offer_app.test_client()
+        before = csrf_token(client, "/admin/login")
+        assert log_in(client).status_code == 302  # log-in starts a fresh session
+        after = csrf_token(client, "/admin/campaigns/spring")
+        assert after != before
+        other = offer_app.test_client()
+        assert csrf_token(other, "/admin/login") not in (before, after)
