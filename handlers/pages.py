@@ -1,20 +1,19 @@
-"""Security headers every HTML page of ours shares: CSP, no framing, no sniffing."""
+"""Security headers every HTML page of ours shares: CSP, no framing, no sniffing.
+
+handlers/security.py adds them to every response of the app; these blueprint hooks keep them on
+the pages that registered them first, and add `no-store` to private ones.
+"""
 
 from __future__ import annotations
 
 from flask import Response
 
-# Pages load only our own CSS and JS: no CDN, no inline script, no framing by other sites.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-    "object-src 'none'"
-)
+from handlers.security import PAGE_POLICY
 
 
 def add_page_headers(response: Response) -> Response:
     """Security headers for our HTML pages (an `after_request` hook of their blueprints)."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -8,6 +8,7 @@ from functools import lru_cache
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
+from handlers.security import add_security_headers
 from handlers.services import services
 from handlers.twilio_signature import requires_twilio_signature
 from selfserve.ops import metrics
@@ -17,6 +18,12 @@ log = logging.getLogger(__name__)
 # Mounted by app.create_app as an app of its own (no session, CSRF or throttle hooks).
 MOUNT_POINT = "/webhooks/twilio"
 bp = Blueprint("sms", __name__)
+
+
+@bp.after_app_request
+def security_headers(response: Response) -> Response:
+    """nosniff, Referrer-Policy, CSP (and HSTS) on the webhook app's answers too."""
+    return add_security_headers(response, services().settings.public_base_url.startswith("https:"))
 
 
 def twiml(text: str | None) -> Response:

@@ -16,6 +16,7 @@ from phonenumbers import geocoder
 
 from handlers.errors import answer_for
 from handlers.landing.visitor_state import state_of
+from handlers.security import origin_of
 from handlers.services import services
 from selfserve.errors import CampaignClosed, SelfserveError
 from selfserve.landing import (
@@ -187,13 +188,29 @@ def render_not_found(slug: str, error: SelfserveError) -> tuple[str, int]:
 def _common(page: LandingPage) -> dict[str, Any]:
     ios = bool(APPLE_DEVICES.search(request.headers.get("User-Agent", "")))
     sms_href = sms_uri(page.sms_number, page.keyword, ios) if page.sms_number else ""
+    g.logo_origin = origin_of(page.logo_url)  # the CSP admits the logo's site, and no other
+    base_url = services().settings.public_base_url.rstrip("/")
     return {
         "page": page,
         "brand_name": services().settings.program_name,
+        # What a search result or a shared link shows: the campaign's name and its offer.
+        "description": f"{page.name}: {page.offer}" if page.offer else _default_description(page),
+        "canonical_url": base_url + url_for("landing.landing", slug=page.slug),
+        "og_image": page.logo_url if origin_of(page.logo_url) else "",
+        "indexable": request.endpoint == "landing.landing" and request.method == "GET",
         "palette": page.palette,
         "nonce": csp_nonce(),
         "sms_href": sms_href,
     }
+
+
+def _default_description(page: LandingPage) -> str:
+    """The meta description of a campaign without an `offer`."""
+    if page.action == "loyalty":
+        return f"{page.name}: see your points balance with your mobile number."
+    if page.action == "competition":
+        return f"{page.name}: enter the draw with your mobile number."
+    return f"{page.name}: get your code with your mobile number."
 
 
 def _problem(page: LandingPage, error: SelfserveError | None) -> tuple[int, str]:

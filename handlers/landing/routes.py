@@ -9,7 +9,7 @@ from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from handlers.landing.pages import (
@@ -22,6 +22,7 @@ from handlers.landing.pages import (
     render_result,
 )
 from handlers.landing.visitor_state import remember, src_for, state_of, valid_src
+from handlers.security import landing_policy
 from handlers.services import services
 from handlers.web import client_address
 from selfserve.errors import (
@@ -44,17 +45,16 @@ bp = Blueprint("landing", __name__, url_prefix="/q")
 
 @bp.after_request
 def protect_page(response: Response) -> Response:
-    """Pages with one-time codes and coupons: no caching, no framing, only our own scripts."""
-    nonce = csp_nonce()
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-        "img-src 'self' https: http: data:; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
+    """Pages with one-time codes and coupons: no caching, no framing, only our own scripts.
+
+    The CSP (handlers/security.py) admits this response's nonce and, for images, only our own
+    site and the campaign logo's site (its `logo_url` is the one thing a page loads from
+    elsewhere). The app-wide hook adds nosniff, Referrer-Policy and HSTS.
+    """
+    response.headers["Content-Security-Policy"] = landing_policy(
+        csp_nonce(), g.get("logo_origin", "")
     )
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
     return response
 
 
