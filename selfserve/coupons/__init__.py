@@ -7,7 +7,7 @@ the only package that calls the Talon.One client's coupon endpoint. It may impor
 `campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and `errors`.
 """
 
-from selfserve.coupons.codes import Coupons, Deferred, Issued, IssuedCode, find_issued_code
+from selfserve.coupons.codes import Coupons, Deferred, Issued, IssuedCode, Refused, find_issued_code
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
     FAILED,
@@ -30,6 +30,7 @@ __all__ = [
     "IssuedCode",
     "OPTED_OUT",
     "PENDING",
+    "Refused",
     "SMS_QUEUED",
     "code_reply",
     "find_issued_code",
