@@ -118,7 +118,7 @@ class DeferredCodes:
 
     def _fail(self, claimed: _Claimed, attempt: int, error: TalonRejected) -> None:
         detail = f"Talon.One {error.status}: {error.error} (RequestUUID {error.request_uuid})"
-        self._end(claimed, attempt, FAILED, "failed", detail)
+        # Logged before the row says failed: whoever sees the row failed finds the log line.
         log.error(
             "deferred_code_failed",
             extra={
@@ -130,6 +130,7 @@ class DeferredCodes:
                 "request_uuid": error.request_uuid,
             },
         )
+        self._end(claimed, attempt, FAILED, "failed", detail)
 
     def overdue(self) -> list[tuple[int, int]]:
         """Owed codes whose job was lost or whose worker died: (id, attempt) to enqueue again."""
