@@ -22,7 +22,7 @@ from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
 from selfserve.campaigns import CampaignBook
 from selfserve.commands import build_cli
-from selfserve.coupons import Coupons
+from selfserve.coupons import CodePages, Coupons
 from selfserve.journeys import Awards, Birthdays
 from selfserve.landing import LandingClaims, LandingFlow, OneTimeCodes, SendThrottle
 from selfserve.models import utcnow
@@ -163,16 +163,21 @@ def build_services(settings: Settings) -> Services:
     outbox = Outbox(
         core.writes, core.sms, retries=core.retries, enqueue=lambda *a: jobs().enqueue_text(*a)
     )
+    code_pages = CodePages(settings.secret_key, settings.public_base_url)
     coupons = Coupons(
         core.sessions,
         core.inline_talon,
+        code_pages=code_pages,
         enqueue_owed=lambda *a: jobs().enqueue_code(*a),
         pause_after_failure_seconds=settings.talon_inline_pause_seconds,
     )
     page_coupons = Coupons(  # the landing pages wait out the timeout: no pause
-        core.sessions, core.inline_talon, enqueue_owed=lambda *a: jobs().enqueue_code(*a)
+        core.sessions,
+        core.inline_talon,
+        code_pages=code_pages,
+        enqueue_owed=lambda *a: jobs().enqueue_code(*a),
     )
-    worker_coupons = Coupons(core.sessions, core.talon)
+    worker_coupons = Coupons(core.sessions, core.talon, code_pages=code_pages)
     deferred = DeferredCodes(
         core.writes,
         core.campaigns,
@@ -263,7 +268,7 @@ def build_texts(
 ) -> TextAnswerer:
     """The SMS webhook's use case: it waits briefly for Talon.One, then owes the code."""
     settings = core.settings
-    wording = Wording(core.campaigns)
+    wording = Wording(core.campaigns, coupons.code_pages)
     router = Router(
         core.campaigns,
         coupons,

@@ -7,6 +7,7 @@ the only package that calls the Talon.One client's coupon endpoint. It may impor
 `campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and `errors`.
 """
 
+from selfserve.coupons.code_pages import CodePage, CodePages
 from selfserve.coupons.codes import Coupons, Deferred, Issued, IssuedCode, find_issued_code
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
@@ -21,6 +22,8 @@ from selfserve.coupons.deferrals import (
 from selfserve.coupons.replies import code_reply
 
 __all__ = [
+    "CodePage",
+    "CodePages",
     "Coupons",
     "DEFERRED_OUTCOME",
     "Deferral",

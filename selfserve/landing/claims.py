@@ -58,6 +58,7 @@ class Claim:
     tier: str = ""
     points_to_next_tier: str = ""
     fresh: bool = False
+    code_token: str = ""  # the code page's token: its barcode and wallet buttons
     # Competitions (outcome "entry"): what happened to the entry and the campaign's reply.
     entry: str = ""  # competition_entered | _already_entered | _not_open | _closed
     message: str = ""
@@ -169,6 +170,8 @@ class LandingClaims:
             identifier,
             may_owe=self._coupons.can_owe and campaign.action == "coupon",
         )
+        pages = self._coupons.code_pages
+        fields["code_url"] = pages.url_for(campaign.slug, identifier)
         if isinstance(claimed, Issued):
             issued = claimed.code
             with self._sessions.begin() as db:
@@ -182,6 +185,7 @@ class LandingClaims:
                     code=issued.code,
                     expires_at=issued.expires_at,
                     fresh=issued.fresh,
+                    code_token=pages.token_for(campaign.slug, identifier),
                 ),
                 "code_issued" if issued.fresh else "code_resent",
                 render_template(campaign.reply, fields),

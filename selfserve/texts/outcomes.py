@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, format_points, render_template
-from selfserve.coupons import DEFERRED_OUTCOME, Deferral, IssuedCode, code_reply
+from selfserve.coupons import DEFERRED_OUTCOME, CodePages, Deferral, IssuedCode
 from selfserve.customers import Identity
 from selfserve.talon import LoyaltyBalance
 
@@ -68,8 +68,9 @@ class Pending:
 class Wording:
     """Turns decisions into the words a customer reads (campaign replies and our own)."""
 
-    def __init__(self, campaigns: CampaignBook) -> None:
+    def __init__(self, campaigns: CampaignBook, code_pages: CodePages) -> None:
         self._campaigns = campaigns
+        self._code_pages = code_pages
 
     def with_code(self, pending: Pending, issued: IssuedCode, outcome: str) -> Outcome:
         """A code in the campaign's reply (or a journey's own reply around the code)."""
@@ -85,8 +86,9 @@ class Wording:
                 },
             )
         else:
-            text = code_reply(
+            text = self._code_pages.reply(
                 pending.campaign,
+                pending.identifier,
                 issued.code,
                 issued.expires_at,
                 issued.starts_at,
@@ -123,7 +125,13 @@ class Wording:
         """ "We'll text your code": the campaign's deferred reply, and the code owed."""
         who = pending.who
         return Outcome(
-            render_template(pending.campaign.deferred_reply, common_fields(pending)),
+            render_template(
+                pending.campaign.deferred_reply,
+                {
+                    **common_fields(pending),
+                    "code_url": self._code_pages.url_for(pending.campaign.slug, pending.identifier),
+                },
+            ),
             DEFERRED_OUTCOME,
             pending.keyword,
             pending.campaign.slug,
