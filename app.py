@@ -24,7 +24,15 @@ from selfserve.campaigns import CampaignBook
 from selfserve.commands import build_cli
 from selfserve.coupons import CodePages, Coupons
 from selfserve.journeys import Awards, Birthdays
-from selfserve.landing import LandingClaims, LandingFlow, OneTimeCodes, SendThrottle
+from selfserve.landing import (
+    ApplePasses,
+    CodePageFlow,
+    GoogleWallet,
+    LandingClaims,
+    LandingFlow,
+    OneTimeCodes,
+    SendThrottle,
+)
 from selfserve.models import utcnow
 from selfserve.ops import (
     QuietHours,
@@ -252,6 +260,7 @@ def _services(
         outbox=outbox,
         deferred_codes=deferred,
         landing=build_landing(core, coupons.pages, awards, outbox),
+        code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
         birthdays=birthdays,
         readiness=[database_check(core.engine)]
@@ -323,6 +332,29 @@ def build_landing(core: _Core, coupons: Coupons, awards: Awards, outbox: Outbox)
     )
 
 
+def build_code_pages(core: _Core, coupons: Coupons) -> CodePageFlow:
+    """Code pages: the code at the till, its barcode, and the wallets that are set up."""
+    settings = core.settings
+    return CodePageFlow(
+        core.sessions,
+        core.campaigns,
+        coupons.code_pages,
+        ApplePasses(
+            settings.apple_pass_type_id,
+            settings.apple_team_id,
+            settings.apple_pass_cert,
+            settings.apple_wwdr_cert,
+            organization=settings.program_name,
+        ),
+        GoogleWallet(
+            settings.google_wallet_issuer_id,
+            settings.google_wallet_key_file,
+            settings.public_base_url,
+            brand_name=settings.program_name,
+        ),
+    )
+
+
 def create_webhook_app(services: Services) -> Flask:
     """Twilio's webhooks (inbound texts, delivery statuses) as a small Flask app of their own.
 
@@ -360,7 +392,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = build_services(settings)
     app.extensions["selfserve"] = services
 
-    from handlers import landing, ops, sms
+    from handlers import code_pages, landing, ops, sms
     from handlers.web import init_web_protections
 
     init_web_protections(app, settings)
@@ -372,6 +404,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(phone.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(landing.bp)
+    app.register_blueprint(code_pages.bp)
     register_error_handlers(app)
     # Twilio's webhooks are served by an app of their own (see create_webhook_app).
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]

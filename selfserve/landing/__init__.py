@@ -6,8 +6,11 @@ which is the SMS path's own coupon through `coupons`. It may import `journeys`, 
 and everything below; never `texts`, `console` or `queue`.
 """
 
+from selfserve.landing.apple_wallet import PKPASS_TYPE, ApplePasses, PassFacts
 from selfserve.landing.claims import LandingClaims
+from selfserve.landing.code_page_flow import CodePageFlow, ShownCode
 from selfserve.landing.flow import LandingFlow, LandingPage
+from selfserve.landing.google_wallet import GoogleWallet
 from selfserve.landing.look import (
     code_qr_svg,
     contrast_ratio,
@@ -26,6 +29,12 @@ from selfserve.landing.verification import (
 )
 
 __all__ = [
+    "PKPASS_TYPE",
+    "ApplePasses",
+    "CodePageFlow",
+    "GoogleWallet",
+    "PassFacts",
+    "ShownCode",
     "KEEP_ROWS_FOR",
     "LandingClaims",
     "LandingFlow",

@@ -23,6 +23,7 @@ from selfserve.coupons import (
     Deferral,
     Deferred,
     Issued,
+    IssuedCode,
     settle_answered_inline,
 )
 from selfserve.customers import Identity, identify, mask_phone
@@ -170,26 +171,9 @@ class LandingClaims:
             identifier,
             may_owe=self._coupons.can_owe and campaign.action == "coupon",
         )
-        pages = self._coupons.code_pages
-        fields["code_url"] = pages.url_for(campaign.slug, identifier)
+        fields["code_url"] = self._coupons.code_pages.url_for(campaign.slug, identifier)
         if isinstance(claimed, Issued):
-            issued = claimed.code
-            with self._sessions.begin() as db:
-                # The visitor has the code now: one owed by SMS must not follow it.
-                settle_answered_inline(db, campaign.slug, identifier, self._clock())
-            fields.update(code=issued.code, expiry=issued.expires_at, starts=issued.starts_at)
-            return _Result(
-                Claim(
-                    "coupon",
-                    campaign.name,
-                    code=issued.code,
-                    expires_at=issued.expires_at,
-                    fresh=issued.fresh,
-                    code_token=pages.token_for(campaign.slug, identifier),
-                ),
-                "code_issued" if issued.fresh else "code_resent",
-                render_template(campaign.reply, fields),
-            )
+            return self._issued(campaign, identifier, claimed.code, fields)
         if isinstance(claimed, Deferred):
             reply = render_template(campaign.deferred_reply, fields)
             deferral = Deferral(
@@ -208,6 +192,27 @@ class LandingClaims:
         if claimed.outcome == "failed":
             return _Result(Claim("failed", campaign.name), "failed", None)
         return _Result(Claim("unavailable", campaign.name), "talon_unavailable", None)
+
+    def _issued(
+        self, campaign: CampaignSpec, identifier: str, issued: IssuedCode, fields: dict[str, Any]
+    ) -> _Result:
+        """The visitor's code, on the page (with its code page's barcode and wallets)."""
+        with self._sessions.begin() as db:
+            # The visitor has the code now: one owed by SMS must not follow it.
+            settle_answered_inline(db, campaign.slug, identifier, self._clock())
+        fields.update(code=issued.code, expiry=issued.expires_at, starts=issued.starts_at)
+        return _Result(
+            Claim(
+                "coupon",
+                campaign.name,
+                code=issued.code,
+                expires_at=issued.expires_at,
+                fresh=issued.fresh,
+                code_token=self._coupons.code_pages.token_for(campaign.slug, identifier),
+            ),
+            "code_issued" if issued.fresh else "code_resent",
+            render_template(campaign.reply, fields),
+        )
 
     @staticmethod
     def _trouble(campaign: CampaignSpec, error: TalonError) -> _Result:
