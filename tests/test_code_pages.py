@@ -139,3 +139,21 @@ def test_code_pages_are_throttled_per_address(settings, talon_stand_in):
         assert statuses == [404, 404, 404, 429]
     finally:
         app.extensions["selfserve"].close()
+
+
+def test_an_mms_campaign_sends_the_barcode_png_as_media_in_the_twiml(client, app):
+    from xml.etree import ElementTree
+
+    import_campaigns_text(app, CAMPAIGNS.replace("{barcode}", "code128") + "mms = true\n")
+    answer = send_text(client, "SPRING")
+    media = ElementTree.fromstring(answer.data).findall("Message/Media")  # noqa: S314 - ours
+    assert len(media) == 1
+    assert media[0].text.startswith(PUBLIC_BASE_URL + "/c/")
+    code, _ = code_and_token(client)  # texting again: the same code
+    picture = client.get(media[0].text.removeprefix(PUBLIC_BASE_URL))
+    assert picture.mimetype == "image/png"
+    assert decoded(picture.data) == [("CODE128", code)]
+
+
+def test_without_mms_the_twiml_has_no_media(client, with_campaign):
+    assert b"<Media>" not in send_text(client, "SPRING").data

@@ -33,6 +33,7 @@ class Reply:
     text: str | None
     outcome: str
     duplicate: bool = False
+    media_url: str = ""  # MMS: the barcode picture sent with the text (campaign `mms`)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Outcome:
     identifier: str | None = None  # coupon outcomes: settles a code owed by SMS
     deferral: Deferral | None = None  # the code is owed: the worker will text it
     recorded: bool = False  # already in the message log (stored in the code's own commit)
+    media_url: str = ""  # MMS: the code's barcode picture (campaign `mms = true`)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,9 @@ class Wording:
             pending.campaign.slug,
             pending.who.customer_id,
             identifier=pending.identifier,
+            media_url=self._code_pages.barcode_url(pending.campaign.slug, pending.identifier)
+            if pending.campaign.mms
+            else "",
         )
 
     def loyalty(self, pending: Pending, ledger: LoyaltyBalance) -> Outcome:
