@@ -22,9 +22,17 @@ from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
 from selfserve.campaigns import CampaignBook
 from selfserve.commands import build_cli
-from selfserve.coupons import Coupons
+from selfserve.coupons import CodePages, Coupons
 from selfserve.journeys import Awards, Birthdays
-from selfserve.landing import LandingClaims, LandingFlow, OneTimeCodes, SendThrottle
+from selfserve.landing import (
+    ApplePasses,
+    CodePageFlow,
+    GoogleWallet,
+    LandingClaims,
+    LandingFlow,
+    OneTimeCodes,
+    SendThrottle,
+)
 from selfserve.models import utcnow
 from selfserve.ops import (
     QuietHours,
@@ -163,16 +171,21 @@ def build_services(settings: Settings) -> Services:
     outbox = Outbox(
         core.writes, core.sms, retries=core.retries, enqueue=lambda *a: jobs().enqueue_text(*a)
     )
+    code_pages = CodePages(settings.secret_key, settings.public_base_url)
     coupons = Coupons(
         core.sessions,
         core.inline_talon,
+        code_pages=code_pages,
         enqueue_owed=lambda *a: jobs().enqueue_code(*a),
         pause_after_failure_seconds=settings.talon_inline_pause_seconds,
     )
     page_coupons = Coupons(  # the landing pages wait out the timeout: no pause
-        core.sessions, core.inline_talon, enqueue_owed=lambda *a: jobs().enqueue_code(*a)
+        core.sessions,
+        core.inline_talon,
+        code_pages=code_pages,
+        enqueue_owed=lambda *a: jobs().enqueue_code(*a),
     )
-    worker_coupons = Coupons(core.sessions, core.talon)
+    worker_coupons = Coupons(core.sessions, core.talon, code_pages=code_pages)
     deferred = DeferredCodes(
         core.writes,
         core.campaigns,
@@ -247,6 +260,7 @@ def _services(
         outbox=outbox,
         deferred_codes=deferred,
         landing=build_landing(core, coupons.pages, awards, outbox),
+        code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
         birthdays=birthdays,
         readiness=[database_check(core.engine)]
@@ -263,7 +277,7 @@ def build_texts(
 ) -> TextAnswerer:
     """The SMS webhook's use case: it waits briefly for Talon.One, then owes the code."""
     settings = core.settings
-    wording = Wording(core.campaigns)
+    wording = Wording(core.campaigns, coupons.code_pages)
     router = Router(
         core.campaigns,
         coupons,
@@ -318,6 +332,29 @@ def build_landing(core: _Core, coupons: Coupons, awards: Awards, outbox: Outbox)
     )
 
 
+def build_code_pages(core: _Core, coupons: Coupons) -> CodePageFlow:
+    """Code pages: the code at the till, its barcode, and the wallets that are set up."""
+    settings = core.settings
+    return CodePageFlow(
+        core.sessions,
+        core.campaigns,
+        coupons.code_pages,
+        ApplePasses(
+            settings.apple_pass_type_id,
+            settings.apple_team_id,
+            settings.apple_pass_cert,
+            settings.apple_wwdr_cert,
+            organization=settings.program_name,
+        ),
+        GoogleWallet(
+            settings.google_wallet_issuer_id,
+            settings.google_wallet_key_file,
+            settings.public_base_url,
+            brand_name=settings.program_name,
+        ),
+    )
+
+
 def create_webhook_app(services: Services) -> Flask:
     """Twilio's webhooks (inbound texts, delivery statuses) as a small Flask app of their own.
 
@@ -355,7 +392,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = build_services(settings)
     app.extensions["selfserve"] = services
 
-    from handlers import landing, ops, sms
+    from handlers import code_pages, landing, ops, sms
     from handlers.web import init_web_protections
 
     init_web_protections(app, settings)
@@ -367,6 +404,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(phone.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(landing.bp)
+    app.register_blueprint(code_pages.bp)
     register_error_handlers(app)
     # Twilio's webhooks are served by an app of their own (see create_webhook_app).
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]

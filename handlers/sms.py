@@ -26,17 +26,19 @@ def security_headers(response: Response) -> Response:
     return add_security_headers(response, services().settings.public_base_url.startswith("https:"))
 
 
-def twiml(text: str | None) -> Response:
-    """A TwiML answer: one <Message>, or an empty <Response/> to send nothing."""
-    return Response(twiml_document(text), status=200, mimetype="text/xml")
+def twiml(text: str | None, media_url: str = "") -> Response:
+    """A TwiML answer: one <Message> (with a <Media> picture for MMS), or an empty <Response/>."""
+    return Response(twiml_document(text, media_url), status=200, mimetype="text/xml")
 
 
 @lru_cache(maxsize=8192)
-def twiml_document(text: str | None) -> str:
+def twiml_document(text: str | None, media_url: str = "") -> str:
     """The TwiML text for a reply (cached: help texts, hints and a customer's code repeat)."""
     answer = MessagingResponse()
     if text:
-        answer.message(text)
+        message = answer.message(text)
+        if media_url:
+            message.media(media_url)
     return str(answer)
 
 
@@ -65,7 +67,7 @@ def inbound_text() -> Response:
         )
     )
     metrics.count_answer(reply.outcome)
-    return twiml(reply.text)
+    return twiml(reply.text, reply.media_url)
 
 
 @bp.post("/status")

@@ -17,6 +17,7 @@ ACTIONS = ("coupon", "loyalty", "subscribe", "competition", "birthday")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 KEYWORD = re.compile(r"^[A-Z0-9]{1,32}$")
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+BARCODES = ("code128", "qr", "none")
 
 DEFAULT_REPLIES = {
     "subscribe": "Reply Y to get {name} offers by SMS. Msg&data rates may apply. "
@@ -79,6 +80,9 @@ FIELDS: dict[str, FieldRule] = {
     "brand_colour": FieldRule(str, ""),
     "accent_colour": FieldRule(str, ""),
     "confirm_reply": FieldRule(str),
+    # The code page (/c/<token>): the barcode a till scans, and MMS with its picture.
+    "barcode": FieldRule(str, "code128"),
+    "mms": FieldRule(bool, False),
     # Journeys: competitions, birthdays, loyalty points for taking part.
     "opens_at": FieldRule((datetime, date, str)),
     "closes_at": FieldRule((datetime, date, str)),
@@ -94,6 +98,8 @@ ACTION_ONLY_FIELDS = {
     "closes_at": ("competition",),
     "also_coupon": ("competition",),
     "send_at": ("birthday",),
+    "barcode": ("coupon", "birthday", "competition"),
+    "mms": ("coupon", "birthday", "competition"),
     "timezone": ("competition", "birthday"),
     **{name: ("competition",) for name in COMPETITION_REPLIES},
 }

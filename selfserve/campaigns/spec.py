@@ -44,6 +44,16 @@ class CampaignSpec:
         """What a subscribe campaign answers to the Y that confirms it."""
         return self.options.get("confirm_reply") or DEFAULT_CONFIRM_REPLY
 
+    @property
+    def barcode(self) -> str:
+        """The code page's barcode: "code128" (most tills), "qr", or "none"."""
+        return self.options.get("barcode") or "code128"
+
+    @property
+    def mms(self) -> bool:
+        """True when a code reply carries the barcode picture (MMS: dearer, not everywhere)."""
+        return bool(self.options.get("mms")) and self.barcode != "none"
+
     def option(self, name: str, default: Any = None) -> Any:
         """A field of the definition that has no attribute of its own (offer, colours…)."""
         return self.options.get(name, default)

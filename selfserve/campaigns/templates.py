@@ -22,19 +22,20 @@ IDENTIFIER_FIELDS = frozenset(
         "date",
     }
 )
-CODE_FIELDS = frozenset({"code", "expiry", "starts"})
+CODE_FIELDS = frozenset({"code", "expiry", "starts", "code_url"})
 REPLY_FIELDS = {
     "subscribe": frozenset({"name", "first_name", "keyword"}),
-    "coupon": frozenset({"code", "expiry", "starts", "name", "first_name", "keyword"}),
+    "coupon": CODE_FIELDS | {"name", "first_name", "keyword"},
     "loyalty": frozenset(
         {"balance", "tier", "pending", "points_to_next_tier", "name", "first_name", "keyword"}
     ),
     # {closes} only when closes_at is set, {code}/{expiry}/{starts} only with also_coupon.
     "competition": frozenset({"entry_number", "closes", "name", "first_name", "keyword"}),
     # Sent on the customer's birthday, not texted in: there is no keyword to show.
-    "birthday": frozenset({"code", "expiry", "starts", "name", "first_name"}),
+    "birthday": CODE_FIELDS | {"name", "first_name"},
 }
-DEFERRED_REPLY_FIELDS = frozenset({"name", "first_name", "keyword"})
+# {code_url}: the code page says "on its way" until the code is there, then shows it.
+DEFERRED_REPLY_FIELDS = frozenset({"name", "first_name", "keyword", "code_url"})
 COMPETITION_REPLY_FIELDS = {
     "already_entered_reply": REPLY_FIELDS["competition"],
     "not_open_reply": frozenset({"opens", "closes", "name", "first_name", "keyword"}),
@@ -50,8 +51,8 @@ def reply_fields(action: str, values: Mapping[str, Any]) -> frozenset[str]:
 
 def with_journey_fields(allowed: frozenset[str], values: Mapping[str, Any]) -> frozenset[str]:
     """`allowed` plus the code fields with also_coupon, minus {closes} without closes_at."""
-    if values.get("also_coupon"):
-        allowed = allowed | CODE_FIELDS
+    if values.get("also_coupon"):  # no code page link in a competition's answers (yet)
+        allowed = allowed | (CODE_FIELDS - {"code_url"})
     if "closes_at" not in values:
         allowed = allowed - {"closes"}
     return allowed
@@ -93,6 +94,7 @@ def render_sample(template: str) -> str:
     """Render a template with typical values, to check its length and encoding."""
     sample = {
         "code": "EW-1BC2-XY9Q",
+        "code_url": "https://offers.example.com/c/Ab3dEf5hIj7lMn9p",
         "expiry": datetime(2026, 12, 31, tzinfo=UTC),
         "starts": datetime(2026, 1, 1, tzinfo=UTC),
         "name": "Spring 20% off",

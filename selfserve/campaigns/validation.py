@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from selfserve.campaigns.fields import (
     ACTION_ONLY_FIELDS,
     ACTIONS,
+    BARCODES,
     BIRTHDAY_IDENTIFIER,
     DEFAULT_CONFIRM_REPLY,
     DEFAULT_DEFERRED_REPLY,
@@ -168,6 +169,8 @@ def _validate_looks_and_numbers(values: Mapping[str, Any], problem: Problem) -> 
             problem(name, "must be a positive whole number")
     if values.get("usage_limit") is not None and values["usage_limit"] < 0:
         problem("usage_limit", "must be 0 (unlimited) or more")
+    if "barcode" in values and values["barcode"] not in BARCODES:
+        problem("barcode", "must be " + ", ".join(f'"{kind}"' for kind in BARCODES))
 
 
 def _validate_journey_fields(action: Any, values: dict[str, Any], problem: Problem) -> None:

@@ -26,7 +26,13 @@ def db_group(get_services: Callable[[], Services]) -> click.Group:
 @click.pass_obj
 def db_upgrade(get_services: Callable[[], Services], revision: str) -> None:
     """Create or upgrade the database schema."""
-    migrate.upgrade(get_services().engine, revision)
+    services = get_services()
+    migrate.upgrade(services.engine, revision)
+    if revision == "head":  # code-page tokens are keyed by SECRET_KEY: a migration cannot
+        with services.writes.begin() as db:
+            filled = services.coupons.code_pages.fill_missing_tokens(db)
+        if filled:
+            click.echo(f"code page links for {filled} earlier codes")
     click.echo(f"database at {revision}")
 
 

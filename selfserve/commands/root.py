@@ -11,6 +11,7 @@ from selfserve.commands.database import db_group
 from selfserve.commands.journeys import journeys_groups
 from selfserve.commands.posters import posters_group
 from selfserve.commands.users import users_group
+from selfserve.commands.wallet import check_command, wallet_group
 from selfserve.console import PosterCampaign, poster_campaign_from
 from selfserve.queue import run_worker
 from selfserve.services import Services
@@ -35,6 +36,8 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         users,
         worker_command(get_services),
         *journeys_groups(get_services),
+        check_command(get_services),
+        wallet_group,
     ]
 
 

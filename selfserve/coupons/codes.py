@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignSpec
+from selfserve.coupons.code_pages import CodePages
 from selfserve.coupons.deferrals import Deferral, Owed, record_deferral
 from selfserve.coupons.replies import identifier_for
 from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
@@ -91,12 +92,14 @@ class Coupons:
         sessions: sessionmaker[Session],
         talon: TalonClient,
         *,
+        code_pages: CodePages,
         enqueue_owed: Callable[[int, int], None] | None = None,
         pause_after_failure_seconds: float = 0.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._talon = talon
+        self.code_pages = code_pages  # the code page's token goes on every row we store
         # With a queue, a code Talon.One cannot give now is owed and texted later
         # (enqueue_owed(row id, attempt) queues the job); without one, claims are refused.
         self._enqueue_owed = enqueue_owed
@@ -117,7 +120,8 @@ class Coupons:
     def owe(self, db: Session, deferral: Deferral) -> Owed | None:
         """Owe the code, inside the caller's transaction; hand the result to `hand_to_worker`
         after the commit (None: a job for it is already on its way)."""
-        return record_deferral(db, deferral, self._clock())
+        token = self.code_pages.token_for(deferral.campaign_slug, deferral.identifier)
+        return record_deferral(db, deferral, self._clock(), code_token=token)
 
     def hand_to_worker(self, owed: Owed | None) -> None:
         """Queue the job for a code owed in a committed transaction."""
@@ -208,6 +212,7 @@ class Coupons:
                 "starts_at": coupon.starts_at,
                 "expires_at": coupon.expires_at,
                 "issued_at": self._clock(),
+                "code_token": self.code_pages.token_for(campaign_slug, identifier),
             },
         )
         # Ours (in UTC, as the database gives it back, so every later reply renders the

@@ -55,7 +55,9 @@ class Deferral:
     reason: str = ""
 
 
-def record_deferral(db: Session, deferral: Deferral, now: datetime) -> Owed | None:
+def record_deferral(
+    db: Session, deferral: Deferral, now: datetime, *, code_token: str | None = None
+) -> Owed | None:
     """Owe the customer this code, inside the webhook's transaction.
 
     Returns (row id, attempt) to enqueue after the commit, or None when a pending row for the
@@ -79,6 +81,7 @@ def record_deferral(db: Session, deferral: Deferral, now: datetime) -> Owed | No
             "failures": 0,
             "next_attempt_at": now,
             "detail": deferral.reason[:500],
+            "code_token": code_token,
         },
     )
     row = db.execute(

@@ -34,9 +34,21 @@ def code_reply(
     *,
     first_name: str = "",
     keyword: str = "",
+    code_url: str = "",
 ) -> str:
-    """The campaign's reply with the code filled in (as a TwiML reply or a later SMS)."""
-    values = (campaign.reply, campaign.name, first_name, keyword, code, expires_at, starts_at)
+    """The campaign's reply with the code filled in (as a TwiML reply or a later SMS).
+
+    `code_url` is part of the cached values: the code page's link differs per claim."""
+    values = (
+        campaign.reply,
+        campaign.name,
+        first_name,
+        keyword,
+        code,
+        expires_at,
+        starts_at,
+        code_url,
+    )
     if _in_utc(expires_at) and _in_utc(starts_at):
         return _code_reply(*values)
     # Equal instants in other zones would share a cache entry yet print other dates.
@@ -79,6 +91,7 @@ def _code_reply(
     code: str,
     expires_at: datetime | None,
     starts_at: datetime | None,
+    code_url: str,
 ) -> str:
     return render_template(
         template,
@@ -89,6 +102,7 @@ def _code_reply(
             "code": code,
             "expiry": expires_at,
             "starts": starts_at,
+            "code_url": code_url,
         },
     )
 

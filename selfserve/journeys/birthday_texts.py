@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
+from selfserve.campaigns import CampaignBook, CampaignSpec
 from selfserve.coupons import Coupons, IssuedCode
 from selfserve.customers import mask_phone, next_send_time, recipient_zone
 from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
@@ -165,15 +165,13 @@ class BirthdayTexts:
         recipient: _Recipient,
         issued: IssuedCode,
     ) -> BirthdayResult:
-        body = render_template(
-            campaign.reply,
-            {
-                "name": campaign.name,
-                "first_name": recipient.first_name,
-                "code": issued.code,
-                "expiry": issued.expires_at,
-                "starts": issued.starts_at,
-            },
+        body = self._coupons.code_pages.reply(
+            campaign,
+            identifier,
+            issued.code,
+            issued.expires_at,
+            issued.starts_at,
+            first_name=recipient.first_name,
         )
         sent = send_journey_text(
             self._outbox,

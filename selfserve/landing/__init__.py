@@ -6,8 +6,11 @@ which is the SMS path's own coupon through `coupons`. It may import `journeys`, 
 and everything below; never `texts`, `console` or `queue`.
 """
 
+from selfserve.landing.apple_wallet import PKPASS_TYPE, ApplePasses
 from selfserve.landing.claims import LandingClaims
+from selfserve.landing.code_page_flow import CodePageFlow, ShownCode
 from selfserve.landing.flow import LandingFlow, LandingPage
+from selfserve.landing.google_wallet import GoogleWallet
 from selfserve.landing.look import (
     code_qr_svg,
     contrast_ratio,
@@ -26,12 +29,17 @@ from selfserve.landing.verification import (
 )
 
 __all__ = [
+    "ApplePasses",
+    "CodePageFlow",
+    "GoogleWallet",
     "KEEP_ROWS_FOR",
     "LandingClaims",
     "LandingFlow",
     "LandingPage",
     "OneTimeCodes",
+    "PKPASS_TYPE",
     "SendThrottle",
+    "ShownCode",
     "VerifiedNumber",
     "code_qr_svg",
     "contrast_ratio",

@@ -23,6 +23,7 @@ from selfserve.coupons import (
     Deferral,
     Deferred,
     Issued,
+    IssuedCode,
     settle_answered_inline,
 )
 from selfserve.customers import Identity, identify, mask_phone
@@ -58,6 +59,7 @@ class Claim:
     tier: str = ""
     points_to_next_tier: str = ""
     fresh: bool = False
+    code_token: str = ""  # the code page's token: its barcode and wallet buttons
     # Competitions (outcome "entry"): what happened to the entry and the campaign's reply.
     entry: str = ""  # competition_entered | _already_entered | _not_open | _closed
     message: str = ""
@@ -169,23 +171,9 @@ class LandingClaims:
             identifier,
             may_owe=self._coupons.can_owe and campaign.action == "coupon",
         )
+        fields["code_url"] = self._coupons.code_pages.url_for(campaign.slug, identifier)
         if isinstance(claimed, Issued):
-            issued = claimed.code
-            with self._sessions.begin() as db:
-                # The visitor has the code now: one owed by SMS must not follow it.
-                settle_answered_inline(db, campaign.slug, identifier, self._clock())
-            fields.update(code=issued.code, expiry=issued.expires_at, starts=issued.starts_at)
-            return _Result(
-                Claim(
-                    "coupon",
-                    campaign.name,
-                    code=issued.code,
-                    expires_at=issued.expires_at,
-                    fresh=issued.fresh,
-                ),
-                "code_issued" if issued.fresh else "code_resent",
-                render_template(campaign.reply, fields),
-            )
+            return self._issued(campaign, identifier, claimed.code, fields)
         if isinstance(claimed, Deferred):
             reply = render_template(campaign.deferred_reply, fields)
             deferral = Deferral(
@@ -204,6 +192,27 @@ class LandingClaims:
         if claimed.outcome == "failed":
             return _Result(Claim("failed", campaign.name), "failed", None)
         return _Result(Claim("unavailable", campaign.name), "talon_unavailable", None)
+
+    def _issued(
+        self, campaign: CampaignSpec, identifier: str, issued: IssuedCode, fields: dict[str, Any]
+    ) -> _Result:
+        """The visitor's code, on the page (with its code page's barcode and wallets)."""
+        with self._sessions.begin() as db:
+            # The visitor has the code now: one owed by SMS must not follow it.
+            settle_answered_inline(db, campaign.slug, identifier, self._clock())
+        fields.update(code=issued.code, expiry=issued.expires_at, starts=issued.starts_at)
+        return _Result(
+            Claim(
+                "coupon",
+                campaign.name,
+                code=issued.code,
+                expires_at=issued.expires_at,
+                fresh=issued.fresh,
+                code_token=self._coupons.code_pages.token_for(campaign.slug, identifier),
+            ),
+            "code_issued" if issued.fresh else "code_resent",
+            render_template(campaign.reply, fields),
+        )
 
     @staticmethod
     def _trouble(campaign: CampaignSpec, error: TalonError) -> _Result:

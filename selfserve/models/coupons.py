@@ -25,6 +25,9 @@ class IssuedCoupon(Base):
     starts_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The code page's token (/c/<token>): a keyed MAC of (campaign, identifier), stored so a
+    # page can find its row; the owed code's row carries the same one (coupons/code_pages.py).
+    code_token: Mapped[str | None] = mapped_column(String(16), unique=True)
 
 
 class DeferredCode(Base):
@@ -58,3 +61,4 @@ class DeferredCode(Base):
     finished_at: Mapped[datetime | None]
     outbound_id: Mapped[int | None]
     detail: Mapped[str | None] = mapped_column(Text)
+    code_token: Mapped[str | None] = mapped_column(String(16), unique=True)

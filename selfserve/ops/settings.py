@@ -60,6 +60,14 @@ class Settings:
     otp_allowed_regions: str = ""  # comma-separated regions; empty = DEFAULT_REGION's
     otp_limit_per_number: str = "5 per 10 minutes; 10 per day"
     otp_limit_per_ip: str = "20 per 10 minutes; 200 per day"
+    # Code pages (/c/<token>): how many a visitor may open, and the wallets (unset = no button).
+    code_page_limit_per_ip: str = "60 per minute; 600 per hour"
+    apple_pass_type_id: str = ""
+    apple_team_id: str = ""
+    apple_pass_cert: str = ""  # PEM: the pass certificate and its private key
+    apple_wwdr_cert: str = ""  # PEM: Apple's WWDR intermediate certificate
+    google_wallet_issuer_id: str = ""
+    google_wallet_key_file: str = ""  # a service-account JSON key (client_email, private_key)
 
     @property
     def sms_sandbox(self) -> bool:

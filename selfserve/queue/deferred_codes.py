@@ -25,7 +25,6 @@ from selfserve.coupons import (
     SMS_QUEUED,
     Coupons,
     IssuedCode,
-    code_reply,
     set_inbound_outcome,
 )
 from selfserve.customers import is_opted_out, mask_phone
@@ -107,8 +106,9 @@ class DeferredCodes:
                 return entry_reply(
                     db, campaign, claimed.customer_id, issued, claimed.first_name, self._region
                 )
-        return code_reply(
+        return self._coupons.code_pages.reply(
             campaign,
+            claimed.identifier,
             issued.code,
             issued.expires_at,
             issued.starts_at,

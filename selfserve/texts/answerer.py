@@ -122,7 +122,7 @@ class TextAnswerer:
                 "customer_id": outcome.customer_id,
             },
         )
-        return Reply(outcome.text, outcome.outcome)
+        return Reply(outcome.text, outcome.outcome, media_url=outcome.media_url)
 
     def _claim_and_decide(
         self,
@@ -202,7 +202,7 @@ class TextAnswerer:
                 "customer_id": outcome.customer_id,
             },
         )
-        return Reply(outcome.text, outcome.outcome)
+        return Reply(outcome.text, outcome.outcome, media_url=outcome.media_url)
 
     def _complete(
         self,

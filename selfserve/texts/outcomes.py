@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, format_points, render_template
-from selfserve.coupons import DEFERRED_OUTCOME, Deferral, IssuedCode, code_reply
+from selfserve.coupons import DEFERRED_OUTCOME, CodePages, Deferral, IssuedCode
 from selfserve.customers import Identity
 from selfserve.talon import LoyaltyBalance
 
@@ -33,6 +33,7 @@ class Reply:
     text: str | None
     outcome: str
     duplicate: bool = False
+    media_url: str = ""  # MMS: the barcode picture sent with the text (campaign `mms`)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Outcome:
     identifier: str | None = None  # coupon outcomes: settles a code owed by SMS
     deferral: Deferral | None = None  # the code is owed: the worker will text it
     recorded: bool = False  # already in the message log (stored in the code's own commit)
+    media_url: str = ""  # MMS: the code's barcode picture (campaign `mms = true`)
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,9 @@ class Pending:
 class Wording:
     """Turns decisions into the words a customer reads (campaign replies and our own)."""
 
-    def __init__(self, campaigns: CampaignBook) -> None:
+    def __init__(self, campaigns: CampaignBook, code_pages: CodePages) -> None:
         self._campaigns = campaigns
+        self._code_pages = code_pages
 
     def with_code(self, pending: Pending, issued: IssuedCode, outcome: str) -> Outcome:
         """A code in the campaign's reply (or a journey's own reply around the code)."""
@@ -85,8 +88,9 @@ class Wording:
                 },
             )
         else:
-            text = code_reply(
+            text = self._code_pages.reply(
                 pending.campaign,
+                pending.identifier,
                 issued.code,
                 issued.expires_at,
                 issued.starts_at,
@@ -100,6 +104,9 @@ class Wording:
             pending.campaign.slug,
             pending.who.customer_id,
             identifier=pending.identifier,
+            media_url=self._code_pages.barcode_url(pending.campaign.slug, pending.identifier)
+            if pending.campaign.mms
+            else "",
         )
 
     def loyalty(self, pending: Pending, ledger: LoyaltyBalance) -> Outcome:
@@ -123,7 +130,13 @@ class Wording:
         """ "We'll text your code": the campaign's deferred reply, and the code owed."""
         who = pending.who
         return Outcome(
-            render_template(pending.campaign.deferred_reply, common_fields(pending)),
+            render_template(
+                pending.campaign.deferred_reply,
+                {
+                    **common_fields(pending),
+                    "code_url": self._code_pages.url_for(pending.campaign.slug, pending.identifier),
+                },
+            ),
             DEFERRED_OUTCOME,
             pending.keyword,
             pending.campaign.slug,
