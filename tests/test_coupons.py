@@ -84,6 +84,7 @@ def test_a_claim_talon_cannot_serve_is_owed_then_paused_then_asked_again(
     coupons = Coupons(
         services.sessions,
         services.talon,
+        code_pages=services.coupons.code_pages,
         enqueue_owed=lambda deferred_id, attempt: None,
         pause_after_failure_seconds=60,
     )
