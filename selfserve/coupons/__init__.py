@@ -7,7 +7,14 @@ the only package that calls the Talon.One client's coupon endpoint. It may impor
 `campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and `errors`.
 """
 
-from selfserve.coupons.codes import Coupons, Deferred, Issued, IssuedCode, find_issued_code
+from selfserve.coupons.codes import (
+    ClaimResult,
+    Coupons,
+    Deferred,
+    Issued,
+    IssuedCode,
+    find_issued_code,
+)
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
     FAILED,
@@ -18,9 +25,17 @@ from selfserve.coupons.deferrals import (
     set_inbound_outcome,
     settle_answered_inline,
 )
+from selfserve.coupons.referrals import (
+    StoredReferral,
+    find_referral,
+    is_expired,
+    referral_code_key,
+    referral_uses,
+)
 from selfserve.coupons.replies import code_reply
 
 __all__ = [
+    "ClaimResult",
     "Coupons",
     "DEFERRED_OUTCOME",
     "Deferral",
@@ -31,8 +46,13 @@ __all__ = [
     "OPTED_OUT",
     "PENDING",
     "SMS_QUEUED",
+    "StoredReferral",
     "code_reply",
     "find_issued_code",
+    "find_referral",
+    "is_expired",
+    "referral_code_key",
+    "referral_uses",
     "set_inbound_outcome",
     "settle_answered_inline",
 ]
