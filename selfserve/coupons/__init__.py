@@ -26,7 +26,9 @@ from selfserve.coupons.deferrals import (
     settle_answered_inline,
 )
 from selfserve.coupons.referrals import (
+    ReferralCodes,
     StoredReferral,
+    find_advocate_referral,
     find_referral,
     is_expired,
     referral_code_key,
@@ -45,9 +47,11 @@ __all__ = [
     "IssuedCode",
     "OPTED_OUT",
     "PENDING",
+    "ReferralCodes",
     "SMS_QUEUED",
     "StoredReferral",
     "code_reply",
+    "find_advocate_referral",
     "find_issued_code",
     "find_referral",
     "is_expired",

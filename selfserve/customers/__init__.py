@@ -28,6 +28,7 @@ from selfserve.customers.consent import (
     web_consent_wording,
 )
 from selfserve.customers.directory import CustomerFileError, import_customers
+from selfserve.customers.erasure import erase_person, erasure_key
 from selfserve.customers.identity import Identity, identify, pseudonym
 from selfserve.customers.phones import (
     mask_phone,
@@ -50,6 +51,8 @@ __all__ = [
     "WEB_CONSENT_LABEL",
     "asks_for_y",
     "current_consent",
+    "erase_person",
+    "erasure_key",
     "export_consent_csv",
     "identify",
     "import_customers",

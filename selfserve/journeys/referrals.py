@@ -24,6 +24,7 @@ from selfserve.coupons import (
     ClaimResult,
     Coupons,
     IssuedCode,
+    ReferralCodes,
     StoredReferral,
     find_issued_code,
     find_referral,
@@ -78,6 +79,7 @@ class Referrals:
         sessions: sessionmaker[Session],
         campaigns: CampaignBook,
         coupons: Coupons,
+        codes: ReferralCodes,
         talon: TalonClient,
         *,
         sms_number: str = "",
@@ -86,9 +88,17 @@ class Referrals:
         self._sessions = sessions
         self._campaigns = campaigns
         self._coupons = coupons
+        self._codes = codes
         self._talon = talon
         self._sms_number = sms_number
         self._clock = clock
+
+    def advocate_code(
+        self, campaign: CampaignSpec, customer_id: str, phone_e164: str
+    ) -> StoredReferral:
+        """The advocate's referral code (remembered, or asked of Talon.One once). Raises
+        TalonError when Talon.One must be asked and cannot answer."""
+        return self._codes.claim(campaign, customer_id, phone_e164)
 
     def share_text(self, campaign: CampaignSpec, code: str) -> str:
         """A ready-to-forward line: "Text AB12-CD34 to 0480 000 000 for 20% off"."""
