@@ -27,6 +27,7 @@ from selfserve.customers.consent import (
     set_opt_out,
     web_consent_wording,
 )
+from selfserve.customers.data_export import export_person, has_data
 from selfserve.customers.directory import CustomerFileError, import_customers
 from selfserve.customers.erasure import erase_person, erasure_key
 from selfserve.customers.identity import Identity, identify, pseudonym
@@ -54,6 +55,8 @@ __all__ = [
     "erase_person",
     "erasure_key",
     "export_consent_csv",
+    "export_person",
+    "has_data",
     "identify",
     "import_customers",
     "is_opted_out",
