@@ -137,3 +137,29 @@ def test_campaigns_import_refuses_mycodes_and_forget_as_keywords(runner, tmp_pat
     assert result.exit_code == 1
     assert "MYCODES is reserved" in result.output
     assert "FORGET is reserved" in result.output
+
+
+def test_the_make_run_sandbox_serves_refer_and_a_friend_from_the_demo_file(settings):
+    from dataclasses import replace
+
+    from app import create_app
+
+    talon_sandbox = replace(  # the built-in Talon.One sandbox; Twilio's test token signs
+        settings,
+        talon_api_key="",
+        talon_deployment_host="",
+        talon_cep_url="https://integration.talon.one",
+    ).completed()
+    application = create_app(talon_sandbox)
+    try:
+        runner = application.test_cli_runner()
+        imported = runner.invoke(args=["campaigns", "import", "demo/campaigns.toml"])
+        assert imported.exit_code == 0, imported.output
+        client = application.test_client()
+        reply = reply_text(send_text(client, "REFER", ADVOCATE))
+        code = reply.split("code: ")[1].split(".")[0]
+        assert reply_text(send_text(client, "REFER", ADVOCATE)) == reply
+        friend = reply_text(send_text(client, code.lower(), FRIEND))
+        assert friend.startswith("Your Spring code: SBX-")
+    finally:
+        application.extensions["selfserve"].returning.close()
