@@ -22,8 +22,8 @@ from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
 from selfserve.campaigns import CampaignBook
 from selfserve.commands import build_cli
-from selfserve.coupons import CodePages, Coupons
-from selfserve.journeys import Awards, Birthdays
+from selfserve.coupons import CodePages, Coupons, ReferralCodes
+from selfserve.journeys import Awards, Birthdays, Referrals
 from selfserve.landing import (
     ApplePasses,
     CodePageFlow,
@@ -49,7 +49,14 @@ from selfserve.queue import DeferredCodes, Jobs, build_huey, operational_gauges
 from selfserve.services import Services
 from selfserve.sms import MeteredSender, Outbox, RetryPolicy, SandboxSender, SmsSender, TwilioSender
 from selfserve.talon import TalonBudget, TalonClient, build_budget
-from selfserve.texts import MessageLogWriter, ReturningCustomers, Router, TextAnswerer, Wording
+from selfserve.texts import (
+    DataRights,
+    MessageLogWriter,
+    ReturningCustomers,
+    Router,
+    TextAnswerer,
+    Wording,
+)
 
 log = logging.getLogger(__name__)
 
@@ -278,10 +285,23 @@ def build_texts(
     """The SMS webhook's use case: it waits briefly for Talon.One, then owes the code."""
     settings = core.settings
     wording = Wording(core.campaigns, coupons.code_pages)
+    referrals = Referrals(
+        core.sessions,
+        core.campaigns,
+        coupons,
+        ReferralCodes(core.sessions, core.inline_talon),
+        core.inline_talon,
+        sms_number=settings.twilio_from_number,
+    )
+    data_rights = DataRights(
+        core.campaigns, identity_secret=settings.identity_secret, brand=settings.program_name
+    )
     router = Router(
         core.campaigns,
         coupons,
         wording,
+        referrals,
+        data_rights,
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
         help_text=settings.effective_help_text,
@@ -294,6 +314,7 @@ def build_texts(
         core.inline_talon,
         awards,
         returning,
+        referrals,
         default_region=settings.default_region,
         deadline_seconds=settings.webhook_deadline_seconds,
     )

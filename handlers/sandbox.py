@@ -27,6 +27,7 @@ def create_talon_sandbox() -> Flask:
     ledger = _PointsLedger()
     sandbox.before_request(_check_headers)
     sandbox.get("/customer_engagement/coupon")(coupon)
+    sandbox.get("/customer_engagement/referral")(referral)
     sandbox.get("/customer_engagement/loyalty")(ledger.loyalty)
     sandbox.post("/customer_engagement/add_loyalty_points")(ledger.add_points)
     return sandbox
@@ -84,6 +85,36 @@ def coupon() -> Response | tuple[Response, int]:
             "Attributes": {},
         }
     )
+
+
+def referral() -> Response | tuple[Response, int]:
+    """GET /customer_engagement/referral: a new referral code for the advocate each call
+    (Talon.One keeps no identifier for referrals: remembering the code is the caller's job)."""
+    args = request.args
+    advocate = args.get("advocateProfileIntegrationId", "")
+    if not args.get("campaignId") or not advocate:
+        return _error(400, "campaignId and advocateProfileIntegrationId are required")
+    try:
+        campaign_id = int(args["campaignId"])
+        usage_limit = int(args.get("usageLimit", 1) or 1)
+    except ValueError:
+        return _error(400, "campaignId and usageLimit must be integers")
+    seed = hashlib.sha256(uuid.uuid4().bytes).digest()
+    letters = "".join(_ALPHABET[b % len(_ALPHABET)] for b in seed[:8])
+    start = datetime.now(UTC).replace(microsecond=0)
+    return jsonify(
+        {
+            "id": int.from_bytes(seed[:4], "big") >> 1,
+            "campaignId": campaign_id,
+            "advocateProfileIntegrationId": advocate,
+            "friendProfileIntegrationId": args.get("friendProfileIntegrationId", ""),
+            "code": f"{letters[:4]}-{letters[4:]}",
+            "startDate": args.get("startDate") or start.isoformat(),
+            "expiryDate": args.get("expiryDate") or (start + timedelta(days=90)).isoformat(),
+            "usageLimit": usage_limit,
+            "usageCounter": 0,
+        }
+    ), 201
 
 
 class _PointsLedger:

@@ -24,6 +24,7 @@ from selfserve.campaigns.fields import (
     COMPETITION_REPLIES,
     DEFAULT_CONFIRM_REPLY,
     DEFAULT_DEFERRED_REPLY,
+    DEFAULT_REFERRAL_USAGE_LIMIT,
     DEFAULT_SEND_AT,
     FIELDS,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "CampaignSpec",
     "DEFAULT_CONFIRM_REPLY",
     "DEFAULT_DEFERRED_REPLY",
+    "DEFAULT_REFERRAL_USAGE_LIMIT",
     "DEFAULT_SEND_AT",
     "FIELDS",
     "GENERAL",

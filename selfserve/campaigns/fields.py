@@ -13,7 +13,7 @@ from datetime import date, datetime
 from datetime import time as time_of_day
 from typing import Any
 
-ACTIONS = ("coupon", "loyalty", "subscribe", "competition", "birthday")
+ACTIONS = ("coupon", "loyalty", "subscribe", "competition", "birthday", "referral")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 KEYWORD = re.compile(r"^[A-Z0-9]{1,32}$")
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -27,7 +27,9 @@ DEFAULT_REPLIES = {
     "competition": "You're in the {name} draw! Your entry number is {entry_number}. "
     "Reply STOP to opt out.",
     "birthday": "Happy birthday from {name}! Your gift code: {code}. Reply STOP to opt out.",
+    "referral": "Share your {name} code {code} with friends: {share_text}",
 }
+DEFAULT_REFERRAL_USAGE_LIMIT = 5  # friends per referral code
 DEFAULT_COMPETITION_COUPON_REPLY = (
     "You're in the {name} draw (entry {entry_number}). Your code: {code}. Reply STOP to opt out."
 )
@@ -65,7 +67,7 @@ FIELDS: dict[str, FieldRule] = {
     "active": FieldRule(bool, True),
     "keywords": FieldRule(list, []),
     "application_id": FieldRule(int, required_for=("coupon", "birthday")),
-    "campaign_id": FieldRule(int, required_for=("coupon", "birthday")),
+    "campaign_id": FieldRule(int, required_for=("coupon", "birthday", "referral")),
     "external_campaign_id": FieldRule(str),
     "identifier": FieldRule(str, DEFAULT_IDENTIFIER),
     "recipient": FieldRule(bool, False),
@@ -91,6 +93,10 @@ FIELDS: dict[str, FieldRule] = {
     "send_at": FieldRule((str, time_of_day)),
     "timezone": FieldRule(str),
     **{name: FieldRule(str) for name in COMPETITION_REPLIES},
+    # Referrals: the friend's coupon campaign, points for the advocate, how long a code lives.
+    "friend_campaign": FieldRule(str, required_for=("referral",)),
+    "advocate_points": FieldRule((int, float)),
+    "valid_days": FieldRule(int),
 }
 # Fields that mean something for one action only: elsewhere they are mistakes.
 ACTION_ONLY_FIELDS = {
@@ -102,6 +108,9 @@ ACTION_ONLY_FIELDS = {
     "mms": ("coupon", "birthday", "competition"),
     "timezone": ("competition", "birthday"),
     **{name: ("competition",) for name in COMPETITION_REPLIES},
+    "friend_campaign": ("referral",),
+    "advocate_points": ("referral",),
+    "valid_days": ("referral",),
 }
 
 

@@ -33,6 +33,7 @@ REPLY_FIELDS = {
     "competition": frozenset({"entry_number", "closes", "name", "first_name", "keyword"}),
     # Sent on the customer's birthday, not texted in: there is no keyword to show.
     "birthday": CODE_FIELDS | {"name", "first_name"},
+    "referral": frozenset({"code", "share_text", "expiry", "name", "first_name", "keyword"}),
 }
 # {code_url}: the code page says "on its way" until the code is there, then shows it.
 DEFERRED_REPLY_FIELDS = frozenset({"name", "first_name", "keyword", "code_url"})
@@ -105,6 +106,7 @@ def render_sample(template: str) -> str:
         "pending": "5",
         "points_to_next_tier": "30",
         "entry_number": "1234",
+        "share_text": "Text AB12-CD34 to 0480 000 000 for 20% off everything in store",
         "opens": datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
         "closes": datetime(2026, 3, 31, 23, 59, tzinfo=UTC),
     }

@@ -93,7 +93,19 @@ def validate_campaigns(tables: Iterable[Mapping[str, Any]]) -> tuple[list[Campai
                     f"campaign {label}, field keywords: {keyword} is already used by {owner}"
                 )
         specs.append(spec)
+    problems.extend(_friend_campaign_problems(specs))
     return specs, problems
+
+
+def _friend_campaign_problems(specs: list[CampaignSpec]) -> list[str]:
+    """A referral's friend_campaign must be a coupon campaign of the same file."""
+    coupons = {spec.slug for spec in specs if spec.action == "coupon"}
+    return [
+        f"campaign {spec.slug}, field friend_campaign: {spec.option('friend_campaign')!r} "
+        "is not a coupon campaign in this file"
+        for spec in specs
+        if spec.action == "referral" and spec.option("friend_campaign") not in coupons
+    ]
 
 
 def _read_fields(raw: Mapping[str, Any], action: Any, problem: Problem) -> dict[str, Any]:
@@ -224,11 +236,23 @@ def _validate_journey_requirements(values: Mapping[str, Any], problem: Problem) 
         for name in ("application_id", "campaign_id"):
             if name not in values:
                 problem(name, "is required with also_coupon = true")
+    _validate_referral_fields(values, problem)
     if "award_points" in values:
         if values["award_points"] <= 0:
             problem("award_points", "must be more than 0")
         if "loyalty_program_id" not in values:
             problem("loyalty_program_id", "is required with award_points")
+
+
+def _validate_referral_fields(values: Mapping[str, Any], problem: Problem) -> None:
+    """A referral's advocate points need a loyalty program; codes live a day or more."""
+    if "advocate_points" in values:
+        if values["advocate_points"] <= 0:
+            problem("advocate_points", "must be more than 0")
+        if "loyalty_program_id" not in values:
+            problem("loyalty_program_id", "is required with advocate_points")
+    if values.get("valid_days") is not None and values["valid_days"] < 1:
+        problem("valid_days", "must be 1 or more")
 
 
 def _validate_keywords(raw: list[Any], problem: Problem) -> list[str]:
@@ -242,7 +266,7 @@ def _validate_keywords(raw: list[Any], problem: Problem) -> list[str]:
         if not KEYWORD.match(keyword):
             problem("keywords", f"{item!r} must be one word of letters and digits")
         elif is_reserved(keyword):
-            problem("keywords", f"{keyword} is reserved for opt-out/opt-in/help")
+            problem("keywords", f"{keyword} is reserved (opt-out/opt-in/help/data rights)")
         elif keyword == "Y":
             problem("keywords", "Y is reserved for confirming SMS club sign-ups")
         elif keyword in keywords:

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from selfserve.campaigns import export_campaigns, import_campaigns
-from selfserve.commands.groups import group_with
+from selfserve.commands.data_rights import customers_export_data, customers_forget
+from selfserve.commands.groups import group_with, write_output
 from selfserve.customers import CustomerFileError, export_consent_csv, import_customers
 from selfserve.errors import CampaignFileError
 from selfserve.services import Services
@@ -28,20 +29,9 @@ def read_text_file(path: str) -> str:
         raise click.ClickException(f"cannot read {path}: {error}") from None
 
 
-def write_output(file: str | None, text: str) -> None:
-    """Write a command's output to FILE, or to standard output without one."""
-    if file is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(file).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise click.ClickException(f"cannot write {file}: {error}") from None
-    click.echo(f"wrote {file}", err=True)
-
-
 def data_file_groups(get_services: Callable[[], Services]) -> list[click.Command]:
     """The `campaigns`, `customers` and `consent` groups over `get_services`."""
+
     return [
         group_with(
             "campaigns",
@@ -49,7 +39,12 @@ def data_file_groups(get_services: Callable[[], Services]) -> list[click.Command
             get_services,
             [campaigns_import, campaigns_export],
         ),
-        group_with("customers", "The customer directory.", get_services, [customers_import]),
+        group_with(
+            "customers",
+            "The customer directory, and a person's data rights (access, erasure).",
+            get_services,
+            [customers_import, customers_export_data, customers_forget],
+        ),
         group_with(
             "consent", "Marketing consent: the audit trail.", get_services, [consent_export]
         ),

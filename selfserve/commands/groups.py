@@ -8,6 +8,7 @@ tests build several apps in one process.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import click
 
@@ -22,3 +23,15 @@ def group_with(
         ctx.obj = obj
 
     return click.Group(name, commands=list(commands), callback=hand_over, help=help_text)
+
+
+def write_output(file: str | None, text: str) -> None:
+    """Write a command's output to FILE, or to standard output without one."""
+    if file is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(file).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {file}: {error}") from None
+    click.echo(f"wrote {file}", err=True)

@@ -2,14 +2,23 @@
 
 Owns the claim: find the remembered code; otherwise ask Talon.One (through the budget),
 remember the answer exactly once, or owe it when Talon.One is slow, down or over budget
-(the `deferred_codes` rows); the identifier of a claim, the reply around a code and the
-code's page (its token and link). This is the only package that calls the Talon.One
-client's coupon endpoint. It may import `campaigns`, `sms`, `customers`, `talon`, `ops`,
-`models` and `errors`.
+(the `deferred_codes` rows); the identifier of a claim, the reply around a code, the code's
+page (its token and link), and an advocate's referral code (remembered once, like a
+coupon). This is the only package that calls the Talon.One client's coupon and referral
+endpoints. It may import `campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and
+`errors`.
 """
 
 from selfserve.coupons.code_pages import CodePage, CodePages
-from selfserve.coupons.codes import Coupons, Deferred, Issued, IssuedCode, Refused, find_issued_code
+from selfserve.coupons.codes import (
+    ClaimResult,
+    Coupons,
+    Deferred,
+    Issued,
+    IssuedCode,
+    Refused,
+    find_issued_code,
+)
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
     FAILED,
@@ -20,9 +29,19 @@ from selfserve.coupons.deferrals import (
     set_inbound_outcome,
     settle_answered_inline,
 )
+from selfserve.coupons.referrals import (
+    ReferralCodes,
+    StoredReferral,
+    find_advocate_referral,
+    find_referral,
+    is_expired,
+    referral_code_key,
+    referral_uses,
+)
 from selfserve.coupons.replies import code_reply
 
 __all__ = [
+    "ClaimResult",
     "CodePage",
     "CodePages",
     "Coupons",
@@ -34,10 +53,17 @@ __all__ = [
     "IssuedCode",
     "OPTED_OUT",
     "PENDING",
+    "ReferralCodes",
     "Refused",
     "SMS_QUEUED",
+    "StoredReferral",
     "code_reply",
+    "find_advocate_referral",
     "find_issued_code",
+    "find_referral",
+    "is_expired",
+    "referral_code_key",
+    "referral_uses",
     "set_inbound_outcome",
     "settle_answered_inline",
 ]

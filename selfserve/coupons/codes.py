@@ -141,14 +141,21 @@ class Coupons:
         may_owe: bool,
         known_missing: bool = False,
         then: Callable[[Session, IssuedCode], None] | None = None,
+        attributes: tuple[tuple[str, str], ...] = (),
     ) -> ClaimResult:
         """The customer's code, or why not. `may_owe`: a code Talon.One cannot give now is
-        owed (Deferred) rather than refused. `known_missing` and `then` as for `issue`."""
+        owed (Deferred) rather than refused. `known_missing`, `then` and `attributes` as for
+        `issue`."""
         if may_owe and time.monotonic() < self._paused_until:
             return Deferred("Talon.One failed a moment ago")
         try:
             code = self.issue(
-                campaign, customer_id, identifier, known_missing=known_missing, then=then
+                campaign,
+                customer_id,
+                identifier,
+                known_missing=known_missing,
+                then=then,
+                attributes=attributes,
             )
         except TalonError as error:
             log_talon_error(campaign.slug, error)
@@ -170,10 +177,12 @@ class Coupons:
         dry_run: bool | None = None,
         known_missing: bool = False,
         then: Callable[[Session, IssuedCode], None] | None = None,
+        attributes: tuple[tuple[str, str], ...] = (),
     ) -> IssuedCode:
         """Create or retrieve the customer's coupon at Talon.One and keep it.
 
         `known_missing`: the caller has just read that no code is stored (skip that read).
+        `attributes`: the coupon's custom attributes (a referred friend's `referralCode`).
         `then(db, code)` runs inside the transaction that stores a fresh code. `dry_run`
         asks Talon.One with X-DRY-RUN and stores nothing. Raises TalonRejected
         (configuration) or TalonUnavailable/TalonRateLimited (transient).
@@ -184,7 +193,7 @@ class Coupons:
             if known is not None:
                 return known
         coupon = self._talon.coupon(
-            _request_for(campaign, customer_id, identifier), dry_run=dry_run
+            _request_for(campaign, customer_id, identifier, attributes), dry_run=dry_run
         )
         if dry_run or (dry_run is None and self._talon.dry_run):
             # Talon.One stored nothing (TALON_DRY_RUN, or the console's rehearsal): neither
@@ -226,7 +235,12 @@ class Coupons:
         return IssuedCode(stored.code, stored.expires_at, stored.starts_at, fresh=True)
 
 
-def _request_for(campaign: CampaignSpec, customer_id: str, identifier: str) -> CouponRequest:
+def _request_for(
+    campaign: CampaignSpec,
+    customer_id: str,
+    identifier: str,
+    attributes: tuple[tuple[str, str], ...] = (),
+) -> CouponRequest:
     assert campaign.application_id is not None  # noqa: S101 - validated on import
     assert campaign.campaign_id is not None  # noqa: S101 - validated on import
     return CouponRequest(
@@ -236,6 +250,7 @@ def _request_for(campaign: CampaignSpec, customer_id: str, identifier: str) -> C
         identifier=identifier,
         recipient_integration_id=customer_id if campaign.recipient else None,
         usage_limit=campaign.usage_limit,
+        attributes=attributes,
     )
 
 

@@ -27,7 +27,9 @@ from selfserve.customers.consent import (
     set_opt_out,
     web_consent_wording,
 )
+from selfserve.customers.data_export import export_person, has_data
 from selfserve.customers.directory import CustomerFileError, import_customers
+from selfserve.customers.erasure import erase_person, erasure_key
 from selfserve.customers.identity import Identity, identify, pseudonym
 from selfserve.customers.phones import (
     mask_phone,
@@ -50,7 +52,11 @@ __all__ = [
     "WEB_CONSENT_LABEL",
     "asks_for_y",
     "current_consent",
+    "erase_person",
+    "erasure_key",
     "export_consent_csv",
+    "export_person",
+    "has_data",
     "identify",
     "import_customers",
     "is_opted_out",

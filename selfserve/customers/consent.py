@@ -21,6 +21,7 @@ from phonenumbers import timezone as phone_timezones
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from selfserve.customers.erasure import erasure_key, is_erasure_key
 from selfserve.customers.phones import mask_phone
 from selfserve.models import ConsentRecord, OptOut, utcnow
 from selfserve.ops import QuietHours
@@ -278,7 +279,7 @@ def export_consent_csv(db: Session, reveal: bool) -> str:
         writer.writerow(
             [
                 row.recorded_at.isoformat(),
-                row.phone_e164 if reveal else mask_phone(row.phone_e164),
+                _exported_number(row.phone_e164, reveal),
                 row.state,
                 row.method,
                 row.campaign_slug or "",
@@ -287,6 +288,13 @@ def export_consent_csv(db: Session, reveal: bool) -> str:
             ]
         )
     return out.getvalue()
+
+
+def _exported_number(phone_e164: str, reveal: bool) -> str:
+    """The number as the consent export shows it; an erased person's row says so, no more."""
+    if is_erasure_key(phone_e164):
+        return "erased"
+    return phone_e164 if reveal else mask_phone(phone_e164)
 
 
 def recipient_zone(phone_e164: str) -> ZoneInfo:
@@ -323,9 +331,16 @@ OPT_OUT_WORDING = {
 }
 
 
-def is_opted_out(db: Session, phone_e164: str) -> bool:
-    """True when the number has texted STOP (or Twilio told us 21610) and not START since."""
-    return bool(db.scalar(select(OptOut.opted_out).where(OptOut.phone_e164 == phone_e164)))
+def is_opted_out(db: Session, phone_e164: str, identity_secret: str = "") -> bool:
+    """True when the number has texted STOP (or Twilio told us 21610) and not START since.
+
+    With `identity_secret`, a number whose person was erased stays opted out (the register
+    keeps its erasure key), until the number texts START again (a row of its own)."""
+    state = db.scalar(select(OptOut.opted_out).where(OptOut.phone_e164 == phone_e164))
+    if state is not None or not identity_secret:
+        return bool(state)
+    key = erasure_key(phone_e164, identity_secret)
+    return bool(db.scalar(select(OptOut.opted_out).where(OptOut.phone_e164 == key)))
 
 
 def set_opt_out(db: Session, phone_e164: str, opted_out: bool, reason: str) -> None:

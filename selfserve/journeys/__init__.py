@@ -36,6 +36,7 @@ from selfserve.journeys.draws import (
     pick_winners,
 )
 from selfserve.journeys.loyalty import RETRY, Awards, award_points_once
+from selfserve.journeys.referrals import Redemption, RedemptionRefused, Referrals
 
 __all__ = [
     "ALREADY_SENT",
@@ -48,6 +49,9 @@ __all__ = [
     "NOT_OPEN",
     "QUEUED",
     "RETRY",
+    "Redemption",
+    "RedemptionRefused",
+    "Referrals",
     "WOULD_SEND",
     "answer_competition_text",
     "answer_journey_text",

@@ -321,7 +321,7 @@ class LandingFlow:
             )
             raise RegionNotAllowed(region)
         with self._sessions() as db:
-            if is_opted_out(db, phone):
+            if is_opted_out(db, phone, self._secret):  # an erased person stays opted out
                 raise NumberOptedOut()
         self._throttle.spend(phone, client_address)
         with self._sessions.begin() as db:

@@ -25,6 +25,7 @@ from selfserve.models.journeys import (
 )
 from selfserve.models.landing import LandingVisit, PhoneVerification
 from selfserve.models.messages import InboundMessage, OutboundMessage
+from selfserve.models.referrals import Erasure, ErasureRequest, ReferralCode, ReferralUse
 
 __all__ = [
     "Base",
@@ -39,6 +40,8 @@ __all__ = [
     "ConsoleUser",
     "Customer",
     "DeferredCode",
+    "Erasure",
+    "ErasureRequest",
     "InboundMessage",
     "IssuedCoupon",
     "Keyword",
@@ -47,6 +50,8 @@ __all__ = [
     "OptOut",
     "OutboundMessage",
     "PhoneVerification",
+    "ReferralCode",
+    "ReferralUse",
     "UtcDateTime",
     "utcnow",
 ]

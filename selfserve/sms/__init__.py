@@ -19,12 +19,24 @@ from selfserve.sms.outbox import (
     backoff_seconds,
 )
 from selfserve.sms.senders import SandboxSender, SmsSender, TwilioSender, record_status
-from selfserve.sms.words import Compliance, classify, first_word, is_reserved, normalise_body
+from selfserve.sms.words import (
+    FORGET_CONFIRMATION,
+    FORGET_REQUEST,
+    MY_CODES_WORD,
+    Compliance,
+    classify,
+    first_word,
+    is_reserved,
+    normalise_body,
+)
 
 __all__ = [
     "Compliance",
     "DEFAULT_RETRIES",
     "FAILED",
+    "FORGET_CONFIRMATION",
+    "FORGET_REQUEST",
+    "MY_CODES_WORD",
     "MeteredSender",
     "Outbox",
     "Retry",

@@ -11,7 +11,12 @@ OPT_OUT_WORDS = frozenset(
 )
 OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
-RESERVED_WORDS = OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS
+# The customer's own words: their codes, and erasure (FORGET ME, then FORGET to confirm).
+MY_CODES_WORD = "MYCODES"
+FORGET_REQUEST = "FORGET ME"
+FORGET_CONFIRMATION = "FORGET"
+DATA_WORDS = frozenset({MY_CODES_WORD, FORGET_CONFIRMATION})
+RESERVED_WORDS = OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS | DATA_WORDS
 
 _TRAILING_PUNCTUATION = re.compile(r"[\W_]+$")
 _FIRST_WORD = re.compile(r"[^\W_]+")

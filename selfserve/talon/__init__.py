@@ -16,6 +16,8 @@ from selfserve.talon.client import (
     Coupon,
     CouponRequest,
     LoyaltyBalance,
+    Referral,
+    ReferralRequest,
     TalonClient,
     log_talon_error,
 )
@@ -26,6 +28,8 @@ __all__ = [
     "LoyaltyBalance",
     "MARGIN_SECONDS",
     "RedisBudget",
+    "Referral",
+    "ReferralRequest",
     "SqliteBudget",
     "TalonBudget",
     "TalonClient",

@@ -6,6 +6,7 @@ Transport failures and error bodies become domain exceptions here; callers never
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -46,6 +47,30 @@ class CouponRequest:
     identifier: str
     recipient_integration_id: str | None = None
     usage_limit: int | None = None
+    # Custom coupon attributes (`.name=value` parameters), e.g. (("referralCode", "AB-12"),).
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ReferralRequest:
+    """The query of GET /customer_engagement/referral: an advocate's referral code."""
+
+    campaign_id: int
+    advocate_profile_integration_id: str
+    usage_limit: int | None = None
+    start_date: datetime | None = None
+    expiry_date: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A referral code as Talon.One gives it (lower-case keys, unlike the coupon answer)."""
+
+    code: str
+    talon_id: int | None
+    starts_at: datetime | None
+    expires_at: datetime | None
+    usage_limit: int | None
 
 
 @dataclass(frozen=True)
@@ -131,6 +156,8 @@ class TalonClient:
             params["recipientIntegrationId"] = request.recipient_integration_id
         if request.usage_limit is not None:
             params["usageLimit"] = request.usage_limit
+        for name, value in request.attributes:
+            params["." + name] = _attribute_value(value)
         body = self._call("GET", "/customer_engagement/coupon", params=params, dry_run=dry_run)
         try:
             return Coupon(
@@ -142,6 +169,31 @@ class TalonClient:
             )
         except (KeyError, TypeError, ValueError):
             raise TalonUnavailable("Talon.One's coupon answer had no Value") from None
+
+    def referral(self, request: ReferralRequest, *, dry_run: bool | None = None) -> Referral:
+        """Create (or retrieve) the advocate's referral code in a referral campaign."""
+        params: dict[str, str | int] = {
+            "campaignId": request.campaign_id,
+            "advocateProfileIntegrationId": request.advocate_profile_integration_id,
+        }
+        if request.usage_limit is not None:
+            params["usageLimit"] = request.usage_limit
+        if request.start_date is not None:
+            params["startDate"] = _rfc3339(request.start_date)
+        if request.expiry_date is not None:
+            params["expiryDate"] = _rfc3339(request.expiry_date)
+        body = self._call("GET", "/customer_engagement/referral", params=params, dry_run=dry_run)
+        try:
+            limit = body.get("usageLimit")
+            return Referral(
+                code=str(body["code"]),
+                talon_id=body.get("id"),
+                starts_at=_parse_time(body.get("startDate")),
+                expires_at=_parse_time(body.get("expiryDate")),
+                usage_limit=int(limit) if limit is not None else None,
+            )
+        except (KeyError, TypeError, ValueError):
+            raise TalonUnavailable("Talon.One's referral answer had no code") from None
 
     def loyalty(
         self,
@@ -298,6 +350,21 @@ def _retry_after(response: httpx.Response) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _attribute_value(value: str) -> str:
+    """A custom attribute's parameter: Talon.One reads values as JSON, so a string that looks
+    like a number, a boolean or null is quoted to stay a string."""
+    try:
+        json.loads(value)
+    except ValueError:
+        return value
+    return json.dumps(value)
+
+
+def _rfc3339(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.coupons import Coupons, Deferred, Issued, IssuedCode, settle_answered_inline
 from selfserve.errors import TalonError, TalonRejected
-from selfserve.journeys import Awards
+from selfserve.journeys import Awards, Referrals
 from selfserve.models import InboundMessage, utcnow
 from selfserve.ops import insert_ignoring_duplicates, write_turn
 from selfserve.talon import TalonClient, log_talon_error
@@ -64,6 +64,7 @@ class TextAnswerer:
         talon: TalonClient,
         awards: Awards,
         fast_path: ReturningCustomers,
+        referrals: Referrals,
         *,
         default_region: str,
         deadline_seconds: float = 8.0,
@@ -76,6 +77,7 @@ class TextAnswerer:
         self._talon = talon  # loyalty balances
         self._awards = awards
         self._fast_path = fast_path
+        self._referrals = referrals
         self._region = default_region
         self._deadline = deadline_seconds
         self._clock = clock
@@ -146,7 +148,9 @@ class TextAnswerer:
             if not phone:
                 outcome: Outcome | Pending = Outcome(None, "invalid_sender")
             else:
-                outcome = self._router.decide(db, phone, text.body, text.opt_out_type)
+                outcome = self._router.decide(
+                    db, phone, text.body, text.opt_out_type, text.message_sid
+                )
             if isinstance(outcome, Outcome):
                 self._record(db, text.message_sid, outcome)
             return outcome
@@ -218,6 +222,8 @@ class TextAnswerer:
         campaign = pending.campaign
         if campaign.action == "loyalty":
             return self._loyalty(pending)
+        if campaign.action == "referral":
+            return self._advocate_code(pending)
         recorded: list[Outcome] = []
 
         def record_with_the_code(db: Session, code: IssuedCode) -> None:
@@ -225,14 +231,21 @@ class TextAnswerer:
             record(db, done)
             recorded.append(replace(done, recorded=True))
 
-        result = self._coupons.claim(
-            campaign,
-            pending.who.customer_id,
-            pending.identifier,
-            may_owe=self._coupons.can_owe and campaign.action in OWED_ACTIONS,
-            known_missing=pending.code_missing,
-            then=record_with_the_code,
-        )
+        if pending.redemption is not None:
+            result = self._referrals.redeem(
+                pending.redemption, pending.who.customer_id, then=record_with_the_code
+            )
+            if recorded:
+                self._referrals.reward_advocate(pending.redemption, pending.who.customer_id)
+        else:
+            result = self._coupons.claim(
+                campaign,
+                pending.who.customer_id,
+                pending.identifier,
+                may_owe=self._coupons.can_owe and campaign.action in OWED_ACTIONS,
+                known_missing=pending.code_missing,
+                then=record_with_the_code,
+            )
         if recorded:
             return recorded[0]
         if isinstance(result, Issued):
@@ -240,6 +253,18 @@ class TextAnswerer:
         if isinstance(result, Deferred):
             return self._wording.deferred(pending, message_sid, result.reason)
         return self._wording.failed(pending, result.outcome, result.reason)
+
+    def _advocate_code(self, pending: Pending) -> Outcome:
+        """REFER: the advocate's referral code, asked of Talon.One once and remembered."""
+        campaign, who = pending.campaign, pending.who
+        try:
+            referral = self._referrals.advocate_code(campaign, who.customer_id, who.phone_e164)
+        except TalonError as error:
+            outcome = "failed" if isinstance(error, TalonRejected) else "talon_unavailable"
+            return self._wording.failed(pending, outcome, str(error))
+        text = self._referrals.advocate_reply(campaign, referral, who.first_name, pending.keyword)
+        outcome = "referral_code_issued" if referral.fresh else "referral_code_resent"
+        return Outcome(text, outcome, pending.keyword, campaign.slug, who.customer_id)
 
     def _loyalty(self, pending: Pending) -> Outcome:
         campaign = pending.campaign

@@ -33,7 +33,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from selfserve.campaigns import CampaignBook, CampaignSpec
-from selfserve.customers import CONFIRM_WORDS, Identity, pseudonym, split_channel, to_e164_and_mask
+from selfserve.customers import (
+    CONFIRM_WORDS,
+    Identity,
+    erasure_key,
+    pseudonym,
+    split_channel,
+    to_e164_and_mask,
+)
 from selfserve.errors import InvalidPhoneNumber
 from selfserve.ops import SetAsideConnections, write_turn
 from selfserve.sms import classify, first_word, normalise_body
@@ -46,18 +53,19 @@ from selfserve.texts.message_log import BatchInsert, MessageLogWriter
 # keyword...); the caller picks the one for its identifier. A code still owed by SMS (the
 # worker stored it and has not texted it yet) goes to the slow path, which settles it.
 _FACTS_SQL = (
-    "SELECT c.customer_id, c.first_name, o.opted_out, m.state, "
+    "SELECT c.customer_id, c.first_name, COALESCE(o.opted_out, e.opted_out), m.state, "
     "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome "
     "FROM (SELECT 1 AS here) AS q "
     "LEFT JOIN customers AS c ON c.phone_e164 = :phone "
     "LEFT JOIN opt_outs AS o ON o.phone_e164 = :phone "
+    "LEFT JOIN opt_outs AS e ON e.phone_e164 = :erased "
     "LEFT JOIN inbound_messages AS m ON m.message_sid = :sid "
     "LEFT JOIN issued_coupons AS ic ON ic.campaign_slug = :slug "
     "AND ic.customer_id = COALESCE(c.customer_id, :pseudonym) "
     "LEFT JOIN deferred_codes AS dc ON dc.campaign_slug = ic.campaign_slug "
     "AND dc.identifier = ic.identifier AND dc.state = 'pending'"
 )
-_PARAMETERS = ("phone", "sid", "slug", "pseudonym")
+_PARAMETERS = ("phone", "sid", "slug", "pseudonym", "erased")
 
 
 @dataclass(frozen=True)
@@ -143,10 +151,14 @@ class FactReader:
                 sql = sql.replace(f":{name}", f"%({name})s")
         self._sql = sql
 
-    def facts(self, phone: str, message_sid: str, campaign_slug: str, pseudonym: str) -> Facts:
-        """Read the facts in one statement."""
+    def facts(
+        self, phone: str, message_sid: str, campaign_slug: str, pseudonym: str, erased: str
+    ) -> Facts:
+        """Read the facts in one statement (`erased`: the number's erasure key, whose opt-out
+        outlives an erased person)."""
         parameters = {"phone": phone, "sid": message_sid, "slug": campaign_slug}
         parameters["pseudonym"] = pseudonym
+        parameters["erased"] = erased
         rows = self._connections.run(self._sql, parameters)
         first = rows[0]
         return Facts(
@@ -205,7 +217,8 @@ class ReturningCustomers:
         if campaign is None or not campaign.active or campaign.action != "coupon":
             return None
         stranger = pseudonym(phone, self._secret)
-        facts = self._reader.facts(phone, message_sid, campaign.slug, stranger)
+        erased = erasure_key(phone, self._secret)
+        facts = self._reader.facts(phone, message_sid, campaign.slug, stranger, erased)
         if facts.answered is not None:
             return facts.answered
         if facts.seen or facts.opted_out:

@@ -9,6 +9,7 @@ from typing import Any
 from selfserve.campaigns import CampaignBook, CampaignSpec, format_points, render_template
 from selfserve.coupons import DEFERRED_OUTCOME, CodePages, Deferral, IssuedCode
 from selfserve.customers import Identity
+from selfserve.journeys import Redemption
 from selfserve.talon import LoyaltyBalance
 
 SORRY = "Sorry, we can't do that right now. Please try again later."
@@ -65,6 +66,7 @@ class Pending:
     fields: Mapping[str, Any] = field(default_factory=dict)
     outcome: str = ""
     code_missing: bool = False  # read just now: no code stored for the identifier
+    redemption: Redemption | None = None  # a friend's referral code: this coupon is theirs
 
 
 class Wording:

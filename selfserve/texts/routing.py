@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from selfserve.campaigns import DEFAULT_CONFIRM_REPLY, CampaignBook, CampaignSpec, render_template
-from selfserve.coupons import Coupons, find_issued_code
+from selfserve.coupons import Coupons, find_advocate_referral, find_issued_code
 from selfserve.customers import (
     CONFIRM_WORDS,
     ConsentState,
@@ -25,9 +25,10 @@ from selfserve.customers import (
     revoke,
     set_opt_out,
 )
-from selfserve.journeys import answer_journey_text
+from selfserve.journeys import Redemption, RedemptionRefused, Referrals, answer_journey_text
 from selfserve.models import utcnow
-from selfserve.sms import Compliance, classify, first_word, normalise_body
+from selfserve.sms import MY_CODES_WORD, Compliance, classify, first_word, normalise_body
+from selfserve.texts.data_rights import DataRights
 from selfserve.texts.outcomes import Outcome, Pending, Wording
 
 JOURNEY_ACTIONS = ("competition", "birthday")  # answered by selfserve.journeys.competitions
@@ -41,6 +42,8 @@ class Router:
         campaigns: CampaignBook,
         coupons: Coupons,
         wording: Wording,
+        referrals: Referrals,
+        data_rights: DataRights,
         *,
         identity_secret: str,
         default_region: str,
@@ -50,24 +53,32 @@ class Router:
         self._campaigns = campaigns
         self._coupons = coupons
         self._wording = wording
+        self._referrals = referrals
+        self._data_rights = data_rights
         self._secret = identity_secret
         self._region = default_region
         self._help_text = help_text
         self._clock = clock
 
-    def decide(self, db: Session, phone: str, body: str, opt_out_type: str) -> Outcome | Pending:
+    def decide(
+        self, db: Session, phone: str, body: str, opt_out_type: str, message_sid: str = ""
+    ) -> Outcome | Pending:
         """The outcome of a text from `phone`, or the Talon.One part still to do."""
         compliance = self._compliance(db, phone, body, opt_out_type)
         if compliance is not None:
             return compliance
-        if is_opted_out(db, phone):
+        # A data-rights request is answered even after STOP: erasure is the person's right.
+        rights = self._data_rights.answer(db, phone, normalise_body(body), message_sid)
+        if rights is not None:
+            return rights
+        if is_opted_out(db, phone, self._secret):
             return Outcome(None, "ignored_opted_out")
+        if normalise_body(body) == MY_CODES_WORD:
+            return self._data_rights.my_codes(db, phone)
         keyword = first_word(body)
         campaign = self._campaigns.by_keyword(keyword) if keyword else None
         if campaign is None:
-            return Outcome(
-                self._wording.unknown_keyword(), "unknown_keyword", keyword=keyword[:64] or None
-            )
+            return self._referral_or_unknown(db, phone, body, keyword)
         if not campaign.active:
             return Outcome(
                 f"Sorry, {campaign.name} has ended. " + self._wording.keyword_hint(),
@@ -77,6 +88,25 @@ class Router:
             )
         who = identify(db, phone, self._secret)
         return self._start(db, campaign, who, keyword)
+
+    def _referral_or_unknown(
+        self, db: Session, phone: str, body: str, keyword: str
+    ) -> Outcome | Pending:
+        """A friend's referral code, or the unknown-keyword answer (an unknown or expired code
+        reads exactly like any unknown word, so codes cannot be probed)."""
+        who = identify(db, phone, self._secret)
+        found = self._referrals.find(db, body, who.customer_id)
+        if isinstance(found, Redemption):
+            return Pending(
+                found.friend_campaign, who, found.keyword, found.identifier, redemption=found
+            )
+        if isinstance(found, RedemptionRefused):
+            return Outcome(
+                found.text, found.outcome, "REFERRAL", found.campaign_slug, who.customer_id
+            )
+        return Outcome(
+            self._wording.unknown_keyword(), "unknown_keyword", keyword=keyword[:64] or None
+        )
 
     def _compliance(self, db: Session, phone: str, body: str, opt_out_type: str) -> Outcome | None:
         """STOP, START, HELP and the Y of a double opt-in, before any campaign routing."""
@@ -107,6 +137,13 @@ class Router:
             return self._start_journey(db, campaign, who, keyword)
         if campaign.action == "subscribe":
             return self._ask_to_subscribe(db, campaign, who, keyword)
+        if campaign.action == "referral":
+            known = find_advocate_referral(db, campaign.slug, who.customer_id)
+            if known is not None:  # remembered: Talon.One is asked once per advocate
+                text = self._referrals.advocate_reply(campaign, known, who.first_name, keyword)
+                return Outcome(
+                    text, "referral_code_resent", keyword, campaign.slug, who.customer_id
+                )
         pending = Pending(campaign, who, keyword, identifier="")
         if campaign.action == "coupon":
             identifier = self._coupons.identifier_for(campaign, who.customer_id, keyword)

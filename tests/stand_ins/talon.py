@@ -33,6 +33,7 @@ DEPLOYMENT_HOST = "acme.europe-west1.talon.one"
 DEFAULT_START_DATE = "2026-01-01T00:00:00.000000+02:00"
 DEFAULT_EXPIRY_DATE = "2026-12-31T23:59:59.000000+02:00"
 COUPON_PATH = "/customer_engagement/coupon"
+REFERRAL_PATH = "/customer_engagement/referral"
 
 
 @dataclass
@@ -66,6 +67,9 @@ class TalonStandIn:
     def __init__(self, budget_per_minute: int | None = None, window_seconds: float = 60.0) -> None:
         self.requests: list[RecordedRequest] = []
         self.coupons: dict[tuple[int, int, str], dict[str, Any]] = {}
+        # Referral codes created (never a dry run's), by code. Each call creates a new one:
+        # the endpoint has no identifier, so remembering an advocate's code is the caller's job.
+        self.referrals: dict[str, dict[str, Any]] = {}
         self.points: dict[tuple[int, str], float] = {}
         self.profiles: set[str] = set()
         self.delay_seconds = 0.0
@@ -107,6 +111,10 @@ class TalonStandIn:
         """The coupon calls received so far."""
         return [r for r in self.requests if r.path == COUPON_PATH]
 
+    def referral_requests(self) -> list[RecordedRequest]:
+        """The referral calls received so far."""
+        return [r for r in self.requests if r.path == REFERRAL_PATH]
+
     @property
     def last_request(self) -> RecordedRequest:
         """The most recent request."""
@@ -138,6 +146,8 @@ class TalonStandIn:
         dry_run = request.headers.get("X-DRY-RUN", "false").strip().lower() == "true"
         if request.path == COUPON_PATH and request.method == "GET":
             return self._coupon(request, dry_run)
+        if request.path == REFERRAL_PATH and request.method == "GET":
+            return self._referral(request, dry_run)
         if request.path == "/customer_engagement/loyalty" and request.method == "GET":
             return self._loyalty(request)
         if request.path == "/customer_engagement/add_loyalty_points" and request.method == "POST":
@@ -207,6 +217,37 @@ class TalonStandIn:
                 return _error(500, "coupon requests were not concurrent")
         # Atomic compare-and-set: of two racing requests one stores, both answer its coupon.
         return _json(200, self.coupons.setdefault(key, candidate))
+
+    def _referral(self, request: Request, dry_run: bool) -> Response:
+        args = request.args
+        try:
+            campaign_id = int(args["campaignId"])
+            advocate = args["advocateProfileIntegrationId"]
+            usage_limit = int(args.get("usageLimit", 1))
+        except (KeyError, ValueError):
+            return _error(400, "campaignId and advocateProfileIntegrationId are required")
+        if not advocate:
+            return _error(400, "advocateProfileIntegrationId is required")
+        if campaign_id == 404:
+            return _error(404, "Campaign not found")
+        referral = {
+            "id": next(self._ids),
+            "created": DEFAULT_START_DATE,
+            "startDate": args.get("startDate") or DEFAULT_START_DATE,
+            "expiryDate": args.get("expiryDate") or DEFAULT_EXPIRY_DATE,
+            "usageLimit": usage_limit,
+            "campaignId": campaign_id,
+            "advocateProfileIntegrationId": advocate,
+            "friendProfileIntegrationId": args.get("friendProfileIntegrationId", ""),
+            "attributes": _attributes(args),
+            "importId": None,
+            "code": secrets.token_hex(2).upper() + "-" + secrets.token_hex(2).upper(),
+            "usageCounter": 0,
+            "batchId": None,
+        }
+        if not dry_run:
+            self.referrals[referral["code"]] = referral
+        return _json(201, referral)
 
     def _loyalty(self, request: Request) -> Response:
         try:

@@ -1,0 +1,241 @@
+"""Referrals: an advocate's code shared with friends, a friend's coupon, the advocate's points.
+
+A friend who texts an advocate's referral code (any case, spaces or dashes optional) gets the
+referral campaign's `friend_campaign` coupon, created with the code as the coupon's custom
+attribute `referralCode`; the use is recorded under UNIQUE (code, friend) in the commit that
+stores the coupon, and the advocate then gets `advocate_points` (once per friend: the use's
+`points_state` is claimed before the call, as for award_points). Refusals: the advocate's own
+code, a code used `usage_limit` times, a friend who already has the friend campaign's coupon.
+An unknown or expired code is not a referral at all: the caller answers it as any unknown word.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
+from selfserve.coupons import (
+    ClaimResult,
+    Coupons,
+    IssuedCode,
+    ReferralCodes,
+    StoredReferral,
+    find_issued_code,
+    find_referral,
+    is_expired,
+    referral_code_key,
+    referral_uses,
+)
+from selfserve.customers import national_format
+from selfserve.errors import TalonError, TalonTimedOut
+from selfserve.models import ReferralUse, utcnow
+from selfserve.ops import insert_ignoring_duplicates
+from selfserve.talon import TalonClient
+
+log = logging.getLogger(__name__)
+
+OWN_CODE = "That's your own code: share it with a friend instead."
+USED_UP = "Sorry, that code has been used by as many friends as it can be."
+ALREADY_HAVE = "You already have this offer, so the code can't be used again. Thanks!"
+REFERRAL_ATTRIBUTE = "referralCode"
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """A friend may redeem this referral code: the friend campaign and the identifier."""
+
+    referral: StoredReferral
+    referral_campaign: CampaignSpec
+    friend_campaign: CampaignSpec
+    keyword: str
+    identifier: str
+
+    @property
+    def attributes(self) -> tuple[tuple[str, str], ...]:
+        """The friend coupon's custom attributes: the referral code."""
+        return ((REFERRAL_ATTRIBUTE, self.referral.code),)
+
+
+@dataclass(frozen=True)
+class RedemptionRefused:
+    """The code is a live referral code but this friend may not use it: `text` says why."""
+
+    outcome: str
+    text: str
+    campaign_slug: str
+
+
+class Referrals:
+    """Finds referral codes in texts, redeems them for friends and rewards advocates."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        campaigns: CampaignBook,
+        coupons: Coupons,
+        codes: ReferralCodes,
+        talon: TalonClient,
+        *,
+        sms_number: str = "",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._campaigns = campaigns
+        self._coupons = coupons
+        self._codes = codes
+        self._talon = talon
+        self._sms_number = sms_number
+        self._clock = clock
+
+    def advocate_code(
+        self, campaign: CampaignSpec, customer_id: str, phone_e164: str
+    ) -> StoredReferral:
+        """The advocate's referral code (remembered, or asked of Talon.One once). Raises
+        TalonError when Talon.One must be asked and cannot answer."""
+        return self._codes.claim(campaign, customer_id, phone_e164)
+
+    def share_text(self, campaign: CampaignSpec, code: str) -> str:
+        """A ready-to-forward line: "Text AB12-CD34 to 0480 000 000 for 20% off"."""
+        friend = self._campaigns.by_slug(str(campaign.option("friend_campaign") or ""))
+        number = str(campaign.option("sms_number") or self._sms_number)
+        offer = ""
+        if friend is not None:
+            offer = str(friend.option("offer") or friend.name)
+        text = f"Text {code}"
+        if number:
+            text += f" to {national_format(number)}"
+        return text + (f" for {offer}" if offer else "")
+
+    def advocate_reply(
+        self, campaign: CampaignSpec, referral: StoredReferral, first_name: str, keyword: str
+    ) -> str:
+        """The referral campaign's reply around the advocate's code."""
+        return render_template(
+            campaign.reply,
+            {
+                "name": campaign.name,
+                "first_name": first_name,
+                "keyword": keyword,
+                "code": referral.code,
+                "expiry": referral.expires_at,
+                "share_text": self.share_text(campaign, referral.code),
+            },
+        )
+
+    def find(
+        self, db: Session, body: str, friend_customer_id: str
+    ) -> Redemption | RedemptionRefused | None:
+        """What a text that may be a referral code means; None when it is none of ours (or
+        expired, or its campaign is gone): the caller answers it as an unknown keyword."""
+        key = referral_code_key(body)
+        if not 4 <= len(key) <= 64:
+            return None
+        referral = find_referral(db, key)
+        if referral is None or is_expired(referral, self._clock()):
+            return None
+        campaign = self._campaigns.by_slug(referral.campaign_slug)
+        friend = (
+            self._campaigns.by_slug(str(campaign.option("friend_campaign") or ""))
+            if (campaign is not None)
+            else None
+        )
+        if campaign is None or friend is None or not campaign.active or not friend.active:
+            return None
+        if referral.advocate_customer_id == friend_customer_id:
+            return RedemptionRefused("referral_own_code", OWN_CODE, campaign.slug)
+        keyword = friend.keywords[0] if friend.keywords else ""
+        identifier = self._coupons.identifier_for(friend, friend_customer_id, keyword)
+        if find_issued_code(db, friend.slug, identifier) is not None:
+            return RedemptionRefused("referral_already_have", ALREADY_HAVE, campaign.slug)
+        limit = referral.usage_limit
+        if limit and referral_uses(db, referral.id) >= limit:
+            return RedemptionRefused("referral_used_up", USED_UP, campaign.slug)
+        return Redemption(referral, campaign, friend, keyword, identifier)
+
+    def redeem(
+        self,
+        redemption: Redemption,
+        friend_customer_id: str,
+        then: Callable[[Session, IssuedCode], None] | None = None,
+    ) -> ClaimResult:
+        """The friend's coupon with the referral code as its attribute; the use is recorded
+        in the commit that stores the coupon (with `then`), and the advocate rewarded."""
+
+        def record_use(db: Session, code: IssuedCode) -> None:
+            insert_ignoring_duplicates(
+                db,
+                ReferralUse.__table__,
+                {
+                    "referral_code_id": redemption.referral.id,
+                    "friend_customer_id": friend_customer_id,
+                    "used_at": self._clock(),
+                    "points_state": "none",
+                },
+            )
+            if then is not None:
+                then(db, code)
+
+        result = self._coupons.claim(
+            redemption.friend_campaign,
+            friend_customer_id,
+            redemption.identifier,
+            may_owe=False,  # an owed coupon would be created without its referral attribute
+            then=record_use,
+            attributes=redemption.attributes,
+        )
+        return result
+
+    def reward_advocate(self, redemption: Redemption, friend_customer_id: str) -> str:
+        """Post `advocate_points` for this friend's use, once; returns the points' state."""
+        campaign = redemption.referral_campaign
+        points = campaign.option("advocate_points")
+        if not points or campaign.loyalty_program_id is None:
+            return "none"
+        if not self._claim_points(redemption.referral.id, friend_customer_id):
+            return "already"
+        state = "awarded"
+        try:
+            self._talon.add_loyalty_points(
+                redemption.referral.advocate_customer_id,
+                campaign.loyalty_program_id,
+                points,
+                name=f"Referral: {campaign.name}"[:100],
+            )
+        except TalonError as error:
+            # A timeout may have posted them: never again automatically (no idempotency key).
+            state = "uncertain" if isinstance(error, TalonTimedOut) else "failed"
+            log.warning(
+                "referral_points_failed", extra={"campaign": campaign.slug, "why": str(error)}
+            )
+        self._set_points_state(redemption.referral.id, friend_customer_id, state)
+        return state
+
+    def _claim_points(self, referral_id: int, friend_customer_id: str) -> bool:
+        with self._sessions.begin() as db:
+            claimed = db.execute(
+                update(ReferralUse)
+                .where(
+                    ReferralUse.referral_code_id == referral_id,
+                    ReferralUse.friend_customer_id == friend_customer_id,
+                    ReferralUse.points_state == "none",
+                )
+                .values(points_state="claimed")
+            )
+            return bool(claimed.rowcount)
+
+    def _set_points_state(self, referral_id: int, friend_customer_id: str, state: str) -> None:
+        with self._sessions.begin() as db:
+            db.execute(
+                update(ReferralUse)
+                .where(
+                    ReferralUse.referral_code_id == referral_id,
+                    ReferralUse.friend_customer_id == friend_customer_id,
+                )
+                .values(points_state=state)
+            )

@@ -1,0 +1,149 @@
+"""The customer's own words: MYCODES (their codes), FORGET ME then FORGET (erasure).
+
+FORGET ME is answered with what FORGET will do; a FORGET from that number within 10 minutes
+erases the person (selfserve.customers.erase_person) inside the text's own transaction, so
+its message-log row is rewritten with the rest. MYCODES lists the number's unexpired codes,
+newest first, as many as fit two GSM-7 segments.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from selfserve.campaigns import CampaignBook
+from selfserve.customers import erase_person, erasure_key, identify, mask_phone
+from selfserve.models import ErasureRequest, IssuedCoupon, ReferralCode, utcnow
+from selfserve.ops import insert_ignoring_duplicates
+from selfserve.sms import FORGET_CONFIRMATION, FORGET_REQUEST, MY_CODES_WORD, encoding_of
+from selfserve.texts.outcomes import Outcome
+
+log = logging.getLogger(__name__)
+
+FORGET_WINDOW = timedelta(minutes=10)
+MAX_SEGMENTS = 2
+
+
+@dataclass(frozen=True)
+class HeldCode:
+    """One code a person holds, for the MYCODES list."""
+
+    campaign_name: str
+    code: str
+    expires_at: datetime | None
+    issued_at: datetime
+
+
+class DataRights:
+    """Answers MYCODES, FORGET ME and its FORGET for one number."""
+
+    def __init__(
+        self,
+        campaigns: CampaignBook,
+        *,
+        identity_secret: str,
+        brand: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._campaigns = campaigns
+        self._secret = identity_secret
+        self._brand = brand
+        self._clock = clock
+
+    def answer(self, db: Session, phone: str, normalised: str, message_sid: str) -> Outcome | None:
+        """The outcome of FORGET ME or of its confirming FORGET; None for any other text."""
+        if normalised == FORGET_REQUEST:
+            return self._ask_to_confirm(db, phone)
+        if normalised == FORGET_CONFIRMATION:
+            return self._erase_if_asked(db, phone, message_sid)
+        return None
+
+    def _ask_to_confirm(self, db: Session, phone: str) -> Outcome:
+        now = self._clock()
+        db.execute(delete(ErasureRequest).where(ErasureRequest.phone_e164 == phone))
+        insert_ignoring_duplicates(
+            db, ErasureRequest.__table__, {"phone_e164": phone, "asked_at": now}
+        )
+        who = identify(db, phone, self._secret)
+        text = (
+            f"Reply FORGET to erase your data from {self._brand}. "
+            "Your codes will stop working here."
+        )
+        return Outcome(text, "forget_requested", "FORGET", customer_id=who.customer_id)
+
+    def _erase_if_asked(self, db: Session, phone: str, message_sid: str) -> Outcome | None:
+        asked_at = db.scalar(
+            select(ErasureRequest.asked_at).where(ErasureRequest.phone_e164 == phone)
+        )
+        now = self._clock()
+        if asked_at is None or _utc(asked_at) + FORGET_WINDOW < now:
+            return None  # no FORGET ME in the last 10 minutes: an ordinary word
+        result = erase_person(
+            db, phone, self._secret, method="sms", now=now, message_sids=(message_sid,)
+        )
+        log.info("person_erased", extra={"phone": mask_phone(phone), "method": "sms"})
+        text = f"Your data has been erased from {self._brand}. You won't get texts from us again."
+        key = erasure_key(phone, self._secret)
+        return Outcome(text, "erased", "FORGET", customer_id=key, detail=_tables(result.row_counts))
+
+    def my_codes(self, db: Session, phone: str) -> Outcome:
+        """MYCODES: the unexpired codes, newest first, as many as fit two segments."""
+        who = identify(db, phone, self._secret)
+        held = self._held_codes(db, who.customer_id)
+        if not held:
+            keywords = self._campaigns.active_keywords()
+            hint = f" Text {keywords[0]} to get one." if keywords else ""
+            text = "You have no codes yet." + hint
+            return Outcome(text, "my_codes_none", MY_CODES_WORD, customer_id=who.customer_id)
+        text = "Your codes:"
+        for code in held:
+            line = f"\n{code.campaign_name}: {code.code}"
+            if code.expires_at is not None:
+                line += f" (until {code.expires_at:%d %b %Y})"
+            encoding = encoding_of(text + line)
+            if encoding.name != "GSM-7" or encoding.segments > MAX_SEGMENTS:
+                break
+            text += line
+        return Outcome(text, "my_codes", MY_CODES_WORD, customer_id=who.customer_id)
+
+    def _held_codes(self, db: Session, customer_id: str) -> list[HeldCode]:
+        now = self._clock()
+        coupons = db.execute(
+            select(
+                IssuedCoupon.campaign_slug,
+                IssuedCoupon.code,
+                IssuedCoupon.expires_at,
+                IssuedCoupon.issued_at,
+            ).where(IssuedCoupon.customer_id == customer_id)
+        ).all()
+        referrals = db.execute(
+            select(
+                ReferralCode.campaign_slug,
+                ReferralCode.code,
+                ReferralCode.expires_at,
+                ReferralCode.issued_at,
+            ).where(ReferralCode.advocate_customer_id == customer_id)
+        ).all()
+        held = [
+            HeldCode(self._name_of(row.campaign_slug), row.code, row.expires_at, row.issued_at)
+            for row in [*coupons, *referrals]
+            if row.expires_at is None or _utc(row.expires_at) > now
+        ]
+        return sorted(held, key=lambda code: _utc(code.issued_at), reverse=True)
+
+    def _name_of(self, campaign_slug: str) -> str:
+        campaign = self._campaigns.by_slug(campaign_slug)
+        return campaign.name if campaign is not None else campaign_slug
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _tables(row_counts: dict[str, int]) -> str:
+    return ", ".join(f"{table}={count}" for table, count in row_counts.items() if count)
