@@ -79,6 +79,9 @@ FIELDS: dict[str, FieldRule] = {
     "brand_colour": FieldRule(str, ""),
     "accent_colour": FieldRule(str, ""),
     "confirm_reply": FieldRule(str),
+    # Abuse resistance: new codes per person per day; screen-only QR codes that rotate.
+    "max_codes_per_day": FieldRule(int),
+    "fresh_scan_seconds": FieldRule(int),
     # Journeys: competitions, birthdays, loyalty points for taking part.
     "opens_at": FieldRule((datetime, date, str)),
     "closes_at": FieldRule((datetime, date, str)),

@@ -7,7 +7,14 @@ the only package that calls the Talon.One client's coupon endpoint. It may impor
 `campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and `errors`.
 """
 
-from selfserve.coupons.codes import Coupons, Deferred, Issued, IssuedCode, find_issued_code
+from selfserve.coupons.codes import (
+    CodeCaps,
+    Coupons,
+    Deferred,
+    Issued,
+    IssuedCode,
+    find_issued_code,
+)
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
     FAILED,
@@ -21,6 +28,7 @@ from selfserve.coupons.deferrals import (
 from selfserve.coupons.replies import code_reply
 
 __all__ = [
+    "CodeCaps",
     "Coupons",
     "DEFERRED_OUTCOME",
     "Deferral",

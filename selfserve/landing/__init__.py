@@ -6,8 +6,10 @@ which is the SMS path's own coupon through `coupons`. It may import `journeys`, 
 and everything below; never `texts`, `console` or `queue`.
 """
 
+from selfserve.landing.challenge import BotChallenge
 from selfserve.landing.claims import LandingClaims
 from selfserve.landing.flow import LandingFlow, LandingPage
+from selfserve.landing.guards import LandingGuards
 from selfserve.landing.look import (
     code_qr_svg,
     contrast_ratio,
@@ -16,9 +18,11 @@ from selfserve.landing.look import (
     safe_logo_url,
     sms_uri,
 )
+from selfserve.landing.screens import ScreenTokens, screen_qr_png
 from selfserve.landing.verification import (
     KEEP_ROWS_FOR,
     OneTimeCodes,
+    RangeLimit,
     SendThrottle,
     VerifiedNumber,
     normalise_code,
@@ -26,11 +30,15 @@ from selfserve.landing.verification import (
 )
 
 __all__ = [
+    "BotChallenge",
     "KEEP_ROWS_FOR",
     "LandingClaims",
     "LandingFlow",
+    "LandingGuards",
     "LandingPage",
     "OneTimeCodes",
+    "RangeLimit",
+    "ScreenTokens",
     "SendThrottle",
     "VerifiedNumber",
     "code_qr_svg",
@@ -40,5 +48,6 @@ __all__ = [
     "palette_for",
     "random_code",
     "safe_logo_url",
+    "screen_qr_png",
     "sms_uri",
 ]

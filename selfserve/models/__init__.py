@@ -9,6 +9,7 @@ compares with the revisions: a table left out here would look dropped to autogen
 """
 
 # The revisions under migrations/versions/ name the column type selfserve.models.UtcDateTime.
+from selfserve.models.abuse import AbuseCount, ScreenKey
 from selfserve.models.base import Base, UtcDateTime, utcnow
 from selfserve.models.campaigns import Campaign, Keyword
 from selfserve.models.console import ConsoleUser
@@ -27,6 +28,7 @@ from selfserve.models.landing import LandingVisit, PhoneVerification
 from selfserve.models.messages import InboundMessage, OutboundMessage
 
 __all__ = [
+    "AbuseCount",
     "Base",
     "BirthdayRun",
     "BirthdaySend",
@@ -47,6 +49,7 @@ __all__ = [
     "OptOut",
     "OutboundMessage",
     "PhoneVerification",
+    "ScreenKey",
     "UtcDateTime",
     "utcnow",
 ]
