@@ -7,7 +7,13 @@ only `selfserve.models` and `selfserve.errors` (and third-party libraries); noth
 domain, so any package can import it.
 """
 
-from selfserve.ops.abuse import CAP_REFUSED, CHALLENGE_FAILED, RANGE_BLOCKED, count_abuse
+from selfserve.ops.abuse import (
+    CAP_REFUSED,
+    CHALLENGE_FAILED,
+    RANGE_BLOCKED,
+    abuse_per_day,
+    count_abuse,
+)
 from selfserve.ops.database import (
     WRITE_FIRST,
     SetAsideConnections,
@@ -45,6 +51,7 @@ __all__ = [
     "Settings",
     "SharedGauge",
     "WRITE_FIRST",
+    "abuse_per_day",
     "build_engine",
     "build_sessionmaker",
     "configure_logging",
