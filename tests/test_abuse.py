@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import re
+import secrets
 import shutil
 import time
 from dataclasses import replace
@@ -29,7 +30,13 @@ from sqlalchemy import select
 from app import create_app
 from selfserve.landing import ScreenTokens
 from selfserve.models import AbuseCount
-from tests.conftest import import_campaigns_text, reply_text, send_text
+from tests.conftest import (
+    TEST_REDIS_URL,
+    WITH_REDIS,
+    import_campaigns_text,
+    reply_text,
+    send_text,
+)
 from tests.console_support import create_console_user, log_in
 from tests.phone_visitor import PhoneVisitor, number_form
 from tests.test_console_reports import table_rows
@@ -369,3 +376,51 @@ class TestConsole:
         assert table_rows(page, "abuse-table") == [f"{today} 0 2 1"]
         other = console.get("/admin/stats?campaign=summer").get_data(as_text=True)
         assert table_rows(other, "abuse-table") == ["Nothing refused in this period."]
+
+
+if WITH_REDIS:  # when TEST_REDIS_URL is set, and always on CI (conftest)
+
+    @pytest.mark.needs_redis
+    class TestSharedThroughRedis:
+        @pytest.fixture
+        def two_apps(self, make_app):
+            shared = {
+                "redis_url": TEST_REDIS_URL,
+                "secret_key": secrets.token_hex(16),  # fresh counter keys for this run
+                "otp_limit_per_ip": "1000 per minute",
+                "otp_limit_per_range": "2 per hour",
+                "landing_challenge": "altcha",
+            }
+            return make_app(**shared), make_app(**shared)
+
+        def test_a_range_blocked_by_one_process_is_blocked_for_the_other(
+            self, two_apps, twilio_stand_in
+        ):
+            first, second = two_apps
+            statuses = []
+            for last, application in enumerate((first, second, first, second)):
+                visitor = PhoneVisitor(application.test_client(), address=f"10.1.1.{last}")
+                visitor.scan()
+                form = number_form(visitor.page)
+                data = form.data(phone=f"0491 570 5{last:02d}")
+                data["altcha"] = solved(challenge_of(visitor.page))
+                statuses.append(visitor.submit(form, data).status_code)
+            assert statuses == [200, 200, 403, 403]
+            assert len(twilio_stand_in.messages) == 2
+
+        def test_a_solution_used_on_one_process_is_refused_on_the_other(
+            self, two_apps, twilio_stand_in
+        ):
+            first, second = two_apps
+            visitor = PhoneVisitor(first.test_client())
+            visitor.scan()
+            solution = solved(challenge_of(visitor.page))
+            form = number_form(visitor.page)
+            data = {**form.data(phone="0491 570 600"), "altcha": solution}
+            assert visitor.submit(form, data).status_code == 200
+            replay = PhoneVisitor(second.test_client())
+            replay.scan()
+            form = number_form(replay.page)
+            data = {**form.data(phone="0491 570 601"), "altcha": solution}
+            assert replay.submit(form, data).status_code == 400
+            assert len(twilio_stand_in.messages) == 1
