@@ -88,11 +88,15 @@ fresh_scan_seconds = 2
 """
 
 
-@pytest.fixture(params=["sqlite"])
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    path = tmp_path / "selfserve.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+class SqliteOnly:
+    """Limits, challenges and tokens live outside the database: SQLite alone is enough.
+    Caps and the console's counts query the database: they run on PostgreSQL too."""
+
+    @pytest.fixture(params=["sqlite"])
+    def database_url(self, tmp_path: Path, sqlite_template: Path) -> str:
+        path = tmp_path / "selfserve.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
 
 
 def build(settings, **changes):
@@ -125,7 +129,7 @@ def error_text(html: str) -> str:
     return unescape(match.group(1)) if match else ""
 
 
-class TestNumberRanges:
+class TestNumberRanges(SqliteOnly):
     def test_a_pumped_range_gets_ten_codes_and_other_ranges_still_get_theirs(
         self, make_app, twilio_stand_in, caplog
     ):
@@ -233,7 +237,7 @@ def solved(challenge: altcha.Challenge) -> str:
     return altcha.Payload(challenge, solution).to_base64()
 
 
-class TestBotChallenge:
+class TestBotChallenge(SqliteOnly):
     @pytest.fixture
     def guarded(self, make_app):
         return make_app(landing_challenge="altcha")
@@ -294,7 +298,7 @@ def decoded_qr(png: bytes) -> str:
     return symbol.data.decode()
 
 
-class TestScreenCodes:
+class TestScreenCodes(SqliteOnly):
     @pytest.fixture
     def stadium(self, make_app):
         return make_app()
@@ -381,7 +385,7 @@ class TestConsole:
 if WITH_REDIS:  # when TEST_REDIS_URL is set, and always on CI (conftest)
 
     @pytest.mark.needs_redis
-    class TestSharedThroughRedis:
+    class TestSharedThroughRedis(SqliteOnly):
         @pytest.fixture
         def two_apps(self, make_app):
             shared = {
