@@ -23,6 +23,7 @@ run: setup
 	@echo "  Phone simulator (text SPRING): http://127.0.0.1:5000/dev/phone"
 	@echo "  Marketer console: http://127.0.0.1:5000/admin/"
 	@echo "    create your log-in first: $(BIN)/flask --app app users create you@example.com"
+	@echo "  Stadium screen (rotating QR): $$($(BIN)/flask --app app posters screen-url halftime)"
 	@echo "  Twilio webhook: POST http://127.0.0.1:5000/webhooks/twilio/sms"
 	@echo "  Talon.One: built-in sandbox unless TALON_API_KEY is set"
 	@echo "  worker: flask --app app worker runs beside it (codes owed by SMS); Ctrl-C stops both"

@@ -22,15 +22,19 @@ from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
 from selfserve.campaigns import CampaignBook
 from selfserve.commands import build_cli
-from selfserve.coupons import CodePages, Coupons, ReferralCodes
+from selfserve.coupons import CodeCaps, CodePages, Coupons, ReferralCodes
 from selfserve.journeys import Awards, Birthdays, Referrals
 from selfserve.landing import (
     ApplePasses,
+    BotChallenge,
     CodePageFlow,
     GoogleWallet,
     LandingClaims,
     LandingFlow,
+    LandingGuards,
     OneTimeCodes,
+    RangeLimit,
+    ScreenTokens,
     SendThrottle,
 )
 from selfserve.models import utcnow
@@ -179,18 +183,23 @@ def build_services(settings: Settings) -> Services:
         core.writes, core.sms, retries=core.retries, enqueue=lambda *a: jobs().enqueue_text(*a)
     )
     code_pages = CodePages(settings.secret_key, settings.public_base_url)
+    # Texts and pages cap new codes per person per day (code farming); the worker pays
+    # codes already promised, birthdays are one a year: no caps there.
+    caps = CodeCaps(per_number_per_day=settings.max_new_codes_per_number_per_day)
     coupons = Coupons(
         core.sessions,
         core.inline_talon,
         code_pages=code_pages,
         enqueue_owed=lambda *a: jobs().enqueue_code(*a),
         pause_after_failure_seconds=settings.talon_inline_pause_seconds,
+        caps=caps,
     )
     page_coupons = Coupons(  # the landing pages wait out the timeout: no pause
         core.sessions,
         core.inline_talon,
         code_pages=code_pages,
         enqueue_owed=lambda *a: jobs().enqueue_code(*a),
+        caps=caps,
     )
     worker_coupons = Coupons(core.sessions, core.talon, code_pages=code_pages)
     deferred = DeferredCodes(
@@ -343,7 +352,13 @@ def build_landing(core: _Core, coupons: Coupons, awards: Awards, outbox: Outbox)
             per_number=settings.otp_limit_per_number,
             per_address=settings.otp_limit_per_ip,
             secret=settings.secret_key,
+            ranges=RangeLimit(
+                digits=settings.otp_range_digits,
+                per_range=settings.otp_limit_per_range,
+                block_seconds=settings.otp_range_block_seconds,
+            ),
         ),
+        build_guards(core),
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
         allowed_regions=settings.otp_regions,
@@ -373,6 +388,22 @@ def build_code_pages(core: _Core, coupons: Coupons) -> CodePageFlow:
             settings.public_base_url,
             brand_name=settings.program_name,
         ),
+    )
+
+
+def build_guards(core: _Core) -> LandingGuards:
+    """The landing pages' bot challenge (LANDING_CHALLENGE) and screen QR tokens."""
+    settings = core.settings
+    challenge = (
+        BotChallenge(settings.secret_key, settings.redis_url or "memory://")
+        if settings.effective_landing_challenge == "altcha"
+        else None
+    )
+    return LandingGuards(
+        core.writes,
+        challenge,
+        ScreenTokens(core.writes, settings.secret_key),
+        settings.public_base_url,
     )
 
 
@@ -426,6 +457,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(landing.bp)
     app.register_blueprint(code_pages.bp)
+    from handlers import screen
+
+    app.register_blueprint(screen.bp)
     register_error_handlers(app)
     # Twilio's webhooks are served by an app of their own (see create_webhook_app).
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]

@@ -10,9 +10,12 @@ from werkzeug.exceptions import HTTPException
 
 from selfserve.errors import (
     CampaignClosed,
+    ChallengeFailed,
     InvalidPhoneNumber,
     NumberOptedOut,
+    NumberRangeBlocked,
     RegionNotAllowed,
+    ScreenScanNeeded,
     SelfserveError,
     SmsError,
     TooManyCodeRequests,
@@ -42,6 +45,21 @@ CUSTOMER_ANSWERS: dict[type[SelfserveError], tuple[HTTPStatus, str]] = {
     TooManyCodeRequests: (
         HTTPStatus.TOO_MANY_REQUESTS,
         "We've sent a lot of codes just now. Please wait {wait} and try again.",
+    ),
+    # Neutral on purpose: a pumping bot learns nothing about the limit it hit.
+    NumberRangeBlocked: (
+        HTTPStatus.FORBIDDEN,
+        "Sorry, we can't send a code to this number right now. "
+        "Text {keyword} to {sms_number} instead.",
+    ),
+    ChallengeFailed: (
+        HTTPStatus.BAD_REQUEST,
+        "We couldn't check that you're a person. Please wait for the check below to finish, "
+        "then try again. Nothing was sent.",
+    ),
+    ScreenScanNeeded: (
+        HTTPStatus.FORBIDDEN,
+        "This offer is only for people who are here: scan the code on the screen again.",
     ),
     VerificationFailed: (
         HTTPStatus.UNPROCESSABLE_ENTITY,

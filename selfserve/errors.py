@@ -113,6 +113,29 @@ class TooManyCodeRequests(SelfserveError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class NumberRangeBlocked(TooManyCodeRequests):
+    """Too many codes went to this number's range (SMS pumping): the range is blocked a while."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("range", retry_after_seconds)
+
+
+class CodeCapReached(SelfserveError):
+    """This person has had as many new codes as a cap allows today (code farming)."""
+
+    def __init__(self, cap: str) -> None:
+        super().__init__(f"new-code cap reached: {cap}")
+        self.cap = cap
+
+
+class ChallengeFailed(SelfserveError):
+    """The landing form's bot challenge (ALTCHA) was missing, wrong, expired or replayed."""
+
+
+class ScreenScanNeeded(SelfserveError):
+    """A screen-only campaign opened without a fresh token from the screen's QR code."""
+
+
 class VerificationError(SelfserveError):
     """A one-time code was not accepted."""
 

@@ -19,6 +19,7 @@ from selfserve.console import (
     source_chart,
 )
 from selfserve.journeys import competition_summaries
+from selfserve.ops import abuse_per_day
 
 STATS_WINDOWS = (7, 30, 90)
 
@@ -83,8 +84,10 @@ def stats_page() -> str:
     days, campaign = _stats_arguments()
     with services().sessions() as db:
         stats = daily_stats(db, now(), days=days, campaign_slug=campaign)
+        abuse = abuse_per_day(db, campaign, days=days) if campaign else []
     return render_template(
         "admin/stats.html",
+        abuse=abuse,
         stats=stats,
         days=days,
         windows=STATS_WINDOWS,

@@ -18,7 +18,7 @@ from handlers.errors import answer_for
 from handlers.landing.visitor_state import state_of
 from handlers.security import origin_of
 from handlers.services import services
-from selfserve.errors import CampaignClosed, SelfserveError
+from selfserve.errors import CampaignClosed, ScreenScanNeeded, SelfserveError
 from selfserve.landing import (
     LandingFlow,
     LandingPage,
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 APPLE_DEVICES = re.compile(r"iPhone|iPad|iPod|Macintosh", re.IGNORECASE)
 PHONE_ECHO_LIMIT = 40
+CHALLENGE_FIELD = "altcha"  # the bot challenge's solution (static/altcha.js fills it in)
 OFFERS_FIELD = "offers"  # the number form's "Send me offers by SMS" checkbox (value "yes")
 
 
@@ -73,6 +74,8 @@ def render_number_form(
             offers_field=OFFERS_FIELD,
             offers_ticked=offers_ticked,
             consent=landing_flow().consent_wording,
+            challenge=landing_flow().guards.new_challenge(),
+            challenge_field=CHALLENGE_FIELD,
         ),
         status,
         headers,
@@ -145,6 +148,20 @@ def render_result(page: LandingPage, verified: VerifiedNumber, record: bool) -> 
             retry_url=url_for("landing.coupon", slug=page.slug),
             retry_label="Check for my code",
         ), int(HTTPStatus.ACCEPTED)
+    return _no_code_page(page, claim.outcome)
+
+
+def _no_code_page(page: LandingPage, outcome: str) -> tuple[str, int]:
+    """No code: over a per-person cap, Talon.One not answering, or set up wrong."""
+    if outcome == "capped":
+        return render_template(
+            "landing/message.html",
+            **_common(page),
+            heading="That's all the new codes for today",
+            message="Sorry, you've had all the new codes we can give one number today. "
+            "Codes you already have still work. Please come back tomorrow.",
+            retry_url="",
+        ), int(HTTPStatus.TOO_MANY_REQUESTS)
     return render_template(
         "landing/message.html",
         **_common(page),
@@ -152,13 +169,24 @@ def render_result(page: LandingPage, verified: VerifiedNumber, record: bool) -> 
         message=(
             "Your number is confirmed, but our offers system isn't answering. "
             "Please try again in a few minutes."
-            if claim.outcome == "unavailable"
+            if outcome == "unavailable"
             else "Something isn't set up right on our side. Please ask a member of staff."
         ),
-        retry_url=url_for("landing.coupon", slug=page.slug)
-        if claim.outcome == "unavailable"
-        else "",
+        retry_url=url_for("landing.coupon", slug=page.slug) if outcome == "unavailable" else "",
     ), int(HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+def render_scan_again(page: LandingPage) -> tuple[str, int]:
+    """A screen-only campaign opened without a fresh scan: no form, scan the screen again."""
+    status, message = answer_for(ScreenScanNeeded(page.slug))
+    log.info("landing_scan_refused", extra={"campaign": page.slug})
+    return render_template(
+        "landing/message.html",
+        **{**_common(page), "sms_href": ""},
+        heading="Scan the code on the screen again",
+        message=message,
+        retry_url="",
+    ), int(status)
 
 
 def render_not_found(slug: str, error: SelfserveError) -> tuple[str, int]:

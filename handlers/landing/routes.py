@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
@@ -13,6 +14,7 @@ from flask import Blueprint, Response, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from handlers.landing.pages import (
+    CHALLENGE_FIELD,
     OFFERS_FIELD,
     csp_nonce,
     landing_flow,
@@ -20,6 +22,7 @@ from handlers.landing.pages import (
     render_not_found,
     render_number_form,
     render_result,
+    render_scan_again,
 )
 from handlers.landing.visitor_state import remember, src_for, state_of, valid_src
 from handlers.security import landing_policy
@@ -27,9 +30,11 @@ from handlers.services import services
 from handlers.web import client_address
 from selfserve.errors import (
     CampaignClosed,
+    ChallengeFailed,
     InvalidPhoneNumber,
     NumberOptedOut,
     RegionNotAllowed,
+    ScreenScanNeeded,
     SmsError,
     TooManyCodeRequests,
     UnknownCampaign,
@@ -40,6 +45,8 @@ from selfserve.errors import (
 from selfserve.landing import LandingPage, palette_for
 
 log = logging.getLogger(__name__)
+# A visitor who scanned a screen's fresh QR keeps the way in this long (the OTP steps).
+SCAN_KEEPS_SECONDS = 30 * 60
 bp = Blueprint("landing", __name__, url_prefix="/q")
 
 
@@ -99,18 +106,53 @@ def for_campaign(view: Callable[[LandingPage], Any]) -> Callable[[str], Any]:
     return resolved
 
 
+def scanned_here(view: Callable[[LandingPage], Any]) -> Callable[[LandingPage], Any]:
+    """Screen-only campaigns (fresh_scan_seconds): only for a browser that scanned lately."""
+
+    @wraps(view)
+    def checked(page: LandingPage) -> Any:
+        if page.fresh_scan_seconds:
+            scanned_at = state_of(page.slug).get("scanned_at", "")
+            if not scanned_at.isdigit() or time.time() - int(scanned_at) > SCAN_KEEPS_SECONDS:
+                return render_scan_again(page)
+        return view(page)
+
+    return checked
+
+
 @bp.get("/<slug>")
 @for_campaign
 def landing(page: LandingPage) -> Any:
-    """The campaign's page: what the offer is, the number form and the `sms:` alternative."""
+    """The campaign's page: what the offer is, the number form and the `sms:` alternative.
+
+    A screen-only campaign's page opens only with a fresh token from the screen's QR code.
+    """
+    if page.fresh_scan_seconds:
+        token = request.args.get("t", "")
+        try:
+            landing_flow().guards.check_scan(page.slug, page.fresh_scan_seconds, token)
+        except ScreenScanNeeded:
+            return render_scan_again(page)
+        remember(page.slug, scanned_at=str(int(time.time())))
     src = valid_src(request.args.get("src"))
     landing_flow().record_visit(page.slug, src)
     remember(page.slug, src=src or "")  # the latest scan names the poster
     return render_number_form(page, src)
 
 
+@bp.get("/<slug>/challenge")
+@for_campaign
+def challenge(page: LandingPage) -> Any:
+    """A fresh bot challenge as JSON (ALTCHA's `challengeurl`); 404 when the challenge is off."""
+    fresh = landing_flow().guards.new_challenge()
+    if not fresh:
+        return render_not_found(page.slug, UnknownCampaign(page.slug))
+    return Response(fresh, mimetype="application/json")
+
+
 @bp.get("/<slug>/number")
 @for_campaign
+@scanned_here
 def number_form(page: LandingPage) -> Any:
     """The number form again ("use a different number"), without counting another visit."""
     return render_number_form(page, src_for(page.slug))
@@ -118,14 +160,19 @@ def number_form(page: LandingPage) -> Any:
 
 @bp.post("/<slug>")
 @for_campaign
+@scanned_here
 def send_code(page: LandingPage) -> Any:
     """Text a one-time code to the number typed, then ask for it."""
     src = valid_src(request.form.get("src")) or src_for(page.slug)
     typed = request.form.get("phone", "")
     wants_offers = request.form.get(OFFERS_FIELD) == "yes"
+    solution = request.form.get(CHALLENGE_FIELD, "")
     try:
-        sent = landing_flow().request_code(page.slug, typed, src, client_address(), wants_offers)
+        sent = landing_flow().request_code(
+            page.slug, typed, src, client_address(), wants_offers, challenge_solution=solution
+        )
     except (
+        ChallengeFailed,
         InvalidPhoneNumber,
         RegionNotAllowed,
         NumberOptedOut,
@@ -176,6 +223,7 @@ def check_code(page: LandingPage) -> Any:
 
 @bp.post("/<slug>/resend")
 @for_campaign
+@scanned_here
 def resend_code(page: LandingPage) -> Any:
     """Send a new code to the number the last one went to."""
     state = state_of(page.slug)

@@ -85,6 +85,9 @@ FIELDS: dict[str, FieldRule] = {
     # The code page (/c/<token>): the barcode a till scans, and MMS with its picture.
     "barcode": FieldRule(str, "code128"),
     "mms": FieldRule(bool, False),
+    # Abuse resistance: new codes per person per day; screen-only QR codes that rotate.
+    "max_codes_per_day": FieldRule(int),
+    "fresh_scan_seconds": FieldRule(int),
     # Journeys: competitions, birthdays, loyalty points for taking part.
     "opens_at": FieldRule((datetime, date, str)),
     "closes_at": FieldRule((datetime, date, str)),

@@ -176,7 +176,13 @@ def _validate_looks_and_numbers(values: Mapping[str, Any], problem: Problem) -> 
     for name in ("brand_colour", "accent_colour"):
         if values.get(name) and not HEX_COLOUR.match(values[name]):
             problem(name, "must be a colour like #0a7d3b")
-    for name in ("application_id", "campaign_id", "loyalty_program_id"):
+    for name in (
+        "application_id",
+        "campaign_id",
+        "loyalty_program_id",
+        "max_codes_per_day",
+        "fresh_scan_seconds",
+    ):
         if name in values and values[name] < 1:
             problem(name, "must be a positive whole number")
     if values.get("usage_limit") is not None and values["usage_limit"] < 0:

@@ -27,11 +27,15 @@ class PosterSource:
 
     find_campaign: Callable[[str], PosterCampaign | None]
     public_base_url: Callable[[], str]
+    # (slug, rotate) → the screen page's secret URL; raises click.ClickException when the
+    # campaign is unknown or has no fresh_scan_seconds.
+    screen_url: Callable[[str, bool], str] | None = None
 
 
 def posters_group(
     find_campaign: Callable[[str], PosterCampaign | None],
     public_base_url: Callable[[], str],
+    screen_url: Callable[[str, bool], str] | None = None,
 ) -> click.Group:
     """Build the `posters` command group; the caller registers it on `app.cli`.
 
@@ -39,8 +43,23 @@ def posters_group(
     campaign's own number or TWILIO_FROM_NUMBER) or None; `public_base_url` returns
     PUBLIC_BASE_URL. Both are called only when a command runs.
     """
-    source = PosterSource(find_campaign, public_base_url)
-    return group_with("posters", "Print QR posters for campaigns.", source, [make])
+    source = PosterSource(find_campaign, public_base_url, screen_url)
+    commands = [make, screen_url_command] if screen_url else [make]
+    return group_with("posters", "Print QR posters for campaigns.", source, commands)
+
+
+@click.command("screen-url")
+@click.argument("slug")
+@click.option("--rotate-key", is_flag=True, help="Revoke the old screen URL and print a new one.")
+@click.pass_obj
+def screen_url_command(source: PosterSource, slug: str, rotate_key: bool) -> None:
+    """Print the secret URL of SLUG's screen page (a campaign with fresh_scan_seconds).
+
+    Open it full-screen on the stadium screen or till display: it shows a QR code that
+    changes every fresh_scan_seconds, so a photo of it soon stops working.
+    """
+    assert source.screen_url is not None  # noqa: S101 - only registered with it
+    click.echo(source.screen_url(slug, rotate_key))
 
 
 @click.command("make")

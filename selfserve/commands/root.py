@@ -13,6 +13,7 @@ from selfserve.commands.posters import posters_group
 from selfserve.commands.users import users_group
 from selfserve.commands.wallet import check_command, wallet_group
 from selfserve.console import PosterCampaign, poster_campaign_from
+from selfserve.errors import ScreenScanNeeded
 from selfserve.queue import run_worker
 from selfserve.services import Services
 
@@ -27,7 +28,21 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
             return None
         return poster_campaign_from(campaign, services.settings.twilio_from_number)
 
-    posters = posters_group(find_poster_campaign, lambda: get_services().settings.public_base_url)
+    def screen_url(slug: str, rotate: bool) -> str:
+        services = get_services()
+        campaign = services.campaigns.by_slug(slug)
+        if campaign is None:
+            raise click.ClickException(f"no campaign with slug {slug!r}")
+        try:
+            return services.landing.guards.screen_url(campaign, rotate)
+        except ScreenScanNeeded:
+            raise click.ClickException(
+                f"campaign {slug!r} has no fresh_scan_seconds: its posters need no screen"
+            ) from None
+
+    posters = posters_group(
+        find_poster_campaign, lambda: get_services().settings.public_base_url, screen_url
+    )
     users = users_group(lambda: get_services().writes)
     return [
         db_group(get_services),

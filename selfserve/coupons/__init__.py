@@ -1,17 +1,18 @@
 """Coupons: "this person, this campaign → their code", in one place.
 
-Owns the claim: find the remembered code; otherwise ask Talon.One (through the budget),
-remember the answer exactly once, or owe it when Talon.One is slow, down or over budget
-(the `deferred_codes` rows); the identifier of a claim, the reply around a code, the code's
-page (its token and link), and an advocate's referral code (remembered once, like a
-coupon). This is the only package that calls the Talon.One client's coupon and referral
-endpoints. It may import `campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and
-`errors`.
+Owns the claim: find the remembered code; otherwise check the per-person caps, ask
+Talon.One (through the budget), remember the answer exactly once, or owe it when Talon.One
+is slow, down or over budget (the `deferred_codes` rows); the identifier of a claim, the
+reply around a code, the code's page (its token and link), and an advocate's referral code
+(remembered once, like a coupon). This is the only package that calls the Talon.One
+client's coupon and referral endpoints. It may import `campaigns`, `sms`, `customers`,
+`talon`, `ops`, `models` and `errors`.
 """
 
 from selfserve.coupons.code_pages import CodePage, CodePages
 from selfserve.coupons.codes import (
     ClaimResult,
+    CodeCaps,
     Coupons,
     Deferred,
     Issued,
@@ -42,6 +43,7 @@ from selfserve.coupons.replies import code_reply
 
 __all__ = [
     "ClaimResult",
+    "CodeCaps",
     "CodePage",
     "CodePages",
     "Coupons",

@@ -15,17 +15,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from datetime import time as time_of_day
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignSpec
 from selfserve.coupons.code_pages import CodePages
 from selfserve.coupons.deferrals import Deferral, Owed, record_deferral
 from selfserve.coupons.replies import identifier_for
-from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
+from selfserve.errors import CodeCapReached, TalonError, TalonRateLimited, TalonRejected
 from selfserve.models import IssuedCoupon, utcnow
-from selfserve.ops import insert_ignoring_duplicates, write_turn
+from selfserve.ops import CAP_REFUSED, count_abuse, insert_ignoring_duplicates, write_turn
 from selfserve.talon import Coupon, CouponRequest, TalonClient, log_talon_error
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,15 @@ class Refused:
 
 
 ClaimResult = Issued | Deferred | Refused
+CAPPED = "capped"  # Refused.outcome: a new code over a per-person cap
+
+
+@dataclass(frozen=True)
+class CodeCaps:
+    """New codes one person may get per (UTC) day: across all campaigns (0: no cap), and
+    per campaign when it sets `max_codes_per_day`. A remembered code never counts."""
+
+    per_number_per_day: int = 10
 
 
 def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:
@@ -96,6 +106,7 @@ class Coupons:
         enqueue_owed: Callable[[int, int], None] | None = None,
         pause_after_failure_seconds: float = 0.0,
         clock: Callable[[], datetime] = utcnow,
+        caps: CodeCaps | None = None,
     ) -> None:
         self._sessions = sessions
         self._talon = talon
@@ -106,6 +117,7 @@ class Coupons:
         self._pause_seconds = pause_after_failure_seconds
         self._paused_until = 0.0  # time.monotonic() before which claims are owed at once
         self._clock = clock
+        self._caps = caps  # None: no caps (the worker pays codes already promised)
         self._write_turn = write_turn(sessions.kw["bind"])  # SQLite: one writer at a time
 
     @property
@@ -145,7 +157,16 @@ class Coupons:
     ) -> ClaimResult:
         """The customer's code, or why not. `may_owe`: a code Talon.One cannot give now is
         owed (Deferred) rather than refused. `known_missing`, `then` and `attributes` as for
-        `issue`."""
+        `issue`. A new code over a cap is Refused("capped") before Talon.One is asked."""
+        if self._caps is not None:
+            known = None if known_missing else self._known(campaign.slug, identifier)
+            if known is not None:
+                return Issued(known)
+            known_missing = True
+            try:
+                self._check_caps(campaign, customer_id)
+            except CodeCapReached as refusal:
+                return Refused(CAPPED, str(refusal))
         if may_owe and time.monotonic() < self._paused_until:
             return Deferred("Talon.One failed a moment ago")
         try:
@@ -204,6 +225,35 @@ class Coupons:
             if then is not None:
                 then(db, fresh)
         return fresh
+
+    def _known(self, campaign_slug: str, identifier: str) -> IssuedCode | None:
+        with self._sessions() as db:
+            return find_issued_code(db, campaign_slug, identifier)
+
+    def _check_caps(self, campaign: CampaignSpec, customer_id: str) -> None:
+        """Raise CodeCapReached (and count it) when this person may not get a new code today."""
+        assert self._caps is not None  # noqa: S101 - only called with caps
+        since = datetime.combine(self._clock().date(), time_of_day.min, tzinfo=UTC)
+        per_campaign = campaign.option("max_codes_per_day")
+        today = select(func.count()).where(
+            IssuedCoupon.customer_id == customer_id, IssuedCoupon.issued_at >= since
+        )
+        with self._sessions() as db:
+            cap = ""
+            overall = self._caps.per_number_per_day
+            if overall and db.execute(today).scalar_one() >= overall:
+                cap = "per number per day"
+            elif per_campaign and (
+                db.execute(today.where(IssuedCoupon.campaign_slug == campaign.slug)).scalar_one()
+                >= int(per_campaign)
+            ):
+                cap = "campaign max_codes_per_day"
+        if not cap:
+            return
+        with self._write_turn, self._sessions.begin() as db:
+            count_abuse(db, campaign.slug, CAP_REFUSED, self._clock().date())
+        log.info("code_cap_refused", extra={"campaign": campaign.slug, "cap": cap})
+        raise CodeCapReached(cap)
 
     def _remember(
         self, db: Session, campaign_slug: str, customer_id: str, identifier: str, coupon: Coupon

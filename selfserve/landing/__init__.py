@@ -1,16 +1,19 @@
-"""Landing: the QR landing pages' visitors.
+"""Landing: the QR landing pages' visitors, code pages and wallets.
 
-Owns scans (visits), proving a number with a one-time code (throttles, lockout), the look
-of a page (readable brand colours, the code's QR) and the claim a proved visitor gets,
-which is the SMS path's own coupon through `coupons`. It may import `journeys`, `coupons`
-and everything below; never `texts`, `console` or `queue`.
+Owns scans (visits), proving a number with a one-time code (throttles, range velocity,
+lockout, the ALTCHA bot challenge, rotating screen tokens), the look of a page (readable
+brand colours, the code's QR), the claim a proved visitor gets (the SMS path's own coupon
+through `coupons`), and the code page with its barcodes and Apple/Google Wallet passes. It
+may import `journeys`, `coupons` and everything below; never `texts`, `console` or `queue`.
 """
 
 from selfserve.landing.apple_wallet import PKPASS_TYPE, ApplePasses
+from selfserve.landing.challenge import BotChallenge
 from selfserve.landing.claims import LandingClaims
 from selfserve.landing.code_page_flow import CodePageFlow, ShownCode
 from selfserve.landing.flow import LandingFlow, LandingPage
 from selfserve.landing.google_wallet import GoogleWallet
+from selfserve.landing.guards import LandingGuards
 from selfserve.landing.look import (
     code_qr_svg,
     contrast_ratio,
@@ -19,9 +22,11 @@ from selfserve.landing.look import (
     safe_logo_url,
     sms_uri,
 )
+from selfserve.landing.screens import ScreenTokens, screen_qr_png
 from selfserve.landing.verification import (
     KEEP_ROWS_FOR,
     OneTimeCodes,
+    RangeLimit,
     SendThrottle,
     VerifiedNumber,
     normalise_code,
@@ -30,14 +35,18 @@ from selfserve.landing.verification import (
 
 __all__ = [
     "ApplePasses",
+    "BotChallenge",
     "CodePageFlow",
     "GoogleWallet",
     "KEEP_ROWS_FOR",
     "LandingClaims",
     "LandingFlow",
+    "LandingGuards",
     "LandingPage",
     "OneTimeCodes",
     "PKPASS_TYPE",
+    "RangeLimit",
+    "ScreenTokens",
     "SendThrottle",
     "ShownCode",
     "VerifiedNumber",
@@ -48,5 +57,6 @@ __all__ = [
     "palette_for",
     "random_code",
     "safe_logo_url",
+    "screen_qr_png",
     "sms_uri",
 ]

@@ -46,8 +46,9 @@ class Claim:
 
     `outcome`: coupon, loyalty, entry (a competition), deferred (Talon.One down: the code
     follows by SMS; `message` says so), unavailable (Talon.One down and no queue: try again
-    soon), failed (configuration error), or closed (the campaign ended meanwhile, or is a
-    birthday campaign, which nobody claims on a page).
+    soon), failed (configuration error), capped (no new code: over a per-person cap today),
+    or closed (the campaign ended meanwhile, or is a birthday campaign, which nobody claims
+    on a page).
     """
 
     outcome: str
@@ -189,8 +190,8 @@ class LandingClaims:
             return _Result(
                 Claim("deferred", campaign.name, message=reply), DEFERRED_OUTCOME, reply, deferral
             )
-        if claimed.outcome == "failed":
-            return _Result(Claim("failed", campaign.name), "failed", None)
+        if claimed.outcome in ("failed", "capped"):  # capped: over a per-person cap today
+            return _Result(Claim(claimed.outcome, campaign.name), claimed.outcome, None)
         return _Result(Claim("unavailable", campaign.name), "talon_unavailable", None)
 
     def _issued(

@@ -43,10 +43,12 @@ from selfserve.errors import (
     VerificationMissing,
 )
 from selfserve.landing.claims import NOT_ON_PAGES, Claim, LandingClaims
+from selfserve.landing.guards import LandingGuards, check_textable, fresh_scan_seconds
 from selfserve.landing.look import Palette, palette_for, safe_logo_url
 from selfserve.landing.verification import (
     Challenge,
     OneTimeCodes,
+    RangeJustBlocked,
     SendThrottle,
     VerifiedNumber,
 )
@@ -59,19 +61,6 @@ from selfserve.sms import (
 
 log = logging.getLogger(__name__)
 
-# Numbers that cannot, or must not, receive our texts. Premium-rate and shared-cost numbers
-# are what SMS-pumping fraud sends to; a landline or pager cannot read the code anyway.
-NOT_TEXTABLE = frozenset(
-    {
-        phonenumbers.PhoneNumberType.FIXED_LINE,
-        phonenumbers.PhoneNumberType.PREMIUM_RATE,
-        phonenumbers.PhoneNumberType.SHARED_COST,
-        phonenumbers.PhoneNumberType.TOLL_FREE,
-        phonenumbers.PhoneNumberType.UAN,
-        phonenumbers.PhoneNumberType.VOICEMAIL,
-        phonenumbers.PhoneNumberType.PAGER,
-    }
-)
 # Twilio answers that mean "this number cannot take a text", whatever phonenumbers thought.
 UNTEXTABLE_TWILIO_CODES = frozenset({21211, 21614})
 COUNTRY_NOT_ENABLED = 21408
@@ -92,6 +81,7 @@ class LandingPage:
     logo_url: str
     terms_url: str
     palette: Palette
+    fresh_scan_seconds: int = 0  # set: reached only through a screen's rotating QR
 
 
 @dataclass(frozen=True)
@@ -114,6 +104,7 @@ class LandingFlow:
         outbox: Outbox,
         codes: OneTimeCodes,
         throttle: SendThrottle,
+        guards: LandingGuards,
         *,
         identity_secret: str,
         default_region: str,
@@ -129,6 +120,7 @@ class LandingFlow:
         self._outbox = outbox
         self.codes = codes
         self._throttle = throttle
+        self.guards = guards  # bot challenge, screen tokens, refusal counts (handlers ask)
         self._secret = identity_secret
         self._region = default_region.upper()
         self.allowed_regions = allowed_regions
@@ -139,8 +131,9 @@ class LandingFlow:
         self._clock = clock
 
     def close(self) -> None:
-        """Release the throttle's connections."""
+        """Release the throttle's and the challenge's connections."""
         self._throttle.close()
+        self.guards.close()
 
     # -- the page ---------------------------------------------------------------------------
 
@@ -171,6 +164,7 @@ class LandingFlow:
                 str(campaign.option("brand_colour", "") or ""),
                 str(campaign.option("accent_colour", "") or ""),
             ),
+            fresh_scan_seconds=fresh_scan_seconds(campaign),
         )
 
     def sms_number_for(self, campaign: CampaignSpec) -> str:
@@ -220,8 +214,12 @@ class LandingFlow:
         source: str | None,
         client_address: str,
         wants_offers: bool = False,
+        challenge_solution: str = "",
     ) -> CodeSent:
         """Text a one-time code to the number the visitor typed.
+
+        `challenge_solution`: the form's bot-challenge payload; ChallengeFailed (nothing sent)
+        when the challenge is on and this is not a fresh valid solution.
 
         `wants_offers`: the visitor ticked "Send me offers by SMS"; kept with the code and
         recorded as consent only once the code is confirmed.
@@ -229,6 +227,7 @@ class LandingFlow:
         CampaignClosed/UnknownCampaign, or SmsError when the text could not be sent.
         """
         campaign = self.campaign(slug)
+        self.guards.check_challenge(campaign.slug, challenge_solution)
         phone = to_e164(typed_phone, self._region)
         return self._send_code(campaign, phone, source, client_address, wants_offers)
 
@@ -323,7 +322,11 @@ class LandingFlow:
         with self._sessions() as db:
             if is_opted_out(db, phone, self._secret):  # an erased person stays opted out
                 raise NumberOptedOut()
-        self._throttle.spend(phone, client_address)
+        try:
+            self._throttle.spend(phone, client_address)
+        except RangeJustBlocked:
+            self.guards.range_blocked(campaign.slug, phone)
+            raise
         with self._sessions.begin() as db:
             challenge = self.codes.start(db, campaign.slug, phone, source, wants_offers)
         self.deliver_code(campaign, phone, challenge)
@@ -390,10 +393,3 @@ class LandingFlow:
     def claim(self, verified: VerifiedNumber, record: bool = True) -> Claim:
         """The visitor's coupon (or balance, or entry) for a proved number (see LandingClaims)."""
         return self._claims.claim(verified, record)
-
-
-def check_textable(phone_e164: str) -> None:
-    """Raise InvalidPhoneNumber for numbers that cannot or must not get a text (premium…)."""
-    number_type = phonenumbers.number_type(phonenumbers.parse(phone_e164, None))
-    if number_type in NOT_TEXTABLE:
-        raise InvalidPhoneNumber("not a mobile number")

@@ -8,6 +8,9 @@ cannot sneak extra guesses past the limit on either database.
 Sending codes costs money and can be abused to pump SMS traffic, so requests are throttled per
 number and per client address in a moving window (the `limits` library: in this process's
 memory, or in Redis when REDIS_URL is set so every process and host shares the counters).
+SMS-pumping fraud walks through number ranges (+6140070000, …01, …02) from many addresses, so
+codes are also counted per range (the number without its last digits); a range over its limit
+is blocked for a while and nothing more is sent to it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from selfserve.errors import (
+    NumberRangeBlocked,
     TooManyCodeRequests,
     VerificationExpired,
     VerificationFailed,
@@ -254,11 +258,29 @@ class OneTimeCodes:
         return VerificationMissing()
 
 
+@dataclass(frozen=True)
+class RangeLimit:
+    """Codes per number range: `digits` dropped from the end name the range (0: off)."""
+
+    digits: int = 2
+    per_range: str = "10 per 10 minutes"
+    block_seconds: int = 3600
+
+
+def number_range(phone_e164: str, digits: int) -> str:
+    """The range a number belongs to: itself without its last `digits` digits."""
+    return phone_e164[:-digits] if digits > 0 else phone_e164
+
+
+class RangeJustBlocked(NumberRangeBlocked):
+    """This request pushed its range over the limit: the block starts now (log it once)."""
+
+
 class SendThrottle:
-    """Moving-window limits on sending codes, per number and per client address.
+    """Moving-window limits on sending codes, per number, per client address and per range.
 
     Counters live in `storage_uri` (`memory://`, or a `redis://` URL shared by every process).
-    Numbers are keyed by a keyed hash, so the shared store never holds a phone number.
+    Numbers and ranges are keyed by a keyed hash, so the shared store never holds a number.
     """
 
     def __init__(
@@ -268,6 +290,7 @@ class SendThrottle:
         per_address: str,
         secret: str,
         namespace: str = "otp",
+        ranges: RangeLimit | None = None,
     ) -> None:
         self._pool: Any = None
         options: dict[str, Any] = {}
@@ -280,27 +303,51 @@ class SendThrottle:
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
         self._per_number = limits.parse_many(per_number)
         self._per_address = limits.parse_many(per_address)
+        self._ranges = ranges or RangeLimit(digits=0)
+        self._per_range = limits.parse_many(self._ranges.per_range)
+        self._block = limits.RateLimitItemPerSecond(1, max(1, self._ranges.block_seconds))
         self._key = hmac.new(secret.encode(), b"selfserve/otp-throttle", hashlib.sha256).digest()
         self._namespace = namespace
 
     def spend(self, phone_e164: str, client_address: str) -> None:
-        """Count one code sent; raises TooManyCodeRequests (nothing counted) when over a limit."""
-        number_key = hmac.new(self._key, phone_e164.encode(), hashlib.sha256).hexdigest()[:32]
+        """Count one code sent; raises TooManyCodeRequests (nothing counted) when over a limit.
+
+        NumberRangeBlocked when the number's range is blocked; RangeJustBlocked when this
+        request is the one that went over the range's limit (the block starts with it).
+        """
+        range_key = self._hashed(number_range(phone_e164, self._ranges.digits))
+        if self._ranges.digits and not self._limiter.test(
+            self._block, self._namespace, "range-block", range_key
+        ):
+            raise NumberRangeBlocked(self._retry_after(self._block, "range-block", range_key))
         checks = [(item, "address", client_address) for item in self._per_address] + [
-            (item, "number", number_key) for item in self._per_number
+            (item, "number", self._hashed(phone_e164)) for item in self._per_number
         ]
+        if self._ranges.digits:
+            checks += [(item, "range", range_key) for item in self._per_range]
         for item, kind, key in checks:
             if not self._limiter.test(item, self._namespace, kind, key):
-                raise TooManyCodeRequests(kind, self._retry_after(item, kind, key))
+                raise self._refusal(item, kind, key)
         for item, kind, key in checks:
             # test() then hit() can race; hit() is the authority and refuses past the limit.
             if not self._limiter.hit(item, self._namespace, kind, key):
-                raise TooManyCodeRequests(kind, self._retry_after(item, kind, key))
+                raise self._refusal(item, kind, key)
 
     def close(self) -> None:
         """Release the shared store's connections, if any."""
         if self._pool is not None:
             self._pool.disconnect()
+
+    def _hashed(self, value: str) -> str:
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _refusal(self, item: limits.RateLimitItem, kind: str, key: str) -> TooManyCodeRequests:
+        if kind != "range":
+            return TooManyCodeRequests(kind, self._retry_after(item, kind, key))
+        # The first request over the limit starts the block (hit() admits exactly one).
+        if self._limiter.hit(self._block, self._namespace, "range-block", key):
+            return RangeJustBlocked(self._ranges.block_seconds)
+        return NumberRangeBlocked(self._retry_after(self._block, "range-block", key))
 
     def _retry_after(self, item: limits.RateLimitItem, kind: str, key: str) -> int:
         stats = self._limiter.get_window_stats(item, self._namespace, kind, key)

@@ -9,6 +9,7 @@ compares with the revisions: a table left out here would look dropped to autogen
 """
 
 # The revisions under migrations/versions/ name the column type selfserve.models.UtcDateTime.
+from selfserve.models.abuse import AbuseCount, ScreenKey
 from selfserve.models.base import Base, UtcDateTime, utcnow
 from selfserve.models.campaigns import Campaign, Keyword
 from selfserve.models.console import ConsoleUser
@@ -28,6 +29,7 @@ from selfserve.models.messages import InboundMessage, OutboundMessage
 from selfserve.models.referrals import Erasure, ErasureRequest, ReferralCode, ReferralUse
 
 __all__ = [
+    "AbuseCount",
     "Base",
     "BirthdayRun",
     "BirthdaySend",
@@ -52,6 +54,7 @@ __all__ = [
     "PhoneVerification",
     "ReferralCode",
     "ReferralUse",
+    "ScreenKey",
     "UtcDateTime",
     "utcnow",
 ]

@@ -7,6 +7,13 @@ only `selfserve.models` and `selfserve.errors` (and third-party libraries); noth
 domain, so any package can import it.
 """
 
+from selfserve.ops.abuse import (
+    CAP_REFUSED,
+    CHALLENGE_FAILED,
+    RANGE_BLOCKED,
+    abuse_per_day,
+    count_abuse,
+)
 from selfserve.ops.database import (
     WRITE_FIRST,
     SetAsideConnections,
@@ -23,24 +30,35 @@ from selfserve.ops.health import (
     run_checks,
 )
 from selfserve.ops.logs import configure_logging, scrub
-from selfserve.ops.metrics import PendingCounts, SharedGauge, observe_talon_call
+from selfserve.ops.metrics import (
+    PendingCounts,
+    SharedGauge,
+    observe_pumping_block,
+    observe_talon_call,
+)
 from selfserve.ops.quiet_hours import QuietHours
 from selfserve.ops.settings import SANDBOX_TALON_KEY, Settings
 
 __all__ = [
+    "CAP_REFUSED",
+    "CHALLENGE_FAILED",
     "PendingCounts",
     "QuietHours",
+    "RANGE_BLOCKED",
     "ReadinessCheck",
     "SANDBOX_TALON_KEY",
     "SetAsideConnections",
     "Settings",
     "SharedGauge",
     "WRITE_FIRST",
+    "abuse_per_day",
     "build_engine",
     "build_sessionmaker",
     "configure_logging",
+    "count_abuse",
     "database_check",
     "insert_ignoring_duplicates",
+    "observe_pumping_block",
     "observe_talon_call",
     "queue_check",
     "redis_check",

@@ -65,6 +65,16 @@ SMS_DELIVERY = Counter(
     "Twilio delivery status callbacks received, by status",
     ["status"],
 )
+SMS_PUMPING_BLOCKS = Counter(
+    "selfserve_sms_pumping_blocks",
+    "Number ranges blocked for one-time codes (SMS pumping suspected)",
+)
+
+
+def observe_pumping_block() -> None:
+    """Count one number range blocked for SMS pumping."""
+    SMS_PUMPING_BLOCKS.inc()
+
 
 _talon_children: dict[tuple[str, int], tuple[Any, Any]] = {}
 

@@ -68,6 +68,15 @@ class Settings:
     apple_wwdr_cert: str = ""  # PEM: Apple's WWDR intermediate certificate
     google_wallet_issuer_id: str = ""
     google_wallet_key_file: str = ""  # a service-account JSON key (client_email, private_key)
+    # SMS pumping walks through number ranges: a range is the number without its last digits.
+    otp_range_digits: int = 2
+    otp_limit_per_range: str = "10 per 10 minutes"
+    otp_range_block: str = "1 hour"
+    # Code farming: new codes one number may get per day, across all campaigns (0 = no cap).
+    max_new_codes_per_number_per_day: int = 10
+    # The landing form's bot challenge: "altcha" (proof of work) or "off". Empty: "altcha",
+    # except on a local install (the SMS sandbox, or a plain-http PUBLIC_BASE_URL).
+    landing_challenge: str = ""
 
     @property
     def sms_sandbox(self) -> bool:
@@ -189,13 +198,37 @@ class Settings:
                 raise SettingsError(
                     f"OTP_ALLOWED_REGIONS: {region!r} is not a two-letter region code such as AU"
                 )
-        for name in ("otp_limit_per_number", "otp_limit_per_ip"):
+        if not 0 <= self.otp_range_digits <= 6:
+            raise SettingsError("OTP_RANGE_DIGITS must be between 0 (off) and 6")
+        if self.max_new_codes_per_number_per_day < 0:
+            raise SettingsError("MAX_NEW_CODES_PER_NUMBER_PER_DAY must be 0 (no cap) or more")
+        if self.landing_challenge not in ("", "off", "altcha"):
+            raise SettingsError("LANDING_CHALLENGE must be off or altcha")
+        try:
+            limits.parse(f"1 per {self.otp_range_block}")
+        except ValueError:
+            raise SettingsError("OTP_RANGE_BLOCK must be a duration such as '1 hour'") from None
+        for name in ("otp_limit_per_number", "otp_limit_per_ip", "otp_limit_per_range"):
             try:
                 limits.parse_many(getattr(self, name))
             except ValueError:
                 raise SettingsError(
                     f"{name.upper()} must be rate limits such as '5 per 10 minutes; 10 per day'"
                 ) from None
+
+    @property
+    def effective_landing_challenge(self) -> str:
+        """LANDING_CHALLENGE, or its default: altcha in production; off on a local install
+        (`make run`'s SMS sandbox, or PUBLIC_BASE_URL on plain http, which no public site
+        uses: its session cookies would not even be Secure)."""
+        local = self.sms_sandbox or not self.public_base_url.startswith("https://")
+        return self.landing_challenge or ("off" if local else "altcha")
+
+    @property
+    def otp_range_block_seconds(self) -> int:
+        """OTP_RANGE_BLOCK in seconds."""
+        item = limits.parse(f"1 per {self.otp_range_block}")
+        return int(item.get_expiry())
 
     @property
     def queue_path(self) -> Path:

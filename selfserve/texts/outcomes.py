@@ -13,6 +13,10 @@ from selfserve.journeys import Redemption
 from selfserve.talon import LoyaltyBalance
 
 SORRY = "Sorry, we can't do that right now. Please try again later."
+CAPPED_REPLY = (
+    "Sorry, you've had all the new codes we can give one number today. "
+    "Codes you already have still work: text their keyword again to see one."
+)
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ class Wording:
     def failed(pending: Pending, outcome: str, detail: str) -> Outcome:
         """A polite "sorry" that names what went wrong in the log, not to the customer."""
         return Outcome(
-            SORRY,
+            CAPPED_REPLY if outcome == "capped" else SORRY,
             outcome,
             pending.keyword,
             pending.campaign.slug,
