@@ -27,6 +27,7 @@ from selfserve.journeys import Awards, Birthdays
 from selfserve.landing import LandingClaims, LandingFlow, OneTimeCodes, SendThrottle
 from selfserve.models import utcnow
 from selfserve.ops import (
+    Catalogues,
     QuietHours,
     Settings,
     build_engine,
@@ -39,9 +40,24 @@ from selfserve.ops import (
 )
 from selfserve.queue import DeferredCodes, Jobs, build_huey, operational_gauges
 from selfserve.services import Services
-from selfserve.sms import MeteredSender, Outbox, RetryPolicy, SandboxSender, SmsSender, TwilioSender
+from selfserve.sms import (
+    ComplianceWords,
+    MeteredSender,
+    Outbox,
+    RetryPolicy,
+    SandboxSender,
+    SmsSender,
+    TwilioSender,
+)
 from selfserve.talon import TalonBudget, TalonClient, build_budget
-from selfserve.texts import MessageLogWriter, ReturningCustomers, Router, TextAnswerer, Wording
+from selfserve.texts import (
+    KeywordMatcher,
+    MessageLogWriter,
+    ReturningCustomers,
+    Router,
+    TextAnswerer,
+    Wording,
+)
 
 log = logging.getLogger(__name__)
 
@@ -224,11 +240,13 @@ def _services(
     jobs: Jobs,
 ) -> Services:
     settings = core.settings
+    compliance = ComplianceWords(settings.languages)  # one list for the fast and slow paths
     returning = ReturningCustomers(
         core.engine,
         core.campaigns,
         identity_secret=settings.identity_secret,
         log_writer=MessageLogWriter(core.engine),
+        compliance=compliance,
     )
     return Services(
         settings=settings,
@@ -241,7 +259,7 @@ def _services(
         campaigns=core.campaigns,
         coupons=coupons.webhook,
         worker_coupons=coupons.worker,
-        texts=build_texts(core, coupons.webhook, awards, returning),
+        texts=build_texts(core, coupons.webhook, awards, returning, compliance),
         budget=core.budget,
         jobs=jobs,
         outbox=outbox,
@@ -259,18 +277,29 @@ def _services(
 
 
 def build_texts(
-    core: _Core, coupons: Coupons, awards: Awards, returning: ReturningCustomers
+    core: _Core,
+    coupons: Coupons,
+    awards: Awards,
+    returning: ReturningCustomers,
+    compliance: ComplianceWords,
 ) -> TextAnswerer:
     """The SMS webhook's use case: it waits briefly for Talon.One, then owes the code."""
     settings = core.settings
-    wording = Wording(core.campaigns)
+    wording = Wording(
+        core.campaigns,
+        Catalogues(),
+        languages=settings.languages,
+        program_name=settings.program_name,
+        help_text=settings.effective_help_text,
+    )
     router = Router(
         core.campaigns,
         coupons,
         wording,
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
-        help_text=settings.effective_help_text,
+        compliance=compliance,
+        matcher=KeywordMatcher(core.campaigns),
     )
     return TextAnswerer(
         core.sessions,

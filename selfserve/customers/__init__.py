@@ -29,6 +29,7 @@ from selfserve.customers.consent import (
 )
 from selfserve.customers.directory import CustomerFileError, import_customers
 from selfserve.customers.identity import Identity, identify, pseudonym
+from selfserve.customers.languages import language_of, remember_language
 from selfserve.customers.phones import (
     mask_phone,
     national_format,
@@ -54,6 +55,7 @@ __all__ = [
     "identify",
     "import_customers",
     "is_opted_out",
+    "language_of",
     "marketing_skip_reason",
     "mask_phone",
     "national_format",
@@ -65,6 +67,7 @@ __all__ = [
     "record_web_consent",
     "region_of",
     "region_time_zone",
+    "remember_language",
     "revoke",
     "set_opt_out",
     "split_channel",

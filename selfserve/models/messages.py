@@ -29,6 +29,8 @@ class InboundMessage(Base):
     outcome: Mapped[str | None] = mapped_column(String(32), index=True)
     reply: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
+    # How the keyword was found: exact | lookalike | word | typo | ambiguous (texts/matching.py)
+    matched_by: Mapped[str | None] = mapped_column(String(16))
 
 
 class OutboundMessage(Base):

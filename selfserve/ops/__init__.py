@@ -25,13 +25,16 @@ from selfserve.ops.health import (
 from selfserve.ops.logs import configure_logging, scrub
 from selfserve.ops.metrics import PendingCounts, SharedGauge, observe_talon_call
 from selfserve.ops.quiet_hours import QuietHours
-from selfserve.ops.settings import SANDBOX_TALON_KEY, Settings
+from selfserve.ops.settings import SANDBOX_TALON_KEY, SUPPORTED_LANGUAGES, Settings
+from selfserve.ops.translations import Catalogues
 
 __all__ = [
+    "Catalogues",
     "PendingCounts",
     "QuietHours",
     "ReadinessCheck",
     "SANDBOX_TALON_KEY",
+    "SUPPORTED_LANGUAGES",
     "SetAsideConnections",
     "Settings",
     "SharedGauge",

@@ -19,10 +19,19 @@ from selfserve.sms.outbox import (
     backoff_seconds,
 )
 from selfserve.sms.senders import SandboxSender, SmsSender, TwilioSender, record_status
-from selfserve.sms.words import Compliance, classify, first_word, is_reserved, normalise_body
+from selfserve.sms.words import (
+    Compliance,
+    ComplianceWords,
+    first_word,
+    fold,
+    is_reserved,
+    normalise_body,
+    reserved_word_near,
+)
 
 __all__ = [
     "Compliance",
+    "ComplianceWords",
     "DEFAULT_RETRIES",
     "FAILED",
     "MeteredSender",
@@ -35,11 +44,12 @@ __all__ = [
     "TwilioSender",
     "WAITING",
     "backoff_seconds",
-    "classify",
     "clean_template",
     "encoding_of",
     "first_word",
+    "fold",
     "is_reserved",
     "normalise_body",
     "record_status",
+    "reserved_word_near",
 ]

@@ -8,6 +8,7 @@ comes back as a `Pending` for the answerer to finish outside the transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -20,14 +21,17 @@ from selfserve.customers import (
     Identity,
     identify,
     is_opted_out,
+    language_of,
     pending_subscription,
     record_consent,
+    remember_language,
     revoke,
     set_opt_out,
 )
 from selfserve.journeys import answer_journey_text
 from selfserve.models import utcnow
-from selfserve.sms import Compliance, classify, first_word, normalise_body
+from selfserve.sms import Compliance, ComplianceWords, normalise_body
+from selfserve.texts.matching import AMBIGUOUS, KeywordMatcher, Match
 from selfserve.texts.outcomes import Outcome, Pending, Wording
 
 JOURNEY_ACTIONS = ("competition", "birthday")  # answered by selfserve.journeys.competitions
@@ -44,7 +48,8 @@ class Router:
         *,
         identity_secret: str,
         default_region: str,
-        help_text: str,
+        compliance: ComplianceWords,
+        matcher: KeywordMatcher,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._campaigns = campaigns
@@ -52,7 +57,8 @@ class Router:
         self._wording = wording
         self._secret = identity_secret
         self._region = default_region
-        self._help_text = help_text
+        self._compliance_words = compliance
+        self._matcher = matcher
         self._clock = clock
 
     def decide(self, db: Session, phone: str, body: str, opt_out_type: str) -> Outcome | Pending:
@@ -62,42 +68,64 @@ class Router:
             return compliance
         if is_opted_out(db, phone):
             return Outcome(None, "ignored_opted_out")
-        keyword = first_word(body)
-        campaign = self._campaigns.by_keyword(keyword) if keyword else None
+        found = self._matcher.match(body)
+        campaign = found.campaign
         if campaign is None:
-            return Outcome(
-                self._wording.unknown_keyword(), "unknown_keyword", keyword=keyword[:64] or None
-            )
+            return self._not_matched(db, phone, found)
+        if campaign.language:
+            remember_language(db, phone, campaign.language, self._clock())
         if not campaign.active:
             return Outcome(
-                f"Sorry, {campaign.name} has ended. " + self._wording.keyword_hint(),
+                self._wording.ended(campaign),
                 "campaign_inactive",
-                keyword,
+                found.keyword,
                 campaign.slug,
+                matched_by=found.matched_by,
             )
         who = identify(db, phone, self._secret)
-        return self._start(db, campaign, who, keyword)
+        return replace(self._start(db, campaign, who, found.keyword), matched_by=found.matched_by)
+
+    def _not_matched(self, db: Session, phone: str, found: Match) -> Outcome:
+        """No campaign: ask which of two neighbours they meant, or list the keywords."""
+        language = language_of(db, phone) or self._wording.default_language
+        if found.matched_by == AMBIGUOUS:
+            return Outcome(
+                self._wording.ambiguous(found.candidates, language),
+                "ambiguous_keyword",
+                keyword=found.keyword[:64] or None,
+                matched_by=AMBIGUOUS,
+            )
+        return Outcome(
+            self._wording.unknown_keyword(language),
+            "unknown_keyword",
+            keyword=found.keyword[:64] or None,
+        )
 
     def _compliance(self, db: Session, phone: str, body: str, opt_out_type: str) -> Outcome | None:
         """STOP, START, HELP and the Y of a double opt-in, before any campaign routing."""
-        compliance = classify(body, opt_out_type)
-        if compliance is Compliance.OPT_OUT:
+        word = self._compliance_words.classify(body, opt_out_type)
+        if word is not None and not opt_out_type:
+            remember_language(db, phone, word.language, self._clock())
+        if word is not None and word.kind is Compliance.OPT_OUT:
             # The revoke first, with the words the customer texted (set_opt_out would record
             # a generic one).
             revoke(db, phone, "keyword", f"Texted {normalise_body(body)[:32]}")
             set_opt_out(db, phone, True, reason="keyword")
-            return Outcome(None, "opted_out")
+            # Twilio confirms its own words itself; a word only we understood, we confirm.
+            text = None if word.twilio_confirms else self._wording.opted_out(word.language)
+            return Outcome(text, "opted_out")
         if normalise_body(body) in CONFIRM_WORDS and not opt_out_type:
             confirmed = self._confirm_subscription(db, phone)
             if confirmed is not None:
                 return confirmed
             if normalise_body(body) == "Y":
-                return Outcome(self._help_text, "help")
-        if compliance is Compliance.OPT_IN:
+                return Outcome(self._wording.help(self._wording.default_language), "help")
+        if word is not None and word.kind is Compliance.OPT_IN:
             set_opt_out(db, phone, False, reason="keyword")
-            return Outcome(None, "opted_in")
-        if compliance is Compliance.HELP:
-            return Outcome(self._help_text, "help")
+            text = None if word.twilio_confirms else self._wording.opted_in(word.language)
+            return Outcome(text, "opted_in")
+        if word is not None and word.kind is Compliance.HELP:
+            return Outcome(self._wording.help(word.language), "help")
         return None
 
     def _start(
