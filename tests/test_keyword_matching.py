@@ -259,3 +259,23 @@ def test_a_long_emoji_body_is_answered_within_a_second(keyword_client):
     assert response.status_code == 200
     assert time.monotonic() - started < 1.0
     assert reply_text(response).startswith("Sorry, we didn't recognise")
+
+
+def test_the_campaign_page_shows_near_misses_and_how_each_matched(keyword_app, keyword_client):
+    from tests.console_support import create_console_user, log_in
+
+    send_text(keyword_client, "SPRNG", sender="+61491570198")
+    send_text(keyword_client, "SPRNG", sender="+61491570199")
+    send_text(keyword_client, "5PRING", sender="+61491570198")
+    send_text(keyword_client, "SPRIN", sender="+61491570198")
+    send_text(keyword_client, "SPRING", sender="+61491570198")
+    send_text(keyword_client, "SUMER", sender="+61491570198")
+    create_console_user(keyword_app)
+    assert log_in(keyword_client).status_code == 302
+    page = keyword_client.get("/admin/campaigns/spring").get_data(as_text=True)
+    table = page[page.index('id="near-misses"') :]
+    assert '<td>SPRNG</td><td>SPRING</td><td>typo</td><td class="num">2</td>' in table
+    assert "<td>5PRING</td><td>SPRING</td><td>lookalike</td>" in table
+    assert "<td>SPRIN</td><td>asked which they meant</td><td>ambiguous</td>" in table
+    assert "SUMER" not in table  # another campaign's
+    assert "<td>SPRING</td><td>SPRING</td>" not in table  # exact texts are no near miss

@@ -1,4 +1,4 @@
-"""forgiving keywords: inbound_messages.matched_by, number_languages
+"""forgiving keywords: inbound_messages.matched_by and texted, number_languages
 
 Revision ID: 0013_keywords
 Revises: 0008_landing_offers
@@ -26,9 +26,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('matched_by', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('texted', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
+        batch_op.drop_column('texted')
         batch_op.drop_column('matched_by')
     op.drop_table('number_languages')

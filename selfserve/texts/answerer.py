@@ -49,6 +49,7 @@ _RECORD = (
         customer_id=bindparam("new_customer_id"),
         detail=bindparam("new_detail"),
         matched_by=bindparam("new_matched_by"),
+        texted=bindparam("new_texted"),
     )
 )
 OWED_ACTIONS = ("coupon", "competition")  # a code these campaigns cannot give now is owed
@@ -275,6 +276,7 @@ class TextAnswerer:
                 "new_customer_id": outcome.customer_id,
                 "new_detail": outcome.detail,
                 "new_matched_by": outcome.matched_by,
+                "new_texted": outcome.texted,
             },
         )
 

@@ -19,7 +19,7 @@ MAX_WORDS words are not searched, and words longer than any keyword are not comp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -41,6 +41,7 @@ class Match:
     campaign: CampaignSpec | None = None
     matched_by: str | None = None
     candidates: tuple[str, ...] = ()
+    texted: str | None = None  # the folded text, when it was not the keyword exactly
 
 
 def lookalikes(word: str) -> set[str]:
@@ -95,7 +96,9 @@ class KeywordMatcher:
             or self._whole_word(index, words)
             or self._typo(index, words[0])
         )
-        return found or Match(keyword[:64])
+        if found is None:
+            return Match(keyword[:64])
+        return replace(found, texted=" ".join(words)[:64])
 
     def _current_index(self) -> _Index:
         by_keyword = self._campaigns.keyword_map()

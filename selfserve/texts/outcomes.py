@@ -50,6 +50,7 @@ class Outcome:
     deferral: Deferral | None = None  # the code is owed: the worker will text it
     recorded: bool = False  # already in the message log (stored in the code's own commit)
     matched_by: str | None = None  # how the keyword was found (texts/matching.py)
+    texted: str | None = None  # what was texted, when it was not the keyword exactly
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Pending:
     outcome: str = ""
     code_missing: bool = False  # read just now: no code stored for the identifier
     matched_by: str | None = None  # how the keyword was found (texts/matching.py)
+    texted: str | None = None  # what was texted, when it was not the keyword exactly
 
 
 class Wording:
@@ -124,6 +126,7 @@ class Wording:
             pending.who.customer_id,
             identifier=pending.identifier,
             matched_by=pending.matched_by,
+            texted=pending.texted,
         )
 
     def loyalty(self, pending: Pending, ledger: LoyaltyBalance) -> Outcome:
@@ -146,6 +149,7 @@ class Wording:
             campaign.slug,
             pending.who.customer_id,
             matched_by=pending.matched_by,
+            texted=pending.texted,
         )
 
     def deferred(self, pending: Pending, message_sid: str, reason: str) -> Outcome:
@@ -172,6 +176,7 @@ class Wording:
                 reason=reason,
             ),
             matched_by=pending.matched_by,
+            texted=pending.texted,
         )
 
     def failed(self, pending: Pending, outcome: str, detail: str) -> Outcome:
@@ -184,6 +189,7 @@ class Wording:
             pending.who.customer_id,
             detail=detail,
             matched_by=pending.matched_by,
+            texted=pending.texted,
         )
 
     def unknown_keyword(self, language: str) -> str:

@@ -81,9 +81,11 @@ class Router:
                 found.keyword,
                 campaign.slug,
                 matched_by=found.matched_by,
+                texted=found.texted,
             )
         who = identify(db, phone, self._secret)
-        return replace(self._start(db, campaign, who, found.keyword), matched_by=found.matched_by)
+        started = self._start(db, campaign, who, found.keyword)
+        return replace(started, matched_by=found.matched_by, texted=found.texted)
 
     def _not_matched(self, db: Session, phone: str, found: Match) -> Outcome:
         """No campaign: ask which of two neighbours they meant, or list the keywords."""
@@ -94,6 +96,7 @@ class Router:
                 "ambiguous_keyword",
                 keyword=found.keyword[:64] or None,
                 matched_by=AMBIGUOUS,
+                texted=found.texted,
             )
         return Outcome(
             self._wording.unknown_keyword(language),
