@@ -39,6 +39,7 @@ from selfserve.landing import (
 )
 from selfserve.models import utcnow
 from selfserve.ops import (
+    Catalogues,
     QuietHours,
     Settings,
     build_engine,
@@ -51,10 +52,19 @@ from selfserve.ops import (
 )
 from selfserve.queue import DeferredCodes, Jobs, build_huey, operational_gauges
 from selfserve.services import Services
-from selfserve.sms import MeteredSender, Outbox, RetryPolicy, SandboxSender, SmsSender, TwilioSender
+from selfserve.sms import (
+    ComplianceWords,
+    MeteredSender,
+    Outbox,
+    RetryPolicy,
+    SandboxSender,
+    SmsSender,
+    TwilioSender,
+)
 from selfserve.talon import TalonBudget, TalonClient, build_budget
 from selfserve.texts import (
     DataRights,
+    KeywordMatcher,
     MessageLogWriter,
     ReturningCustomers,
     Router,
@@ -253,11 +263,13 @@ def _services(
     jobs: Jobs,
 ) -> Services:
     settings = core.settings
+    compliance = ComplianceWords(settings.languages)  # one list for the fast and slow paths
     returning = ReturningCustomers(
         core.engine,
         core.campaigns,
         identity_secret=settings.identity_secret,
         log_writer=MessageLogWriter(core.engine),
+        compliance=compliance,
     )
     return Services(
         settings=settings,
@@ -270,7 +282,7 @@ def _services(
         campaigns=core.campaigns,
         coupons=coupons.webhook,
         worker_coupons=coupons.worker,
-        texts=build_texts(core, coupons.webhook, awards, returning),
+        texts=build_texts(core, coupons.webhook, awards, returning, compliance),
         budget=core.budget,
         jobs=jobs,
         outbox=outbox,
@@ -289,11 +301,22 @@ def _services(
 
 
 def build_texts(
-    core: _Core, coupons: Coupons, awards: Awards, returning: ReturningCustomers
+    core: _Core,
+    coupons: Coupons,
+    awards: Awards,
+    returning: ReturningCustomers,
+    compliance: ComplianceWords,
 ) -> TextAnswerer:
     """The SMS webhook's use case: it waits briefly for Talon.One, then owes the code."""
     settings = core.settings
-    wording = Wording(core.campaigns, coupons.code_pages)
+    wording = Wording(
+        core.campaigns,
+        coupons.code_pages,
+        Catalogues(),
+        languages=settings.languages,
+        program_name=settings.program_name,
+        help_text=settings.effective_help_text,
+    )
     referrals = Referrals(
         core.sessions,
         core.campaigns,
@@ -313,7 +336,8 @@ def build_texts(
         data_rights,
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
-        help_text=settings.effective_help_text,
+        compliance=compliance,
+        matcher=KeywordMatcher(core.campaigns),
     )
     return TextAnswerer(
         core.sessions,

@@ -216,7 +216,6 @@ class TestCompliance:
             "REVOKE",
             "OPTOUT",
             "stop all",
-            "STOP texting me",
         ],
     )
     def test_opt_out_words_record_an_opt_out_and_answer_nothing(self, app, client, word):

@@ -15,8 +15,10 @@ from selfserve.campaigns import (
     DEFAULT_DEFERRED_REPLY,
     FIELDS,
     GENERAL,
+    CampaignSpec,
 )
-from selfserve.console import Rehearsal
+from selfserve.console import NearMiss, Rehearsal, recent_near_misses
+from selfserve.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ def render_form(
             actions=ACTIONS,
             rehearsal=rehearsal,
             posters=poster_choices(campaign) if campaign else None,
+            near_misses=_near_misses(campaign),
         ),
         status,
     )
@@ -205,3 +208,11 @@ def without_prefix(problem: str) -> str:
         field_name, _, message = problem.split(", field ", 1)[1].partition(": ")
         return f"{field_name.replace('_', ' ').capitalize()}: {message}"
     return problem
+
+
+def _near_misses(campaign: CampaignSpec | None) -> list[NearMiss]:
+    """What people texted for this campaign that was not its keyword exactly."""
+    if campaign is None:
+        return []
+    with services().sessions() as db:
+        return recent_near_misses(db, campaign, utcnow())

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns.fields import ordered
 from selfserve.campaigns.spec import CampaignSpec, spec_from_definition
 from selfserve.campaigns.templates import template_warnings
-from selfserve.campaigns.validation import validate_campaigns
+from selfserve.campaigns.validation import near_keyword_conflicts, validate_campaigns
 from selfserve.errors import CampaignFileError
 from selfserve.models import Campaign, Keyword, utcnow
 
@@ -121,7 +121,8 @@ def keyword_conflicts(db: Session, specs: list[CampaignSpec]) -> list[str]:
                 problems.append(
                     f"campaign {spec.slug}, field keywords: {keyword} is already used by {owner}"
                 )
-    return problems
+    stored = [other for other in load_specs(db) if other.slug not in slugs]
+    return problems + near_keyword_conflicts(specs, stored)
 
 
 class CampaignBook:
@@ -164,6 +165,11 @@ class CampaignBook:
         """Every campaign, sorted by slug."""
         self._refresh()
         return sorted(self._by_slug.values(), key=lambda spec: spec.slug)
+
+    def keyword_map(self) -> dict[str, CampaignSpec]:
+        """Every keyword with its campaign; the same object until the book reloads."""
+        self._refresh()
+        return self._by_keyword
 
     def active_keywords(self) -> list[str]:
         """The keywords customers can text right now, sorted."""

@@ -66,6 +66,8 @@ FIELDS: dict[str, FieldRule] = {
     "action": FieldRule(str, "coupon"),
     "active": FieldRule(bool, True),
     "keywords": FieldRule(list, []),
+    "fuzzy": FieldRule(bool, True),
+    "language": FieldRule(str),
     "application_id": FieldRule(int, required_for=("coupon", "birthday")),
     "campaign_id": FieldRule(int, required_for=("coupon", "birthday", "referral")),
     "external_campaign_id": FieldRule(str),

@@ -32,6 +32,8 @@ class CampaignSpec:
     loyalty_program_id: int | None = None
     reply: str = ""
     deferred_reply: str = DEFAULT_DEFERRED_REPLY
+    fuzzy: bool = True  # false: the keywords match exactly only (no look-alikes, typos…)
+    language: str = ""  # the language of our own texts about it ("" = the default)
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,5 +79,7 @@ def spec_from_definition(definition: Mapping[str, Any]) -> CampaignSpec:
         loyalty_program_id=definition.get("loyalty_program_id"),
         reply=definition.get("reply") or DEFAULT_REPLIES.get(action, ""),
         deferred_reply=definition.get("deferred_reply", DEFAULT_DEFERRED_REPLY),
+        fuzzy=definition.get("fuzzy", True),
+        language=definition.get("language", ""),
         options=dict(definition),
     )

@@ -13,6 +13,8 @@ from datetime import time as time_of_day
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rapidfuzz.distance import DamerauLevenshtein
+
 from selfserve.campaigns.fields import (
     ACTION_ONLY_FIELDS,
     ACTIONS,
@@ -42,7 +44,8 @@ from selfserve.campaigns.templates import (
 )
 from selfserve.campaigns.times import canonical_moment, moment_of
 from selfserve.customers import asks_for_y
-from selfserve.sms import clean_template, is_reserved
+from selfserve.ops import SUPPORTED_LANGUAGES
+from selfserve.sms import clean_template, is_reserved, reserved_word_near
 
 Problem = Callable[[str, str], None]
 """Reports one problem: the field's name, then what is wrong with it."""
@@ -94,6 +97,7 @@ def validate_campaigns(tables: Iterable[Mapping[str, Any]]) -> tuple[list[Campai
                 )
         specs.append(spec)
     problems.extend(_friend_campaign_problems(specs))
+    problems.extend(near_keyword_conflicts(specs, []))
     return specs, problems
 
 
@@ -105,6 +109,34 @@ def _friend_campaign_problems(specs: list[CampaignSpec]) -> list[str]:
         "is not a coupon campaign in this file"
         for spec in specs
         if spec.action == "referral" and spec.option("friend_campaign") not in coupons
+    ]
+
+
+def near_keyword_conflicts(specs: list[CampaignSpec], others: list[CampaignSpec]) -> list[str]:
+    """Problems for fuzzy keywords one edit from another fuzzy campaign's keyword, among
+    `specs` and between `specs` and `others` (stored campaigns): a typo of one would be
+    taken for the other (texts/matching.py). Both keywords are named."""
+    problems = []
+    for position, spec in enumerate(specs):
+        for other in specs[position + 1 :] + others:
+            if spec.slug == other.slug or not (spec.fuzzy and other.fuzzy):
+                continue
+            for keyword, neighbour in _near_pairs(spec.keywords, other.keywords):
+                problems.append(
+                    f"campaign {spec.slug}, field keywords: {keyword} is one edit from "
+                    f"{neighbour} of campaign {other.slug}; set fuzzy = false on one of them "
+                    "or choose another keyword"
+                )
+    return problems
+
+
+def _near_pairs(keywords: Iterable[str], others: Iterable[str]) -> list[tuple[str, str]]:
+    """The pairs of different keywords at most one edit apart."""
+    return [
+        (keyword, other)
+        for keyword in keywords
+        for other in others
+        if keyword != other and DamerauLevenshtein.distance(keyword, other, score_cutoff=1) <= 1
     ]
 
 
@@ -137,6 +169,8 @@ def _validate_names(values: dict[str, Any], problem: Problem) -> None:
         problem("slug", "use lower-case letters, digits and hyphens (at most 64)")
     if "name" in values and not values["name"]:
         problem("name", "must not be empty")
+    if "language" in values and values["language"] not in SUPPORTED_LANGUAGES:
+        problem("language", f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
     values["keywords"] = _validate_keywords(values.get("keywords", []), problem)
     identifier = values.get("identifier", DEFAULT_IDENTIFIER)
     _validate_template(identifier, IDENTIFIER_FIELDS, "identifier", problem)
@@ -273,6 +307,12 @@ def _validate_keywords(raw: list[Any], problem: Problem) -> list[str]:
             problem("keywords", f"{item!r} must be one word of letters and digits")
         elif is_reserved(keyword):
             problem("keywords", f"{keyword} is reserved (opt-out/opt-in/help/data rights)")
+        elif reserved_word_near(keyword):
+            problem(
+                "keywords",
+                f"{keyword} is one letter away from the reserved word "
+                f"{reserved_word_near(keyword)}: a typo of it would be read as that word",
+            )
         elif keyword == "Y":
             problem("keywords", "Y is reserved for confirming SMS club sign-ups")
         elif keyword in keywords:

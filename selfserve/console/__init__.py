@@ -10,6 +10,7 @@ from selfserve.console.activity import dashboard
 from selfserve.console.charts import daily_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
 from selfserve.console.log_entries import log_filters, message_log
+from selfserve.console.near_misses import NearMiss, recent_near_misses
 from selfserve.console.poster_locations import read_locations
 from selfserve.console.poster_payloads import (
     MODES,
@@ -38,6 +39,7 @@ __all__ = [
     "ConsoleAccount",
     "FORMATS",
     "MODES",
+    "NearMiss",
     "PAPERS",
     "PosterCampaign",
     "PosterError",
@@ -60,6 +62,7 @@ __all__ = [
     "poster_filename",
     "qr_payload",
     "read_locations",
+    "recent_near_misses",
     "rehearse",
     "render_poster",
     "set_password",

@@ -31,6 +31,7 @@ from selfserve.customers.data_export import export_person, has_data
 from selfserve.customers.directory import CustomerFileError, import_customers
 from selfserve.customers.erasure import erase_person, erasure_key
 from selfserve.customers.identity import Identity, identify, pseudonym
+from selfserve.customers.languages import language_of, remember_language
 from selfserve.customers.phones import (
     mask_phone,
     national_format,
@@ -60,6 +61,7 @@ __all__ = [
     "identify",
     "import_customers",
     "is_opted_out",
+    "language_of",
     "marketing_skip_reason",
     "mask_phone",
     "national_format",
@@ -71,6 +73,7 @@ __all__ = [
     "record_web_consent",
     "region_of",
     "region_time_zone",
+    "remember_language",
     "revoke",
     "set_opt_out",
     "split_channel",

@@ -165,13 +165,15 @@ def pending_subscription(db: Session, phone_e164: str, now: datetime) -> Consent
 
 
 def revoke(db: Session, phone_e164: str, method: str, wording: str) -> bool:
-    """Record a revoke when the number had consented or was pending; True when recorded.
+    """Record a revoke unless the number's newest record is one already; True when recorded.
 
     The revoke names the campaign and source of the consent it ends, so counts per campaign
-    and poster can say how many of the numbers a poster won were later lost.
+    and poster can say how many of the numbers a poster won were later lost. A number that
+    never consented gets one too (no campaign): the trail is where an auditor looks for
+    every opt-out, whatever word it came in.
     """
     consent = current_consent(db, phone_e164)
-    if consent is None or consent.state is ConsentState.REVOKED:
+    if consent is not None and consent.state is ConsentState.REVOKED:
         return False
     record_consent(
         db,
@@ -179,8 +181,8 @@ def revoke(db: Session, phone_e164: str, method: str, wording: str) -> bool:
         ConsentState.REVOKED,
         method,
         wording,
-        campaign_slug=consent.campaign_slug,
-        source=consent.source,
+        campaign_slug=consent.campaign_slug if consent else None,
+        source=consent.source if consent else None,
     )
     return True
 

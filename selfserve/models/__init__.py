@@ -14,7 +14,7 @@ from selfserve.models.base import Base, UtcDateTime, utcnow
 from selfserve.models.campaigns import Campaign, Keyword
 from selfserve.models.console import ConsoleUser
 from selfserve.models.coupons import DeferredCode, IssuedCoupon
-from selfserve.models.customers import ConsentRecord, Customer, OptOut
+from selfserve.models.customers import ConsentRecord, Customer, NumberLanguage, OptOut
 from selfserve.models.journeys import (
     BirthdayRun,
     BirthdaySend,
@@ -49,6 +49,7 @@ __all__ = [
     "Keyword",
     "LandingVisit",
     "LoyaltyAward",
+    "NumberLanguage",
     "OptOut",
     "OutboundMessage",
     "PhoneVerification",

@@ -34,6 +34,17 @@ class OptOut(Base):
     reason: Mapped[str] = mapped_column(String(32), default="keyword")
 
 
+class NumberLanguage(Base):
+    """The language a number last texted in (a compliance word's, or a campaign's): our own
+    texts to it are worded in that language when nothing better says which."""
+
+    __tablename__ = "number_languages"
+
+    phone_e164: Mapped[str] = mapped_column(String(16), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ConsentRecord(Base):
     """One event in a number's marketing-consent history; never updated or deleted.
 

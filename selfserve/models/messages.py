@@ -29,6 +29,11 @@ class InboundMessage(Base):
     outcome: Mapped[str | None] = mapped_column(String(32), index=True)
     reply: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
+    # How the keyword was found: exact | lookalike | word | typo | ambiguous (texts/matching.py)
+    matched_by: Mapped[str | None] = mapped_column(String(16))
+    # What was texted when it was not the keyword exactly (folded, cut to 64): the console
+    # shows these near misses so a marketer can add an alias.
+    texted: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboundMessage(Base):

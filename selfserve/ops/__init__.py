@@ -37,16 +37,19 @@ from selfserve.ops.metrics import (
     observe_talon_call,
 )
 from selfserve.ops.quiet_hours import QuietHours
-from selfserve.ops.settings import SANDBOX_TALON_KEY, Settings
+from selfserve.ops.settings import SANDBOX_TALON_KEY, SUPPORTED_LANGUAGES, Settings
+from selfserve.ops.translations import Catalogues
 
 __all__ = [
     "CAP_REFUSED",
     "CHALLENGE_FAILED",
+    "Catalogues",
     "PendingCounts",
     "QuietHours",
     "RANGE_BLOCKED",
     "ReadinessCheck",
     "SANDBOX_TALON_KEY",
+    "SUPPORTED_LANGUAGES",
     "SetAsideConnections",
     "Settings",
     "SharedGauge",

@@ -15,6 +15,8 @@ import phonenumbers
 from selfserve.errors import SettingsError
 from selfserve.ops.quiet_hours import QuietHours
 
+SUPPORTED_LANGUAGES = ("en", "fr", "es", "de", "it", "nl", "pt")
+
 SANDBOX_TALON_KEY = "sandbox"  # noqa: S105 - the built-in sandbox's well-known key, not a secret
 SANDBOX_TALON_URL = "http://talon-sandbox.invalid"
 SANDBOX_DEPLOYMENT_HOST = "sandbox.selfserve.invalid"
@@ -51,6 +53,7 @@ class Settings:
     default_region: str = "AU"
     program_name: str = "selfserve"
     help_text: str = ""
+    sms_languages: str = "en"  # comma-separated; the first is the default reply language
     webhook_deadline_seconds: float = 8.0
     log_json: bool = False
     trusted_proxy_hops: int = 0
@@ -104,6 +107,11 @@ class Settings:
             f"{self.program_name}: text a keyword to get your offer. 1 msg per request. "
             "Msg&data rates may apply. Reply STOP to cancel."
         )
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """SMS_LANGUAGES as a tuple, the default (first) language first."""
+        return tuple(part.strip().lower() for part in self.sms_languages.split(",") if part.strip())
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -166,6 +174,11 @@ class Settings:
         if self.trusted_proxy_hops < 0:
             raise SettingsError("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
         QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS
+        unknown = [name for name in self.languages if name not in SUPPORTED_LANGUAGES]
+        if unknown or not self.languages:
+            raise SettingsError(
+                f"SMS_LANGUAGES: use some of {', '.join(SUPPORTED_LANGUAGES)} (comma-separated)"
+            )
 
     def _validate_talon_and_worker(self) -> None:
         """Talon.One's rate limit and timeouts, and the worker's lease and threads."""

@@ -24,14 +24,17 @@ from selfserve.sms.words import (
     FORGET_REQUEST,
     MY_CODES_WORD,
     Compliance,
-    classify,
+    ComplianceWords,
     first_word,
+    fold,
     is_reserved,
     normalise_body,
+    reserved_word_near,
 )
 
 __all__ = [
     "Compliance",
+    "ComplianceWords",
     "DEFAULT_RETRIES",
     "FAILED",
     "FORGET_CONFIRMATION",
@@ -47,11 +50,12 @@ __all__ = [
     "TwilioSender",
     "WAITING",
     "backoff_seconds",
-    "classify",
     "clean_template",
     "encoding_of",
     "first_word",
+    "fold",
     "is_reserved",
     "normalise_body",
     "record_status",
+    "reserved_word_near",
 ]

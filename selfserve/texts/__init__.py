@@ -10,6 +10,7 @@ message log. It may import `journeys`, `coupons` and everything below; never `la
 from selfserve.texts.answerer import TextAnswerer
 from selfserve.texts.data_rights import DataRights
 from selfserve.texts.fast_path import ReturningCustomers
+from selfserve.texts.matching import KeywordMatcher
 from selfserve.texts.message_log import MessageLogWriter
 from selfserve.texts.outcomes import InboundText, Wording
 from selfserve.texts.routing import Router
@@ -17,6 +18,7 @@ from selfserve.texts.routing import Router
 __all__ = [
     "DataRights",
     "InboundText",
+    "KeywordMatcher",
     "MessageLogWriter",
     "ReturningCustomers",
     "Router",

@@ -29,6 +29,7 @@ from selfserve.texts.fast_path import (
     ReturningText,
     read_sender,
 )
+from selfserve.texts.matching import EXACT
 from selfserve.texts.outcomes import InboundText, Outcome, Pending, Reply, Wording
 from selfserve.texts.routing import Router
 
@@ -47,6 +48,8 @@ _RECORD = (
         campaign_slug=bindparam("new_campaign_slug"),
         customer_id=bindparam("new_customer_id"),
         detail=bindparam("new_detail"),
+        matched_by=bindparam("new_matched_by"),
+        texted=bindparam("new_texted"),
     )
 )
 OWED_ACTIONS = ("coupon", "competition")  # a code these campaigns cannot give now is owed
@@ -140,7 +143,12 @@ class TextAnswerer:
             if not self._fast_path.claim(claim):
                 return None
             return Pending(
-                known.campaign, known.who, known.keyword, known.identifier, code_missing=True
+                known.campaign,
+                known.who,
+                known.keyword,
+                known.identifier,
+                code_missing=True,
+                matched_by=EXACT,
             )
         with self._write_turn, self._sessions.begin() as db:
             if not insert_ignoring_duplicates(db, InboundMessage.__table__, claim):
@@ -192,6 +200,7 @@ class TextAnswerer:
                 "outcome": outcome.outcome,
                 "reply": outcome.text,
                 "detail": None,
+                "matched_by": EXACT,  # the fast path reads the first word exactly only
             }
         )
         if known.campaign.option("award_points"):  # taking part earns points, once
@@ -291,6 +300,8 @@ class TextAnswerer:
                 "new_campaign_slug": outcome.campaign_slug,
                 "new_customer_id": outcome.customer_id,
                 "new_detail": outcome.detail,
+                "new_matched_by": outcome.matched_by,
+                "new_texted": outcome.texted,
             },
         )
 

@@ -43,7 +43,7 @@ from selfserve.customers import (
 )
 from selfserve.errors import InvalidPhoneNumber
 from selfserve.ops import SetAsideConnections, write_turn
-from selfserve.sms import classify, first_word, normalise_body
+from selfserve.sms import ComplianceWords, first_word, normalise_body
 from selfserve.texts.message_log import BatchInsert, MessageLogWriter
 
 # One statement, five index lookups (customers.phone_e164, opt_outs' key,
@@ -186,6 +186,7 @@ class ReturningCustomers:
         campaigns: CampaignBook,
         identity_secret: str,
         log_writer: MessageLogWriter,
+        compliance: ComplianceWords,
     ) -> None:
         postgres = engine.dialect.name == "postgresql"
         # SQLite connections are cheap (one per busy thread); PostgreSQL ones are not, and a
@@ -198,6 +199,7 @@ class ReturningCustomers:
         self._campaigns = campaigns
         self._secret = identity_secret
         self._writer = log_writer
+        self._compliance = compliance
 
     def find(
         self,
@@ -210,8 +212,12 @@ class ReturningCustomers:
         """The returning customer's code for this text; NewCustomer when a coupon campaign's
         code is still to be issued; AnsweredBefore for a duplicate already answered; None
         when the slow path must decide everything."""
-        if classify(body, opt_out_type) is not None or normalise_body(body) in CONFIRM_WORDS:
+        if self._compliance.classify(body, opt_out_type) is not None:
             return None
+        if normalise_body(body) in CONFIRM_WORDS:
+            return None
+        # Exact matches only (the matcher's first step, texts/matching.py): anything more
+        # forgiving goes down the slow path, so both paths always agree.
         keyword = first_word(body)
         campaign = self._campaigns.by_keyword(keyword) if keyword else None
         if campaign is None or not campaign.active or campaign.action != "coupon":

@@ -10,6 +10,7 @@ from selfserve.campaigns import CampaignBook, CampaignSpec, format_points, rende
 from selfserve.coupons import DEFERRED_OUTCOME, CodePages, Deferral, IssuedCode
 from selfserve.customers import Identity
 from selfserve.journeys import Redemption
+from selfserve.ops import Catalogues
 from selfserve.talon import LoyaltyBalance
 
 SORRY = "Sorry, we can't do that right now. Please try again later."
@@ -55,6 +56,8 @@ class Outcome:
     deferral: Deferral | None = None  # the code is owed: the worker will text it
     recorded: bool = False  # already in the message log (stored in the code's own commit)
     media_url: str = ""  # MMS: the code's barcode picture (campaign `mms = true`)
+    matched_by: str | None = None  # how the keyword was found (texts/matching.py)
+    texted: str | None = None  # what was texted, when it was not the keyword exactly
 
 
 @dataclass(frozen=True)
@@ -71,14 +74,37 @@ class Pending:
     outcome: str = ""
     code_missing: bool = False  # read just now: no code stored for the identifier
     redemption: Redemption | None = None  # a friend's referral code: this coupon is theirs
+    matched_by: str | None = None  # how the keyword was found (texts/matching.py)
+    texted: str | None = None  # what was texted, when it was not the keyword exactly
 
 
 class Wording:
     """Turns decisions into the words a customer reads (campaign replies and our own)."""
 
-    def __init__(self, campaigns: CampaignBook, code_pages: CodePages) -> None:
+    def __init__(
+        self,
+        campaigns: CampaignBook,
+        code_pages: CodePages,
+        catalogues: Catalogues,
+        *,
+        languages: tuple[str, ...] = ("en",),
+        program_name: str = "selfserve",
+        help_text: str = "",
+    ) -> None:
         self._campaigns = campaigns
         self._code_pages = code_pages
+        self._catalogues = catalogues
+        self.default_language = languages[0]
+        self._program = program_name
+        self._help_text = help_text  # HELP_TEXT: the operator's own English help answer
+
+    def _(self, language: str, message: str, **values: str) -> str:
+        """Our own `message` in `language`, with its placeholders filled."""
+        return self._catalogues.gettext(language, message).format(**values)
+
+    def language_of(self, campaign: CampaignSpec) -> str:
+        """The language of our own texts about a campaign."""
+        return campaign.language or self.default_language
 
     def with_code(self, pending: Pending, issued: IssuedCode, outcome: str) -> Outcome:
         """A code in the campaign's reply (or a journey's own reply around the code)."""
@@ -113,6 +139,8 @@ class Wording:
             media_url=self._code_pages.barcode_url(pending.campaign.slug, pending.identifier)
             if pending.campaign.mms
             else "",
+            matched_by=pending.matched_by,
+            texted=pending.texted,
         )
 
     def loyalty(self, pending: Pending, ledger: LoyaltyBalance) -> Outcome:
@@ -129,15 +157,24 @@ class Wording:
             },
         )
         return Outcome(
-            text, "loyalty_balance", pending.keyword, campaign.slug, pending.who.customer_id
+            text,
+            "loyalty_balance",
+            pending.keyword,
+            campaign.slug,
+            pending.who.customer_id,
+            matched_by=pending.matched_by,
+            texted=pending.texted,
         )
 
     def deferred(self, pending: Pending, message_sid: str, reason: str) -> Outcome:
         """ "We'll text your code": the campaign's deferred reply, and the code owed."""
         who = pending.who
+        template = pending.campaign.deferred_reply
+        if "deferred_reply" not in pending.campaign.options:  # our default, not the marketer's
+            template = self._catalogues.gettext(self.language_of(pending.campaign), template)
         return Outcome(
             render_template(
-                pending.campaign.deferred_reply,
+                template,
                 {
                     **common_fields(pending),
                     "code_url": self._code_pages.url_for(pending.campaign.slug, pending.identifier),
@@ -158,31 +195,88 @@ class Wording:
                 first_name=who.first_name,
                 reason=reason,
             ),
+            matched_by=pending.matched_by,
+            texted=pending.texted,
         )
 
-    @staticmethod
-    def failed(pending: Pending, outcome: str, detail: str) -> Outcome:
+    def failed(self, pending: Pending, outcome: str, detail: str) -> Outcome:
         """A polite "sorry" that names what went wrong in the log, not to the customer."""
         return Outcome(
-            CAPPED_REPLY if outcome == "capped" else SORRY,
+            self._(
+                self.language_of(pending.campaign),
+                CAPPED_REPLY if outcome == "capped" else SORRY,
+            ),
             outcome,
             pending.keyword,
             pending.campaign.slug,
             pending.who.customer_id,
             detail=detail,
+            matched_by=pending.matched_by,
+            texted=pending.texted,
         )
 
-    def unknown_keyword(self) -> str:
+    def unknown_keyword(self, language: str) -> str:
         """The answer to a word that is no campaign's keyword."""
-        return "Sorry, we didn't recognise that. " + self.keyword_hint()
+        return (
+            self._(language, "Sorry, we didn't recognise that.") + " " + self.keyword_hint(language)
+        )
 
-    def keyword_hint(self) -> str:
+    def ambiguous(self, candidates: tuple[str, ...], language: str) -> str:
+        """Did you mean SPRING or SPRINT? (one segment: at most three keywords named)."""
+        named = candidates[:3]
+        return self._(
+            language,
+            "Did you mean {first} or {second}? Text the word again.",
+            first=", ".join(named[:-1]),
+            second=named[-1],
+        )
+
+    def ended(self, campaign: CampaignSpec) -> str:
+        """A keyword of a campaign that has ended."""
+        language = self.language_of(campaign)
+        ended = self._(language, "Sorry, {name} has ended.", name=campaign.name)
+        return ended + " " + self.keyword_hint(language)
+
+    def opted_out(self, language: str) -> str:
+        """The opt-out confirmation (for words Twilio did not confirm itself)."""
+        return self._(
+            language,
+            "You're unsubscribed from {program} and will get no more texts. "
+            "Reply START to opt back in.",
+            program=self._program,
+        )
+
+    def opted_in(self, language: str) -> str:
+        """The opt-in confirmation (for words Twilio did not confirm itself)."""
+        return self._(
+            language,
+            "You're subscribed to {program} texts again. Reply STOP to opt out.",
+            program=self._program,
+        )
+
+    def help(self, language: str) -> str:
+        """The HELP answer: HELP_TEXT in English when set, else the catalogue's."""
+        if language == "en" and self._help_text:
+            return self._help_text
+        return self._(
+            language,
+            "{program}: text a keyword to get your offer. 1 msg per request. "
+            "Msg&data rates may apply. Reply STOP to cancel.",
+            program=self._program,
+        )
+
+    def keyword_hint(self, language: str) -> str:
         """Which keywords to text (the first five active ones)."""
         keywords = self._campaigns.active_keywords()
         if not keywords:
-            return "There are no offers right now. Reply HELP for help, STOP to opt out."
-        listed = ", ".join(keywords[:5])
-        return f"Text {listed} to take part. Reply HELP for help, STOP to opt out."
+            return self._(
+                language, "There are no offers right now. Reply HELP for help, STOP to opt out."
+            )
+        return self._(
+            language,
+            "Text {keywords} to take part. Reply HELP for help, STOP to opt out.",
+            keywords=", ".join(keywords[:5]),
+        )
 
 
 def common_fields(pending: Pending) -> dict[str, Any]:

@@ -8,6 +8,7 @@ comes back as a `Pending` for the answerer to finish outside the transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -20,15 +21,18 @@ from selfserve.customers import (
     Identity,
     identify,
     is_opted_out,
+    language_of,
     pending_subscription,
     record_consent,
+    remember_language,
     revoke,
     set_opt_out,
 )
 from selfserve.journeys import Redemption, RedemptionRefused, Referrals, answer_journey_text
 from selfserve.models import utcnow
-from selfserve.sms import MY_CODES_WORD, Compliance, classify, first_word, normalise_body
+from selfserve.sms import MY_CODES_WORD, Compliance, ComplianceWords, normalise_body
 from selfserve.texts.data_rights import DataRights
+from selfserve.texts.matching import AMBIGUOUS, KeywordMatcher, Match
 from selfserve.texts.outcomes import Outcome, Pending, Wording
 
 JOURNEY_ACTIONS = ("competition", "birthday")  # answered by selfserve.journeys.competitions
@@ -47,7 +51,8 @@ class Router:
         *,
         identity_secret: str,
         default_region: str,
-        help_text: str,
+        compliance: ComplianceWords,
+        matcher: KeywordMatcher,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._campaigns = campaigns
@@ -57,7 +62,8 @@ class Router:
         self._data_rights = data_rights
         self._secret = identity_secret
         self._region = default_region
-        self._help_text = help_text
+        self._compliance_words = compliance
+        self._matcher = matcher
         self._clock = clock
 
     def decide(
@@ -75,59 +81,87 @@ class Router:
             return Outcome(None, "ignored_opted_out")
         if normalise_body(body) == MY_CODES_WORD:
             return self._data_rights.my_codes(db, phone)
-        keyword = first_word(body)
-        campaign = self._campaigns.by_keyword(keyword) if keyword else None
+        found = self._matcher.match(body)
+        campaign = found.campaign
         if campaign is None:
-            return self._referral_or_unknown(db, phone, body, keyword)
+            return self._not_matched(db, phone, body, found)
+        if campaign.language:
+            remember_language(db, phone, campaign.language, self._clock())
         if not campaign.active:
             return Outcome(
-                f"Sorry, {campaign.name} has ended. " + self._wording.keyword_hint(),
+                self._wording.ended(campaign),
                 "campaign_inactive",
-                keyword,
+                found.keyword,
                 campaign.slug,
+                matched_by=found.matched_by,
+                texted=found.texted,
             )
         who = identify(db, phone, self._secret)
-        return self._start(db, campaign, who, keyword)
+        started = self._start(db, campaign, who, found.keyword)
+        return replace(started, matched_by=found.matched_by, texted=found.texted)
 
-    def _referral_or_unknown(
-        self, db: Session, phone: str, body: str, keyword: str
-    ) -> Outcome | Pending:
-        """A friend's referral code, or the unknown-keyword answer (an unknown or expired code
-        reads exactly like any unknown word, so codes cannot be probed)."""
-        who = identify(db, phone, self._secret)
-        found = self._referrals.find(db, body, who.customer_id)
-        if isinstance(found, Redemption):
-            return Pending(
-                found.friend_campaign, who, found.keyword, found.identifier, redemption=found
-            )
-        if isinstance(found, RedemptionRefused):
+    def _not_matched(self, db: Session, phone: str, body: str, found: Match) -> Outcome | Pending:
+        """No campaign: ask which of two neighbours they meant, a friend's referral code, or
+        the keywords to text (an unknown or expired referral code reads exactly like any
+        unknown word, so codes cannot be probed)."""
+        language = language_of(db, phone) or self._wording.default_language
+        if found.matched_by == AMBIGUOUS:
             return Outcome(
-                found.text, found.outcome, "REFERRAL", found.campaign_slug, who.customer_id
+                self._wording.ambiguous(found.candidates, language),
+                "ambiguous_keyword",
+                keyword=found.keyword[:64] or None,
+                matched_by=AMBIGUOUS,
+                texted=found.texted,
+            )
+        who = identify(db, phone, self._secret)
+        referral = self._referrals.find(db, body, who.customer_id)
+        if isinstance(referral, Redemption):
+            return Pending(
+                referral.friend_campaign,
+                who,
+                referral.keyword,
+                referral.identifier,
+                redemption=referral,
+            )
+        if isinstance(referral, RedemptionRefused):
+            return Outcome(
+                referral.text,
+                referral.outcome,
+                "REFERRAL",
+                referral.campaign_slug,
+                who.customer_id,
             )
         return Outcome(
-            self._wording.unknown_keyword(), "unknown_keyword", keyword=keyword[:64] or None
+            self._wording.unknown_keyword(language),
+            "unknown_keyword",
+            keyword=found.keyword[:64] or None,
         )
 
     def _compliance(self, db: Session, phone: str, body: str, opt_out_type: str) -> Outcome | None:
         """STOP, START, HELP and the Y of a double opt-in, before any campaign routing."""
-        compliance = classify(body, opt_out_type)
-        if compliance is Compliance.OPT_OUT:
+        word = self._compliance_words.classify(body, opt_out_type)
+        if word is not None and not opt_out_type:
+            remember_language(db, phone, word.language, self._clock())
+        if word is not None and word.kind is Compliance.OPT_OUT:
             # The revoke first, with the words the customer texted (set_opt_out would record
             # a generic one).
             revoke(db, phone, "keyword", f"Texted {normalise_body(body)[:32]}")
             set_opt_out(db, phone, True, reason="keyword")
-            return Outcome(None, "opted_out")
+            # Twilio confirms its own words itself; a word only we understood, we confirm.
+            text = None if word.twilio_confirms else self._wording.opted_out(word.language)
+            return Outcome(text, "opted_out")
         if normalise_body(body) in CONFIRM_WORDS and not opt_out_type:
             confirmed = self._confirm_subscription(db, phone)
             if confirmed is not None:
                 return confirmed
             if normalise_body(body) == "Y":
-                return Outcome(self._help_text, "help")
-        if compliance is Compliance.OPT_IN:
+                return Outcome(self._wording.help(self._wording.default_language), "help")
+        if word is not None and word.kind is Compliance.OPT_IN:
             set_opt_out(db, phone, False, reason="keyword")
-            return Outcome(None, "opted_in")
-        if compliance is Compliance.HELP:
-            return Outcome(self._help_text, "help")
+            text = None if word.twilio_confirms else self._wording.opted_in(word.language)
+            return Outcome(text, "opted_in")
+        if word is not None and word.kind is Compliance.HELP:
+            return Outcome(self._wording.help(word.language), "help")
         return None
 
     def _start(
