@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
+from selfserve.customers import pseudonym
 from selfserve.models import InboundMessage, OptOut
 from tests.conftest import (
     SPRING_CAMPAIGNS,
@@ -173,7 +174,11 @@ TEXTS = [
 
 
 @pytest.mark.parametrize(("body", "slug", "how"), TEXTS, ids=[repr(t[0])[:40] for t in TEXTS])
-def test_a_real_looking_text_finds_what_it_meant(keyword_app, keyword_client, body, slug, how):
+def test_a_real_looking_text_finds_what_it_meant(
+    keyword_app, keyword_client, talon_stand_in, settings, body, slug, how
+):
+    # The texter has a loyalty profile at Talon.One (unknown profiles are a 404 there).
+    talon_stand_in.add_profile(pseudonym("+61491570190", settings.identity_secret), 7)
     sid = new_message_sid()
     response = send_text(keyword_client, body, sender="+61491570190", message_sid=sid)
     assert response.status_code == 200
