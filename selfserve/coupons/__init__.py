@@ -7,7 +7,15 @@ the only package that calls the Talon.One client's coupon endpoint. It may impor
 `campaigns`, `sms`, `customers`, `talon`, `ops`, `models` and `errors`.
 """
 
-from selfserve.coupons.codes import Coupons, Deferred, Issued, IssuedCode, find_issued_code
+from selfserve.coupons.burst_plan import BurstPlan, plan_burst
+from selfserve.coupons.codes import (
+    Coupons,
+    Deferred,
+    Issued,
+    IssuedCode,
+    find_issued_code,
+    take_warm_code,
+)
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
     FAILED,
@@ -19,8 +27,10 @@ from selfserve.coupons.deferrals import (
     settle_answered_inline,
 )
 from selfserve.coupons.replies import code_reply
+from selfserve.coupons.warm_up import WarmPlan, WarmReport, WarmUps
 
 __all__ = [
+    "BurstPlan",
     "Coupons",
     "DEFERRED_OUTCOME",
     "Deferral",
@@ -31,8 +41,13 @@ __all__ = [
     "OPTED_OUT",
     "PENDING",
     "SMS_QUEUED",
+    "WarmPlan",
+    "WarmReport",
+    "WarmUps",
     "code_reply",
     "find_issued_code",
+    "plan_burst",
     "set_inbound_outcome",
     "settle_answered_inline",
+    "take_warm_code",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignSpec
@@ -37,7 +37,8 @@ class IssuedCode:
     code: str
     expires_at: datetime | None
     starts_at: datetime | None
-    fresh: bool
+    fresh: bool  # new to the customer: just issued, or fetched ahead and asked for now
+    warm: bool = False  # fetched ahead by a warm-up and not asked for yet
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,33 @@ ClaimResult = Issued | Deferred | Refused
 def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:
     """The code already issued for this campaign and identifier, if any."""
     row = db.execute(
-        select(IssuedCoupon.code, IssuedCoupon.expires_at, IssuedCoupon.starts_at).where(
-            IssuedCoupon.campaign_slug == campaign_slug, IssuedCoupon.identifier == identifier
-        )
+        select(
+            IssuedCoupon.code, IssuedCoupon.expires_at, IssuedCoupon.starts_at, IssuedCoupon.warm
+        ).where(IssuedCoupon.campaign_slug == campaign_slug, IssuedCoupon.identifier == identifier)
     ).first()
     if row is None:
         return None
-    return IssuedCode(row.code, row.expires_at, row.starts_at, fresh=False)
+    return IssuedCode(row.code, row.expires_at, row.starts_at, fresh=False, warm=row.warm)
+
+
+def take_warm_code(db: Session, campaign_slug: str, identifier: str) -> bool:
+    """The customer asks for a code a warm-up fetched: True for the one ask that is first.
+
+    A warmed code is not "sent" until asked for; this first ask is when it counts as issued
+    (message log, reports). A conditional UPDATE, so two asks at once (any process) make
+    one first ask.
+    """
+    taken = db.execute(
+        update(IssuedCoupon)
+        .where(
+            IssuedCoupon.campaign_slug == campaign_slug,
+            IssuedCoupon.identifier == identifier,
+            IssuedCoupon.warm.is_(True),
+        )
+        .values(warm=False)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount)
 
 
 class Coupons:
@@ -166,32 +187,51 @@ class Coupons:
         dry_run: bool | None = None,
         known_missing: bool = False,
         then: Callable[[Session, IssuedCode], None] | None = None,
+        warm: bool = False,
     ) -> IssuedCode:
         """Create or retrieve the customer's coupon at Talon.One and keep it.
 
         `known_missing`: the caller has just read that no code is stored (skip that read).
         `then(db, code)` runs inside the transaction that stores a fresh code. `dry_run`
-        asks Talon.One with X-DRY-RUN and stores nothing. Raises TalonRejected
+        asks Talon.One with X-DRY-RUN and stores nothing. `warm`: a warm-up fetches the
+        code ahead of the customer's ask (stored as not yet asked for). Raises TalonRejected
         (configuration) or TalonUnavailable/TalonRateLimited (transient).
         """
         if not known_missing:
             with self._sessions() as db:
                 known = find_issued_code(db, campaign.slug, identifier)
             if known is not None:
-                return known
+                return (
+                    known
+                    if warm or not known.warm
+                    else self._first_ask(known, campaign.slug, identifier)
+                )
         coupon = self._talon.coupon(
             _request_for(campaign, customer_id, identifier), dry_run=dry_run
         )
         if dry_run:
             return IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
         with self._write_turn, self._sessions.begin() as db:
-            fresh = self._remember(db, campaign.slug, customer_id, identifier, coupon)
-            if then is not None:
+            fresh = self._remember(db, campaign.slug, customer_id, identifier, coupon, warm=warm)
+            if then is not None and not warm:
                 then(db, fresh)
         return fresh
 
+    def _first_ask(self, known: IssuedCode, campaign_slug: str, identifier: str) -> IssuedCode:
+        """A warmed code asked for: fresh to the customer the first time only."""
+        with self._write_turn, self._sessions.begin() as db:
+            first = take_warm_code(db, campaign_slug, identifier)
+        return IssuedCode(known.code, known.expires_at, known.starts_at, fresh=first)
+
     def _remember(
-        self, db: Session, campaign_slug: str, customer_id: str, identifier: str, coupon: Coupon
+        self,
+        db: Session,
+        campaign_slug: str,
+        customer_id: str,
+        identifier: str,
+        coupon: Coupon,
+        *,
+        warm: bool = False,
     ) -> IssuedCode:
         """Store Talon.One's answer once: ours, or the one another process stored first."""
         inserted = insert_ignoring_duplicates(
@@ -206,6 +246,7 @@ class Coupons:
                 "starts_at": coupon.starts_at,
                 "expires_at": coupon.expires_at,
                 "issued_at": self._clock(),
+                "warm": warm,
             },
         )
         # Ours (in UTC, as the database gives it back, so every later reply renders the

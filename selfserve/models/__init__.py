@@ -12,7 +12,7 @@ compares with the revisions: a table left out here would look dropped to autogen
 from selfserve.models.base import Base, UtcDateTime, utcnow
 from selfserve.models.campaigns import Campaign, Keyword
 from selfserve.models.console import ConsoleUser
-from selfserve.models.coupons import DeferredCode, IssuedCoupon
+from selfserve.models.coupons import DeferredCode, IssuedCoupon, WarmUp
 from selfserve.models.customers import ConsentRecord, Customer, OptOut
 from selfserve.models.journeys import (
     BirthdayRun,
@@ -48,5 +48,6 @@ __all__ = [
     "OutboundMessage",
     "PhoneVerification",
     "UtcDateTime",
+    "WarmUp",
     "utcnow",
 ]
