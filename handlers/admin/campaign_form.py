@@ -194,6 +194,9 @@ def render_form(
             actions=ACTIONS,
             rehearsal=rehearsal,
             posters=poster_choices(campaign) if campaign else None,
+            warm=services().warm_ups.status(campaign.slug)
+            if campaign and campaign.action == "coupon"
+            else None,
         ),
         status,
     )
