@@ -101,10 +101,11 @@ def test_a_segment_warms_only_its_customers(app, runner, talon_stand_in, tmp_pat
 
 
 @pytest.fixture
-def small_budget_app(settings, request):
-    """The app with TALON_RATE_LIMIT_PER_MINUTE=60 over a 2-second window (tests only)."""
+def small_budget_app(queue_settings):
+    """The app with TALON_RATE_LIMIT_PER_MINUTE=60 over a 2-second window (tests only), on
+    the embedded budget and, with TEST_REDIS_URL, on Redis's."""
     application = _build_app(
-        replace(settings, talon_rate_limit_per_minute=60, talon_rate_window_seconds=2.0)
+        replace(queue_settings, talon_rate_limit_per_minute=60, talon_rate_window_seconds=2.0)
     )
     import_campaigns_text(application, SPRING_CAMPAIGNS)
     yield application
