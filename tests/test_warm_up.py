@@ -231,3 +231,17 @@ def test_plan_prints_what_a_burst_would_do_to_the_budget(app, runner, talon_stan
     assert "drains in 49.8 minutes" in text
     # A warm-up at half the budget (250 a minute) warms the other 200 in 0.8 minutes.
     assert "250 a minute): 200 directory customers without a code, 0.8 minutes" in text
+
+
+def test_a_text_racing_the_warm_up_for_the_same_code_takes_it_as_asked_for(
+    app, runner, talon_stand_in, tmp_path
+):
+    [(_, customer_id)] = import_directory(runner, tmp_path, 1)
+    assert runner.invoke(args=["campaigns", "warm", "spring"]).exit_code == 0
+    services = app.extensions["selfserve"]
+    campaign = services.campaigns.by_slug("spring")
+    # The text read "no code" just before the warm-up stored it, then asked Talon.One too.
+    code = services.coupons.issue(campaign, customer_id, f"{customer_id}:34", known_missing=True)
+    assert code.fresh
+    with services.sessions() as db:
+        assert db.scalars(select(IssuedCoupon.warm)).all() == [False]

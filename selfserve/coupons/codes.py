@@ -249,6 +249,9 @@ class Coupons:
                 "warm": warm,
             },
         )
+        if not inserted and not warm:
+            # A warm-up stored it while we asked: this ask is the customer's first.
+            take_warm_code(db, campaign_slug, identifier)
         # Ours (in UTC, as the database gives it back, so every later reply renders the
         # same), or the one another process stored first: codes never fork.
         stored = (
