@@ -22,7 +22,7 @@ from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
 from selfserve.campaigns import CampaignBook
 from selfserve.commands import build_cli
-from selfserve.coupons import CodeCaps, CodePages, Coupons, ReferralCodes
+from selfserve.coupons import CodeCaps, CodePages, Coupons, ReferralCodes, WarmUps
 from selfserve.journeys import Awards, Birthdays, Referrals
 from selfserve.landing import (
     ApplePasses,
@@ -147,6 +147,7 @@ class _CouponPaths:
     webhook: Coupons  # short timeout, owes codes, pauses after a failure
     pages: Coupons  # short timeout, owes codes, never pauses (a visitor is waiting anyway)
     worker: Coupons  # the full timeout; owes nothing (it is the one paying debts)
+    warm_ups: WarmUps  # the worker's Coupons, ahead of the customers' asks
 
 
 def build_core(settings: Settings) -> _Core:
@@ -212,6 +213,16 @@ def build_services(settings: Settings) -> Services:
         caps=caps,
     )
     worker_coupons = Coupons(core.sessions, core.talon, code_pages=code_pages)
+    warm_ups = WarmUps(  # fetches directory customers' codes ahead, with a share of the budget
+        core.sessions,
+        core.writes,
+        core.campaigns,
+        worker_coupons,
+        core.budget,
+        limit_per_window=settings.talon_rate_limit_per_minute,
+        default_region=settings.default_region,
+        dry_run=settings.talon_dry_run,
+    )
     deferred = DeferredCodes(
         core.writes,
         core.campaigns,
@@ -245,11 +256,12 @@ def build_services(settings: Settings) -> Services:
             outbox=outbox,
             birthdays=birthdays,
             awards=awards,
+            warm_up=warm_ups.run_slice,
             retry_base_seconds=settings.talon_retry_base_seconds,
             retry_max_seconds=settings.talon_retry_max_seconds,
         )
     )
-    coupon_paths = _CouponPaths(coupons, page_coupons, worker_coupons)
+    coupon_paths = _CouponPaths(coupons, page_coupons, worker_coupons, warm_ups)
     return _services(core, awards, outbox, coupon_paths, deferred, birthdays, jobs())
 
 
@@ -282,6 +294,7 @@ def _services(
         campaigns=core.campaigns,
         coupons=coupons.webhook,
         worker_coupons=coupons.worker,
+        warm_ups=coupons.warm_ups,
         texts=build_texts(core, coupons.webhook, awards, returning, compliance),
         budget=core.budget,
         jobs=jobs,

@@ -47,6 +47,8 @@ WEBHOOK_PATH = "/webhooks/twilio/sms"
 MAX_BODY = 1600  # Twilio's limit for one message
 KEPT_TEXTS = 12  # the session cookie holds the last few texts (bodies shortened)
 KEPT_BODY = 160
+KEPT_REPLIES = 4  # the webhook's replies to the newest texts, until the message log has them
+KEPT_REPLY = 480
 INTERNAL_HOST = "http://selfserve.internal"  # any host: the signature covers PUBLIC_BASE_URL
 
 
@@ -113,9 +115,20 @@ def _outbox_since(number: str) -> datetime | None:
     return datetime.fromisoformat(started) if started else datetime.now(UTC)
 
 
+def _answers() -> dict[str, str]:
+    """The replies the webhook gave this browser's newest texts, by MessageSid.
+
+    A returning customer's text is logged in a batch moments after it is answered; the
+    thread shows the answer the webhook gave at once instead of waiting for the log.
+    """
+    return {sid: reply for sid, reply in session.get("phone_replies", [])}
+
+
 def _thread_context(number: str) -> dict[str, Any]:
     with services().sessions() as db:
-        bubbles = conversation(db, number, _sent_texts(number), _outbox_since(number))
+        bubbles = conversation(
+            db, number, _sent_texts(number), _outbox_since(number), answered=_answers()
+        )
     settings = services().settings
     return {
         "number": number,
@@ -172,7 +185,11 @@ def send_from_phone() -> Response | tuple[str, int]:
     texts.append([number, message_sid, body[:KEPT_BODY], datetime.now(UTC).isoformat()])
     session["phone_texts"] = texts[-KEPT_TEXTS:]
     session.modified = True  # `phone_started` changed inside; make sure the cookie is rewritten
-    status = _post_to_webhook(_twilio_form(number, body, message_sid))
+    status, reply = _post_to_webhook(_twilio_form(number, body, message_sid))
+    if reply:
+        replies = session.get("phone_replies", [])
+        replies.append([message_sid, reply[:KEPT_REPLY]])
+        session["phone_replies"] = replies[-KEPT_REPLIES:]
     if status != 200:
         problem = f"The webhook answered {status}; see the server log."
         if wants_fragment:
@@ -210,27 +227,30 @@ def _twilio_form(number: str, body: str, message_sid: str) -> dict[str, str]:
     }
 
 
-def _post_to_webhook(form: dict[str, str]) -> int:
-    """POST the signed form through this app's WSGI stack; returns the HTTP status."""
+def _post_to_webhook(form: dict[str, str]) -> tuple[int, str | None]:
+    """POST the signed form through this app's WSGI stack: the HTTP status, and the text of
+    the TwiML <Message> it answered (None without one)."""
     settings = services().settings
     signed_url = settings.public_base_url.rstrip("/") + WEBHOOK_PATH
     signature = RequestValidator(settings.webhook_auth_token).compute_signature(signed_url, form)
     transport = httpx.WSGITransport(app=current_app._get_current_object())  # type: ignore[attr-defined]
     with httpx.Client(transport=transport, base_url=INTERNAL_HOST, timeout=30) as client:
         response = client.post(WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": signature})
-    if response.status_code == 200:
-        _check_twiml(response.content)
-    else:
+    if response.status_code != 200:
         log.warning("phone_simulator_webhook_refused", extra={"status": response.status_code})
-    return response.status_code
+        return response.status_code, None
+    return 200, _reply_of(response.content)
 
 
-def _check_twiml(content: bytes) -> None:
-    """Log (do not fail) if the webhook's answer is not TwiML: the thread reads the log anyway."""
+def _reply_of(content: bytes) -> str | None:
+    """The <Message> of the webhook's TwiML; logs (does not fail) an answer that is not TwiML."""
     try:
         root = ElementTree.fromstring(content)  # noqa: S314 - our own app's TwiML answer
     except ElementTree.ParseError:
         log.warning("phone_simulator_bad_twiml")
-        return
+        return None
     if root.tag != "Response":
         log.warning("phone_simulator_bad_twiml")
+        return None
+    message = root.find("Message")
+    return message.text if message is not None else None

@@ -158,3 +158,7 @@ class VerificationExpired(VerificationError):
 
 class VerificationLocked(VerificationError):
     """Too many wrong guesses killed the code; a new one must be requested."""
+
+
+class WarmUpRefused(SelfserveError):
+    """A warm-up cannot run for this campaign (dry run, not a coupon campaign, bad share)."""

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
-from selfserve.coupons import Coupons
+from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Birthdays
 from selfserve.landing import CodePageFlow, LandingFlow
 from selfserve.ops import ReadinessCheck, Settings, SharedGauge, metrics
@@ -34,6 +34,7 @@ class Services:
     campaigns: CampaignBook
     coupons: Coupons  # the webhook's and pages' claims: the short inline timeout
     worker_coupons: Coupons  # the worker's claims (owed codes, birthdays): the full timeout
+    warm_ups: WarmUps  # codes fetched ahead for directory customers (coupons/warm_up.py)
     texts: TextAnswerer
     budget: TalonBudget  # the Talon.One calls every process shares (talon/budget.py)
     jobs: Jobs  # the task queue (queue/jobs.py)

@@ -585,6 +585,24 @@ class TestCheckingTheCode:
         assert request.args["identifier"] == "C-1001:34"
         assert request.args["recipientIntegrationId"] == "C-1001"
 
+    def test_a_warmed_code_claimed_on_the_page_is_issued_then_with_talon_down(
+        self, app, visitor, runner, twilio_stand_in, talon_stand_in
+    ):
+        with app.extensions["selfserve"].sessions.begin() as db:
+            db.add(Customer(phone_e164=PHONE, customer_id="C-1001", first_name="Alex"))
+        assert runner.invoke(args=["campaigns", "warm", "spring"]).exit_code == 0
+        [warmed] = rows(app, IssuedCoupon)
+        talon_stand_in.down = True
+        visitor.scan()
+        visitor.enter_number(TYPED)
+        page = visitor.enter_code(latest_code(twilio_stand_in))
+        assert warmed.code in page.get_data(as_text=True)
+        assert len(talon_stand_in.coupon_requests()) == 1, "only the warm-up's call"
+        [logged] = rows(app, InboundMessage)
+        assert logged.outcome == "code_issued"
+        [issued] = rows(app, IssuedCoupon)
+        assert issued.warm is False
+
     def test_the_claim_is_in_the_message_log_with_its_source(self, app, visitor, twilio_stand_in):
         visitor.scan(src="till-2")
         visitor.enter_number(TYPED)

@@ -101,6 +101,24 @@ class TestTexting:
         assert "POINTS" in html
         assert "points (" in html
 
+    def test_a_returning_customers_reply_shows_before_the_message_log_has_it(
+        self, sandbox_app, phone, monkeypatch
+    ):
+        first = text_from(phone, "SPRING", **{"X-Requested-With": "selfserve-phone"})
+        (issued,) = logged_messages(sandbox_app)
+        assert issued.reply in first.get_data(as_text=True)
+        # Hold the batched message log back: the thread must not depend on it.
+        writer = sandbox_app.extensions["selfserve"].returning._writer
+        monkeypatch.setattr(writer, "_write_batch", lambda: False)
+
+        again = text_from(phone, "spring", **{"X-Requested-With": "selfserve-phone"})
+        assert len(logged_messages(sandbox_app)) == 1, "the returning text is not logged yet"
+        html = again.get_data(as_text=True)
+        assert html.count(issued.reply) == 2, "both texts show the code they were answered"
+        assert html.count(issued.reply) == phone.get("/dev/phone/thread").get_data(
+            as_text=True
+        ).count(issued.reply)
+
     def test_later_texts_from_the_outbox_appear_in_the_thread(self, sandbox_app, phone):
         text_from(phone, "SPRING")
         with sandbox_app.extensions["selfserve"].sessions.begin() as db:

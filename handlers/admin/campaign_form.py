@@ -197,6 +197,9 @@ def render_form(
             rehearsal=rehearsal,
             posters=poster_choices(campaign) if campaign else None,
             near_misses=_near_misses(campaign),
+            warm=services().warm_ups.status(campaign.slug)
+            if campaign and campaign.action == "coupon"
+            else None,
         ),
         status,
     )

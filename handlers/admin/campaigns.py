@@ -12,6 +12,7 @@ from handlers.admin.campaign_form import fields_for, form_values, render_form, w
 from handlers.services import services
 from selfserve.campaigns import definition_from_form, save_draft, set_active, stored_definition
 from selfserve.console import rehearse
+from selfserve.errors import WarmUpRefused
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +110,27 @@ def test_campaign(slug: str) -> tuple[str, int]:
     with services().sessions() as db:
         definition = stored_definition(db, slug) or {}
     return render_form(slug=slug, values=form_values(definition), rehearsal=outcome)
+
+
+@bp.post("/campaigns/<slug>/warm")
+def warm_campaign(slug: str) -> Response | tuple[str, int]:
+    """Start a warm-up of the campaign's directory customers; the worker runs it."""
+    campaign = campaign_or_404(slug)
+    try:
+        share = float(request.form.get("budget_share", "0.5"))
+    except ValueError:
+        share = -1.0  # refused below with the rule it breaks
+    try:
+        started = services().warm_ups.mark_queued(campaign, share)
+    except WarmUpRefused as error:  # a bad share, or a dry-run install: say so on the page
+        flash(f"Cannot warm {campaign.name}: {error}.", "error")
+        with services().sessions() as db:
+            definition = stored_definition(db, slug) or {}
+        return render_form(slug=slug, values=form_values(definition), status=422)
+    if started:
+        services().jobs.enqueue_warm_up(slug, share)
+        log.info("warm_up_queued", extra={"campaign": slug, "user_id": current_user.id})
+        flash(f"Warm-up of {campaign.name} started: the worker fetches the codes.", "success")
+    else:
+        flash(f"A warm-up of {campaign.name} is already running.", "warning")
+    return redirect(url_for("admin.edit_campaign", slug=slug), code=303)

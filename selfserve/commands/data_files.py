@@ -12,6 +12,7 @@ import click
 from selfserve.campaigns import export_campaigns, import_campaigns
 from selfserve.commands.data_rights import customers_export_data, customers_forget
 from selfserve.commands.groups import group_with, write_output
+from selfserve.commands.warm import campaigns_plan, campaigns_warm
 from selfserve.customers import CustomerFileError, export_consent_csv, import_customers
 from selfserve.errors import CampaignFileError
 from selfserve.services import Services
@@ -35,9 +36,9 @@ def data_file_groups(get_services: Callable[[], Services]) -> list[click.Command
     return [
         group_with(
             "campaigns",
-            "Campaigns: import and export the TOML campaigns file.",
+            "Campaigns: import and export the TOML campaigns file; warm codes, plan a burst.",
             get_services,
-            [campaigns_import, campaigns_export],
+            [campaigns_import, campaigns_export, campaigns_warm, campaigns_plan],
         ),
         group_with(
             "customers",

@@ -1,13 +1,14 @@
 """The phone simulator's conversation: what a customer's phone would show for one number.
 
 The simulator texts through the real webhook; this reads back what happened: each text the
-simulated phone sent, the reply our webhook gave it (from the message log, by MessageSid), and
-every later text the outbox holds for that number (deferred codes, one-time codes).
+simulated phone sent, the reply our webhook gave it (the answer it was given, until the
+message log, written in batches, has the row; then the log, by MessageSid), and every later
+text the outbox holds for that number (deferred codes, one-time codes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,8 +42,12 @@ def conversation(
     phone_e164: str,
     sent: Sequence[SentText],
     outbox_since: datetime | None = None,
+    answered: Mapping[str, str] | None = None,
 ) -> list[Bubble]:
     """The thread for `phone_e164`, oldest first.
+
+    `answered`: the replies the webhook gave (by MessageSid), shown while the message log
+    has no row for them yet (a returning customer's row is written moments later).
 
     Outbox texts are shown from `outbox_since` on (None: all of them); the console passes the
     time this browser first used the number when real customers could own it.
@@ -70,6 +75,8 @@ def conversation(
             bubbles.append(Bubble(False, row.reply, at, row.outcome or ""))
         elif row is not None and row.outcome:
             bubbles.append(Bubble(False, "", max(row.received_at, text.sent_at), row.outcome))
+        elif row is None and (answered or {}).get(text.message_sid):
+            bubbles.append(Bubble(False, (answered or {})[text.message_sid], text.sent_at))
     query = select(OutboundMessage).where(OutboundMessage.to_e164 == phone_e164)
     if outbox_since is not None:
         query = query.where(OutboundMessage.created_at >= outbox_since)

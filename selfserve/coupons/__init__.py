@@ -2,13 +2,15 @@
 
 Owns the claim: find the remembered code; otherwise check the per-person caps, ask
 Talon.One (through the budget), remember the answer exactly once, or owe it when Talon.One
-is slow, down or over budget (the `deferred_codes` rows); the identifier of a claim, the
-reply around a code, the code's page (its token and link), and an advocate's referral code
+is slow, down or over budget (the `deferred_codes` rows); warm-ups that fetch directory
+customers' codes ahead with a share of the budget; the identifier of a claim, the reply
+around a code, the code's page (its token and link), and an advocate's referral code
 (remembered once, like a coupon). This is the only package that calls the Talon.One
 client's coupon and referral endpoints. It may import `campaigns`, `sms`, `customers`,
 `talon`, `ops`, `models` and `errors`.
 """
 
+from selfserve.coupons.burst_plan import BurstPlan, plan_burst
 from selfserve.coupons.code_pages import CodePage, CodePages
 from selfserve.coupons.codes import (
     ClaimResult,
@@ -19,6 +21,7 @@ from selfserve.coupons.codes import (
     IssuedCode,
     Refused,
     find_issued_code,
+    take_warm_code,
 )
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
@@ -40,8 +43,10 @@ from selfserve.coupons.referrals import (
     referral_uses,
 )
 from selfserve.coupons.replies import code_reply
+from selfserve.coupons.warm_up import WarmPlan, WarmReport, WarmUps
 
 __all__ = [
+    "BurstPlan",
     "ClaimResult",
     "CodeCaps",
     "CodePage",
@@ -59,13 +64,18 @@ __all__ = [
     "Refused",
     "SMS_QUEUED",
     "StoredReferral",
+    "WarmPlan",
+    "WarmReport",
+    "WarmUps",
     "code_reply",
     "find_advocate_referral",
     "find_issued_code",
     "find_referral",
     "is_expired",
+    "plan_burst",
     "referral_code_key",
     "referral_uses",
     "set_inbound_outcome",
     "settle_answered_inline",
+    "take_warm_code",
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as time_of_day
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignSpec
@@ -39,7 +39,8 @@ class IssuedCode:
     code: str
     expires_at: datetime | None
     starts_at: datetime | None
-    fresh: bool
+    fresh: bool  # new to the customer: just issued, or fetched ahead and asked for now
+    warm: bool = False  # fetched ahead by a warm-up and not asked for yet
 
 
 @dataclass(frozen=True)
@@ -80,13 +81,33 @@ class CodeCaps:
 def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:
     """The code already issued for this campaign and identifier, if any."""
     row = db.execute(
-        select(IssuedCoupon.code, IssuedCoupon.expires_at, IssuedCoupon.starts_at).where(
-            IssuedCoupon.campaign_slug == campaign_slug, IssuedCoupon.identifier == identifier
-        )
+        select(
+            IssuedCoupon.code, IssuedCoupon.expires_at, IssuedCoupon.starts_at, IssuedCoupon.warm
+        ).where(IssuedCoupon.campaign_slug == campaign_slug, IssuedCoupon.identifier == identifier)
     ).first()
     if row is None:
         return None
-    return IssuedCode(row.code, row.expires_at, row.starts_at, fresh=False)
+    return IssuedCode(row.code, row.expires_at, row.starts_at, fresh=False, warm=row.warm)
+
+
+def take_warm_code(db: Session, campaign_slug: str, identifier: str) -> bool:
+    """The customer asks for a code a warm-up fetched: True for the one ask that is first.
+
+    A warmed code is not "sent" until asked for; this first ask is when it counts as issued
+    (message log, reports). A conditional UPDATE, so two asks at once (any process) make
+    one first ask.
+    """
+    taken = db.execute(
+        update(IssuedCoupon)
+        .where(
+            IssuedCoupon.campaign_slug == campaign_slug,
+            IssuedCoupon.identifier == identifier,
+            IssuedCoupon.warm.is_(True),
+        )
+        .values(warm=False)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount)
 
 
 class Coupons:
@@ -199,18 +220,19 @@ class Coupons:
         known_missing: bool = False,
         then: Callable[[Session, IssuedCode], None] | None = None,
         attributes: tuple[tuple[str, str], ...] = (),
+        warm: bool = False,
     ) -> IssuedCode:
         """Create or retrieve the customer's coupon at Talon.One and keep it.
 
         `known_missing`: the caller has just read that no code is stored (skip that read).
         `attributes`: the coupon's custom attributes (a referred friend's `referralCode`).
         `then(db, code)` runs inside the transaction that stores a fresh code. `dry_run`
-        asks Talon.One with X-DRY-RUN and stores nothing. Raises TalonRejected
+        asks Talon.One with X-DRY-RUN and stores nothing. `warm`: a warm-up fetches the
+        code ahead of the customer's ask (stored as not yet asked for). Raises TalonRejected
         (configuration) or TalonUnavailable/TalonRateLimited (transient).
         """
         if not known_missing:
-            with self._sessions() as db:
-                known = find_issued_code(db, campaign.slug, identifier)
+            known = self._known(campaign.slug, identifier, warm=warm)
             if known is not None:
                 return known
         coupon = self._talon.coupon(
@@ -221,14 +243,21 @@ class Coupons:
             # do we, or the rehearsal's code would be handed out again as a real one.
             return IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
         with self._write_turn, self._sessions.begin() as db:
-            fresh = self._remember(db, campaign.slug, customer_id, identifier, coupon)
-            if then is not None:
+            fresh = self._remember(db, campaign.slug, customer_id, identifier, coupon, warm=warm)
+            if then is not None and not warm:
                 then(db, fresh)
         return fresh
 
-    def _known(self, campaign_slug: str, identifier: str) -> IssuedCode | None:
+    def _known(
+        self, campaign_slug: str, identifier: str, *, warm: bool = False
+    ) -> IssuedCode | None:
+        """The remembered code, if any; a warmed one counts as issued at the customer's first
+        ask (not at a warm-up's: `warm`)."""
         with self._sessions() as db:
-            return find_issued_code(db, campaign_slug, identifier)
+            known = find_issued_code(db, campaign_slug, identifier)
+        if known is None or warm or not known.warm:
+            return known
+        return self._first_ask(known, campaign_slug, identifier)
 
     def _check_caps(self, campaign: CampaignSpec, customer_id: str) -> None:
         """Raise CodeCapReached (and count it) when this person may not get a new code today."""
@@ -255,8 +284,21 @@ class Coupons:
         log.info("code_cap_refused", extra={"campaign": campaign.slug, "cap": cap})
         raise CodeCapReached(cap)
 
+    def _first_ask(self, known: IssuedCode, campaign_slug: str, identifier: str) -> IssuedCode:
+        """A warmed code asked for: fresh to the customer the first time only."""
+        with self._write_turn, self._sessions.begin() as db:
+            first = take_warm_code(db, campaign_slug, identifier)
+        return IssuedCode(known.code, known.expires_at, known.starts_at, fresh=first)
+
     def _remember(
-        self, db: Session, campaign_slug: str, customer_id: str, identifier: str, coupon: Coupon
+        self,
+        db: Session,
+        campaign_slug: str,
+        customer_id: str,
+        identifier: str,
+        coupon: Coupon,
+        *,
+        warm: bool = False,
     ) -> IssuedCode:
         """Store Talon.One's answer once: ours, or the one another process stored first."""
         inserted = insert_ignoring_duplicates(
@@ -272,8 +314,12 @@ class Coupons:
                 "expires_at": coupon.expires_at,
                 "issued_at": self._clock(),
                 "code_token": self.code_pages.token_for(campaign_slug, identifier),
+                "warm": warm,
             },
         )
+        if not inserted and not warm:
+            # A warm-up stored it while we asked: this ask is the customer's first.
+            take_warm_code(db, campaign_slug, identifier)
         # Ours (in UTC, as the database gives it back, so every later reply renders the
         # same), or the one another process stored first: codes never fork.
         stored = (

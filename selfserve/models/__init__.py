@@ -13,7 +13,7 @@ from selfserve.models.abuse import AbuseCount, ScreenKey
 from selfserve.models.base import Base, UtcDateTime, utcnow
 from selfserve.models.campaigns import Campaign, Keyword
 from selfserve.models.console import ConsoleUser
-from selfserve.models.coupons import DeferredCode, IssuedCoupon
+from selfserve.models.coupons import DeferredCode, IssuedCoupon, WarmUp
 from selfserve.models.customers import ConsentRecord, Customer, NumberLanguage, OptOut
 from selfserve.models.journeys import (
     BirthdayRun,
@@ -57,5 +57,6 @@ __all__ = [
     "ReferralUse",
     "ScreenKey",
     "UtcDateTime",
+    "WarmUp",
     "utcnow",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selfserve.models.base import Base, utcnow
@@ -28,6 +28,29 @@ class IssuedCoupon(Base):
     # The code page's token (/c/<token>): a keyed MAC of (campaign, identifier), stored so a
     # page can find its row; the owed code's row carries the same one (coupons/code_pages.py).
     code_token: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # Fetched ahead by a warm-up (`campaigns warm`) and not yet asked for: the customer's
+    # first ask counts as the code being issued (message log, reports), not the warm-up.
+    warm: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class WarmUp(Base):
+    """The latest warm-up of one campaign: how far it got, for the console and a resume.
+
+    The codes themselves are `issued_coupons` rows; this row only counts them, so losing it
+    loses nothing (the next run counts again).
+    """
+
+    __tablename__ = "warm_ups"
+
+    campaign_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued, running, done, stopped, failed
+    total: Mapped[int] = mapped_column(default=0)  # directory customers (or the segment's)
+    warmed: Mapped[int] = mapped_column(default=0)  # of those, with a code ready
+    calls: Mapped[int] = mapped_column(default=0)  # Talon.One calls this run made
+    budget_share: Mapped[float] = mapped_column(default=0.5)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class DeferredCode(Base):

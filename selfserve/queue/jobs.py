@@ -53,7 +53,9 @@ class Jobs:
     - `birthday_tick`, every minute in the worker's scheduler: runs each birthday campaign once
       a day at its `send_at` local time, and re-enqueues lost birthday jobs;
     - `award_loyalty_points(campaign, customer, attempt)`: a campaign's `award_points`, off the
-      webhook's path; surely-failed calls are retried with backoff.
+      webhook's path; surely-failed calls are retried with backoff;
+    - `warm_up(campaign, share)`: one slice of a warm-up (coupons/warm_up.py), queued again
+      until the campaign's directory customers all have their code.
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class Jobs:
         outbox: Outbox,
         birthdays: Callable[[], Birthdays],
         awards: Awards,
+        warm_up: Callable[[str, float], bool] | None = None,
         retry_base_seconds: float = 2.0,
         retry_max_seconds: float = 120.0,
     ) -> None:
@@ -72,12 +75,14 @@ class Jobs:
         self._outbox = outbox
         self._birthdays = birthdays  # a fresh Birthdays (and clock) for each run
         self._awards = awards
+        self._warm_up = warm_up  # run one slice; True when more remains
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
         self._deliver_code = huey.task(name="deliver_deferred_code")(self._run_deliver_code)
         self._send_text = huey.task(name="send_outbox_text")(self._run_send_text)
         self._send_birthday = huey.task(name="send_birthday")(self._run_send_birthday)
         self._award_points = huey.task(name="award_loyalty_points")(self._run_award)
+        self._warm_up_slice = huey.task(name="warm_up")(self._run_warm_up)
         self.birthday_tick = huey.periodic_task(crontab(minute="*"), name="birthday_tick")(
             self._run_tick
         )
@@ -114,6 +119,10 @@ class Jobs:
         """Queue a loyalty award for a customer who took part."""
         _enqueue(self._award_points, (campaign_slug, customer_id, attempt), delay_seconds)
 
+    def enqueue_warm_up(self, campaign_slug: str, share: float) -> None:
+        """Queue a warm-up of the campaign (the console's "start warm-up")."""
+        _enqueue(self._warm_up_slice, (campaign_slug, share), None)
+
     def sweep(self) -> int:
         """Re-enqueue every overdue owed code and outbox row; returns how many."""
         codes = self._codes.overdue()
@@ -129,6 +138,10 @@ class Jobs:
     def tick(self) -> int:
         """Run the birthday campaigns that are due and re-enqueue lost jobs; returns runs."""
         return len(self._birthdays().run_due())
+
+    def _run_warm_up(self, campaign_slug: str, share: float) -> None:
+        if self._warm_up is not None and self._warm_up(campaign_slug, share):
+            self.enqueue_warm_up(campaign_slug, share)
 
     def _run_tick(self) -> None:
         self.tick()

@@ -52,6 +52,10 @@ class TalonBudget(Protocol):
         """Spend nothing for `seconds` (Talon.One answered 429 with Retry-After)."""
         ...
 
+    def spent_in_window(self) -> int:
+        """Calls counted in the current window (a warm-up keeps below its share of it)."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -253,8 +257,14 @@ class RedisBudget:
             log.warning("talon_budget_unreachable", extra={"error": type(error).__name__})
 
     def spent_in_window(self) -> int:
-        """Calls counted in the current window (for tests and the console)."""
-        stats = self._limiter.get_window_stats(self._item, BUDGET_KEY)
+        """Calls counted in the current window (the whole limit while Redis is away)."""
+        import redis
+
+        try:
+            stats = self._limiter.get_window_stats(self._item, BUDGET_KEY)
+        except redis.RedisError as error:
+            log.warning("talon_budget_unreachable", extra={"error": type(error).__name__})
+            return self.limit
         return self.limit - stats.remaining
 
     def close(self) -> None:

@@ -184,7 +184,12 @@ class TextAnswerer:
         """A code already issued: reply now, log the text in the next batch (fast_path.py)."""
         issued = IssuedCode(known.code.code, known.code.expires_at, known.code.starts_at, False)
         pending = Pending(known.campaign, known.who, known.keyword, known.identifier)
-        outcome = self._wording.with_code(pending, issued, "code_resent")
+        first_ask = known.code.warm and self._fast_path.take_warm(
+            known.campaign.slug, known.identifier
+        )
+        outcome = self._wording.with_code(
+            pending, issued, "code_issued" if first_ask else "code_resent"
+        )
         self._fast_path.record(
             {
                 "message_sid": text.message_sid,

@@ -54,7 +54,7 @@ from selfserve.texts.message_log import BatchInsert, MessageLogWriter
 # worker stored it and has not texted it yet) goes to the slow path, which settles it.
 _FACTS_SQL = (
     "SELECT c.customer_id, c.first_name, COALESCE(o.opted_out, e.opted_out), m.state, "
-    "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome "
+    "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome, ic.warm "
     "FROM (SELECT 1 AS here) AS q "
     "LEFT JOIN customers AS c ON c.phone_e164 = :phone "
     "LEFT JOIN opt_outs AS o ON o.phone_e164 = :phone "
@@ -65,7 +65,12 @@ _FACTS_SQL = (
     "LEFT JOIN deferred_codes AS dc ON dc.campaign_slug = ic.campaign_slug "
     "AND dc.identifier = ic.identifier AND dc.state = 'pending'"
 )
-_PARAMETERS = ("phone", "sid", "slug", "pseudonym", "erased")
+_PARAMETERS = ("phone", "sid", "slug", "pseudonym", "erased", "identifier")
+# A code a warm-up fetched is "sent" at its first ask: one conditional UPDATE picks that ask.
+_TAKE_WARM_SQL = (
+    "UPDATE issued_coupons SET warm = false "
+    "WHERE campaign_slug = :slug AND identifier = :identifier AND warm = true RETURNING id"
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class KnownCode:
     expires_at: datetime | None
     starts_at: datetime | None
     owed: bool = False  # also owed by SMS: the slow path must settle it (no second text)
+    warm: bool = False  # fetched ahead by a warm-up, not asked for until this text
 
 
 @dataclass(frozen=True)
@@ -145,11 +151,13 @@ class FactReader:
 
     def __init__(self, connections: SetAsideConnections, postgres: bool) -> None:
         self._connections = connections
-        sql = _FACTS_SQL
-        if postgres:
-            for name in _PARAMETERS:
-                sql = sql.replace(f":{name}", f"%({name})s")
-        self._sql = sql
+        self._sql = _paramstyle(_FACTS_SQL, postgres)
+        self._take_warm_sql = _paramstyle(_TAKE_WARM_SQL, postgres)
+
+    @property
+    def take_warm_sql(self) -> str:
+        """The first-ask UPDATE in this driver's parameter style."""
+        return self._take_warm_sql
 
     def facts(
         self, phone: str, message_sid: str, campaign_slug: str, pseudonym: str, erased: str
@@ -170,7 +178,9 @@ class FactReader:
             if first[3] == "done"
             else None,
             codes={
-                row[4]: KnownCode(row[5], _utc(row[6]), _utc(row[7]), row[8] is not None)
+                row[4]: KnownCode(
+                    row[5], _utc(row[6]), _utc(row[7]), row[8] is not None, bool(row[11])
+                )
                 for row in rows
                 if row[4] is not None
             },
@@ -241,6 +251,14 @@ class ReturningCustomers:
             return None
         return ReturningText(campaign, who, keyword, identifier, code)
 
+    def take_warm(self, campaign_slug: str, identifier: str) -> bool:
+        """True when this text is the first ask for a code a warm-up fetched (see
+        coupons.take_warm_code): it then counts as issued, every later ask as resent."""
+        sql = self._reader.take_warm_sql
+        with self._write_turn:
+            rows = self._connections.run(sql, {"slug": campaign_slug, "identifier": identifier})
+        return bool(rows)
+
     def claim(self, row: dict[str, Any]) -> bool:
         """Claim a new customer's MessageSid: one INSERT that is its own transaction.
 
@@ -265,6 +283,14 @@ class ReturningCustomers:
         """Write the queued rows and release connections."""
         self._writer.close()
         self._connections.close()
+
+
+def _paramstyle(sql: str, postgres: bool) -> str:
+    """`:name` parameters as the driver wants them (psycopg: `%(name)s`)."""
+    if postgres:
+        for name in _PARAMETERS:
+            sql = sql.replace(f":{name}", f"%({name})s")
+    return sql
 
 
 def _utc(value: Any) -> datetime | None:

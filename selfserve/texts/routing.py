@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from selfserve.campaigns import DEFAULT_CONFIRM_REPLY, CampaignBook, CampaignSpec, render_template
-from selfserve.coupons import Coupons, find_advocate_referral, find_issued_code
+from selfserve.coupons import Coupons, find_advocate_referral, find_issued_code, take_warm_code
 from selfserve.customers import (
     CONFIRM_WORDS,
     ConsentState,
@@ -184,7 +184,10 @@ class Router:
             known = find_issued_code(db, campaign.slug, identifier)
             pending = Pending(campaign, who, keyword, identifier)
             if known is not None:
-                return self._wording.with_code(pending, known, "code_resent")
+                # A code a warm-up fetched counts as issued when first asked for.
+                first_ask = known.warm and take_warm_code(db, campaign.slug, identifier)
+                outcome = "code_issued" if first_ask else "code_resent"
+                return self._wording.with_code(pending, known, outcome)
         return pending
 
     def _start_journey(

@@ -45,6 +45,7 @@ class RecordedRequest:
     args: dict[str, str]
     headers: Headers
     json: Any = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
