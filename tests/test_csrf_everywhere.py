@@ -106,6 +106,11 @@ def ready_to_test_campaign(app, client, twilio):
     return Post("/admin/campaigns/spring/test", {})  # would ask Talon.One (X-DRY-RUN)
 
 
+def ready_to_warm_campaign(app, client, twilio):
+    logged_in(app, client)
+    return Post("/admin/campaigns/spring/warm", {"budget_share": "0.5"})  # would queue a run
+
+
 def ready_to_phone_simulator(app, client, twilio):
     logged_in(app, client)  # Twilio is live in these settings: the simulator is for users
     client.get("/dev/phone")
@@ -149,6 +154,7 @@ ROUTES: dict[str, Route] = {
     "admin.pause_campaign": Route(ready_to_pause_campaign),
     "admin.resume_campaign": Route(ready_to_resume_campaign),
     "admin.test_campaign": Route(ready_to_test_campaign),
+    "admin.warm_campaign": Route(ready_to_warm_campaign),
     "phone.send_from_phone": Route(ready_to_phone_simulator),
     "landing.send_code": Route(ready_to_send_code),
     "landing.check_code": Route(ready_to_check_code),
