@@ -16,7 +16,13 @@ from PIL import Image
 from pyzbar import pyzbar
 
 from app import create_app
-from tests.conftest import PUBLIC_BASE_URL, import_campaigns_text, reply_text, send_text
+from tests.conftest import (
+    PUBLIC_BASE_URL,
+    import_campaigns_text,
+    reply_text,
+    send_text,
+    wait_for,
+)
 
 CAMPAIGNS = """
 [[campaign]]
@@ -157,3 +163,26 @@ def test_an_mms_campaign_sends_the_barcode_png_as_media_in_the_twiml(client, app
 
 def test_without_mms_the_twiml_has_no_media(client, with_campaign):
     assert b"<Media>" not in send_text(client, "SPRING").data
+
+
+@pytest.mark.parametrize("mms", [True, False])
+def test_an_owed_code_texted_later_carries_the_barcode_png_as_media_url_with_mms(
+    client, app, talon_stand_in, twilio_stand_in, worker, mms
+):
+    campaign = CAMPAIGNS.replace("{barcode}", "code128") + ("mms = true\n" if mms else "")
+    import_campaigns_text(app, campaign)
+    talon_stand_in.down = True
+    deferred = reply_text(send_text(client, "SPRING", sender="+61491570156")) or ""
+    assert "code:" not in deferred  # owed: no code in the reply
+    talon_stand_in.down = False
+    wait_for(lambda: twilio_stand_in.messages_to("+61491570156"), what="the owed code by SMS")
+    [sent] = twilio_stand_in.messages_to("+61491570156")
+    code = re.search(r"code: (\S+)\.", sent.body).group(1)
+    token = LINK.search(sent.body).group(1)
+    if not mms:
+        assert sent.media_urls == []
+        return
+    assert sent.media_urls == [f"{PUBLIC_BASE_URL}/c/{token}/barcode.png"]
+    picture = client.get(sent.media_urls[0].removeprefix(PUBLIC_BASE_URL))
+    assert picture.mimetype == "image/png"
+    assert decoded(picture.data) == [("CODE128", code)]

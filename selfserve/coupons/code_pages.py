@@ -73,6 +73,10 @@ class CodePages:
         """The absolute URL of the claim's barcode PNG (MMS pictures)."""
         return self.url_for(campaign_slug, identifier) + "/barcode.png"
 
+    def media_url(self, campaign: CampaignSpec, identifier: str) -> str | None:
+        """The picture an MMS of this claim's code carries: its barcode PNG (campaign `mms`)."""
+        return self.barcode_url(campaign.slug, identifier) if campaign.mms else None
+
     def reply(
         self,
         campaign: CampaignSpec,
