@@ -186,3 +186,23 @@ def test_an_owed_code_texted_later_carries_the_barcode_png_as_media_url_with_mms
     picture = client.get(sent.media_urls[0].removeprefix(PUBLIC_BASE_URL))
     assert picture.mimetype == "image/png"
     assert decoded(picture.data) == [("CODE128", code)]
+
+
+def test_the_console_messages_view_links_each_issued_codes_page(
+    client, app, talon_stand_in, twilio_stand_in, worker
+):
+    from tests.console_support import create_console_user, log_in
+
+    import_campaigns_text(app, CAMPAIGNS.replace("{barcode}", "code128"))
+    _, texted_token = code_and_token(client, sender="+61491570156")
+    talon_stand_in.down = True
+    send_text(client, "SPRING", sender="+61491570157")  # owed: texted by the worker later
+    talon_stand_in.down = False
+    wait_for(lambda: twilio_stand_in.messages_to("+61491570157"), what="the owed code by SMS")
+    owed_token = LINK.search(twilio_stand_in.messages_to("+61491570157")[0].body).group(1)
+    create_console_user(app)
+    log_in(client)
+    html = client.get("/admin/messages").get_data(as_text=True)
+    links = re.findall(r'<a href="/c/([A-Za-z0-9_-]+)"[^>]*>Code page</a>', html)
+    assert sorted(links) == sorted([texted_token, owed_token])
+    assert client.get(f"/c/{owed_token}").status_code == 200
