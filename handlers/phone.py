@@ -37,6 +37,7 @@ from twilio.request_validator import RequestValidator
 from handlers.pages import private_page
 from handlers.services import services
 from selfserve.console import SentText, conversation
+from selfserve.coupons import code_page_links
 from selfserve.customers import national_format, to_e164
 from selfserve.errors import InvalidPhoneNumber
 
@@ -134,6 +135,8 @@ def _thread_context(number: str) -> dict[str, Any]:
         "number": number,
         "number_display": national_format(number),
         "bubbles": bubbles,
+        # A reply's {code_url} link is clickable; every other character is escaped as text.
+        "pieces_of": lambda text: code_page_links(text, settings.public_base_url),
         "our_number": national_format(settings.twilio_from_number)
         if settings.twilio_from_number
         else "",

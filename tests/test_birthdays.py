@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +26,7 @@ from selfserve.ops import (
 )
 from selfserve.queue import WorkerThreads
 from tests.conftest import import_campaigns_text, send_text, wait_for
+from tests.test_code_pages import decoded
 
 BIRTHDAY = """
 [[campaign]]
@@ -121,6 +123,22 @@ class TestSending:
         assert "2 sent, 0 already sent, 2 skipped, 0 FAILED" in result.output
         assert "skipped      C-STOP  +61 4•• ••• •05  opted out (STOP)" in result.output
         assert "skipped      C-NOCON  +61 4•• ••• •07  no marketing consent" in result.output
+
+    def test_an_mms_birthday_campaign_texts_the_barcode_png_as_media_url(
+        self, birthday_app, runner, twilio_stand_in
+    ):
+        import_campaigns_text(
+            birthday_app,
+            BIRTHDAY.replace("{code}", "{code} {code_url}") + "mms = true\n",
+        )
+        assert send(runner, "2027-03-01").exit_code == 0
+        [sent] = twilio_stand_in.messages
+        link = sent.body.split()[-1]
+        assert sent.media_urls == [link + "/barcode.png"]
+        code = sent.body.split("code: ")[1].split()[0]
+        picture = birthday_app.test_client().get(urlsplit(sent.media_urls[0]).path)
+        assert picture.mimetype == "image/png"
+        assert decoded(picture.data) == [("CODE128", code)]
 
     def test_a_leap_years_28_february_leaves_29_february_for_its_own_day(
         self, birthday_app, runner, twilio_stand_in

@@ -16,7 +16,13 @@ from PIL import Image
 from pyzbar import pyzbar
 
 from app import create_app
-from tests.conftest import PUBLIC_BASE_URL, import_campaigns_text, reply_text, send_text
+from tests.conftest import (
+    PUBLIC_BASE_URL,
+    import_campaigns_text,
+    reply_text,
+    send_text,
+    wait_for,
+)
 
 CAMPAIGNS = """
 [[campaign]]
@@ -157,3 +163,46 @@ def test_an_mms_campaign_sends_the_barcode_png_as_media_in_the_twiml(client, app
 
 def test_without_mms_the_twiml_has_no_media(client, with_campaign):
     assert b"<Media>" not in send_text(client, "SPRING").data
+
+
+@pytest.mark.parametrize("mms", [True, False])
+def test_an_owed_code_texted_later_carries_the_barcode_png_as_media_url_with_mms(
+    client, app, talon_stand_in, twilio_stand_in, worker, mms
+):
+    campaign = CAMPAIGNS.replace("{barcode}", "code128") + ("mms = true\n" if mms else "")
+    import_campaigns_text(app, campaign)
+    talon_stand_in.down = True
+    deferred = reply_text(send_text(client, "SPRING", sender="+61491570156")) or ""
+    assert "code:" not in deferred  # owed: no code in the reply
+    talon_stand_in.down = False
+    wait_for(lambda: twilio_stand_in.messages_to("+61491570156"), what="the owed code by SMS")
+    [sent] = twilio_stand_in.messages_to("+61491570156")
+    code = re.search(r"code: (\S+)\.", sent.body).group(1)
+    token = LINK.search(sent.body).group(1)
+    if not mms:
+        assert sent.media_urls == []
+        return
+    assert sent.media_urls == [f"{PUBLIC_BASE_URL}/c/{token}/barcode.png"]
+    picture = client.get(sent.media_urls[0].removeprefix(PUBLIC_BASE_URL))
+    assert picture.mimetype == "image/png"
+    assert decoded(picture.data) == [("CODE128", code)]
+
+
+def test_the_console_messages_view_links_each_issued_codes_page(
+    client, app, talon_stand_in, twilio_stand_in, worker
+):
+    from tests.console_support import create_console_user, log_in
+
+    import_campaigns_text(app, CAMPAIGNS.replace("{barcode}", "code128"))
+    _, texted_token = code_and_token(client, sender="+61491570156")
+    talon_stand_in.down = True
+    send_text(client, "SPRING", sender="+61491570157")  # owed: texted by the worker later
+    talon_stand_in.down = False
+    wait_for(lambda: twilio_stand_in.messages_to("+61491570157"), what="the owed code by SMS")
+    owed_token = LINK.search(twilio_stand_in.messages_to("+61491570157")[0].body).group(1)
+    create_console_user(app)
+    log_in(client)
+    html = client.get("/admin/messages").get_data(as_text=True)
+    links = re.findall(r'<a href="/c/([A-Za-z0-9_-]+)"[^>]*>Code page</a>', html)
+    assert sorted(links) == sorted([texted_token, owed_token])
+    assert client.get(f"/c/{owed_token}").status_code == 200

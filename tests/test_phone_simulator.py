@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from urllib.parse import parse_qsl
 
 import pytest
@@ -179,3 +180,23 @@ class TestWhoMayUseIt:
         assert 'href="/dev/phone"' in html
         assert 'href="/admin/"' in html
         assert "users create" in html
+
+
+def test_a_code_url_in_a_reply_is_a_link_and_everything_else_stays_text(sandbox_app, phone):
+    import_campaigns_text(
+        sandbox_app,
+        SPRING_CAMPAIGNS.replace(
+            'reply = "Your Spring code: {code}',
+            'reply = "<b>Spring</b> code: {code} at {code_url} &',
+        ),
+    )
+    text_from(phone, "SPRING")
+    thread = phone.get(f"/dev/phone/thread?number={NUMBER}").get_data(as_text=True)
+    base = sandbox_app.extensions["selfserve"].settings.public_base_url.rstrip("/")
+    link = re.search(rf'<a href="({re.escape(base)}/c/[A-Za-z0-9_-]{{16}})"[^>]*>\1</a>', thread)
+    assert link is not None, thread
+    assert "&lt;b&gt;Spring&lt;/b&gt;" in thread  # the campaign's own words are only text
+    assert "<b>" not in thread
+    page = phone.get(link.group(1).removeprefix(base))
+    assert page.status_code == 200
+    assert re.search(r"SBX-\w+", page.get_data(as_text=True))

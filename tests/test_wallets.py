@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import create_app
 from tests.conftest import import_campaigns_text
-from tests.test_code_pages import CAMPAIGNS, code_and_token
+from tests.phone_visitor import PhoneVisitor, one_time_code
+from tests.test_code_pages import CAMPAIGNS, code_and_token, decoded
 
 
 def openssl(*arguments: str, cwd: Path) -> None:
@@ -187,6 +188,27 @@ def test_the_google_link_is_a_jwt_that_verifies_with_the_public_key_and_holds_th
     assert offer["barcode"] == {"type": "CODE_128", "value": code, "alternateText": code}
     assert offer["classId"] == "3388000000012345678.spring"
     assert claims["payload"]["offerClasses"][0]["title"] == "Spring 20% off"
+
+
+def test_the_landing_pages_code_view_shows_the_code_pages_barcode_and_wallet_buttons(
+    wallet_app, twilio_stand_in, talon_stand_in
+):
+    visitor = PhoneVisitor(wallet_app.test_client())
+    visitor.scan()
+    visitor.enter_number("0491 570 156")
+    visitor.enter_code(one_time_code(twilio_stand_in.messages_to("+61491570156")[-1].body))
+    [coupon] = talon_stand_in.coupons.values()
+    page = visitor.page
+    png = re.search(r'src="(/c/([A-Za-z0-9_-]+)/barcode)\.svg"', page)
+    assert png is not None, page
+    picture = visitor.client.get(png.group(1) + ".png")
+    assert picture.status_code == 200
+    assert decoded(picture.data) == [("CODE128", coupon["Value"])]
+    assert f'href="/c/{png.group(2)}/pass.pkpass"' in page
+    assert "Add to Apple Wallet" in page
+    link = re.search(r'href="https://pay\.google\.com/gp/v/save/([^"]+)"', page)
+    assert link is not None
+    assert visitor.client.get(f"/c/{png.group(2)}/pass.pkpass").status_code == 200
 
 
 def test_a_broken_wallet_config_fails_check_and_hides_the_button(settings, tmp_path):

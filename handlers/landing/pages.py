@@ -122,9 +122,9 @@ def render_result(page: LandingPage, verified: VerifiedNumber, record: bool) -> 
         return render_template(
             "landing/coupon.html",
             **_common(page),
+            **_till_view(claim),
             claim=claim,
             expiry=_date(claim.expires_at),
-            qr_svg=Markup(code_qr_svg(claim.code)),  # noqa: S704 - our own generated SVG
         ), int(HTTPStatus.OK)
     if claim.outcome == "loyalty":
         return render_template("landing/loyalty.html", **_common(page), claim=claim), int(
@@ -149,6 +149,22 @@ def render_result(page: LandingPage, verified: VerifiedNumber, record: bool) -> 
             retry_label="Check for my code",
         ), int(HTTPStatus.ACCEPTED)
     return _no_code_page(page, claim.outcome)
+
+
+def _till_view(claim: Any) -> dict[str, Any]:
+    """What the code page shows at the till: its barcode picture and the wallet buttons.
+
+    A claim without a code page (none made yet) keeps the inline QR code of its code.
+    """
+    shown = services().code_page_flow.show(claim.code_token) if claim.code_token else None
+    if shown is None or shown.owed:
+        return {"shown": None, "qr_svg": Markup(code_qr_svg(claim.code))}  # noqa: S704 - ours
+    return {
+        "shown": shown,
+        "barcode_url": url_for("code_pages.barcode", token=shown.token, image_format="svg"),
+        "pass_url": url_for("code_pages.apple_pass", token=shown.token),
+        "code_page_url": url_for("code_pages.code_page", token=shown.token),
+    }
 
 
 def _no_code_page(page: LandingPage, outcome: str) -> tuple[str, int]:

@@ -21,7 +21,7 @@ from selfserve.console.activity import (
     RESENT_OUTCOMES,
 )
 from selfserve.customers import mask_phone
-from selfserve.models import InboundMessage, OutboundMessage
+from selfserve.models import DeferredCode, InboundMessage, IssuedCoupon, OutboundMessage
 
 PAGE_SIZE = 50
 
@@ -38,6 +38,7 @@ class LogEntry:
     outcome: str | None  # inbound: what came of it; outbound: the delivery status
     text: str | None  # inbound: our reply; outbound: the body we sent
     note: str | None  # inbound: channel and poster source; outbound: why we sent it
+    code_token: str | None = None  # the issued code's page (`/c/<token>`), shown beside it
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,22 @@ def _received() -> Select[Any]:
         InboundMessage.reply.label("text"),
         InboundMessage.channel.label("channel"),
         InboundMessage.source.label("note"),
+        _issued_token().label("code_token"),
+    )
+
+
+def _issued_token() -> Any:
+    """The code page of the code a received text was given or sent again (its newest)."""
+    return (
+        select(IssuedCoupon.code_token)
+        .where(
+            InboundMessage.outcome.in_(ISSUED_OUTCOMES + RESENT_OUTCOMES),
+            IssuedCoupon.campaign_slug == InboundMessage.campaign_slug,
+            IssuedCoupon.customer_id == InboundMessage.customer_id,
+        )
+        .order_by(IssuedCoupon.issued_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
 
 
@@ -113,6 +130,11 @@ def _sent() -> Select[Any]:
         OutboundMessage.body.label("text"),
         OutboundMessage.provider.label("channel"),
         OutboundMessage.purpose.label("note"),
+        select(DeferredCode.code_token)  # an owed code, texted once Talon.One gave it
+        .where(DeferredCode.outbound_id == OutboundMessage.id)
+        .limit(1)
+        .scalar_subquery()
+        .label("code_token"),
     )
 
 
@@ -128,7 +150,15 @@ def _log_entry(row: Any) -> LogEntry:
             parts.append(f"from poster {row.note}")
         note = ", ".join(parts) or None
         return LogEntry(
-            "in", at, row.phone, row.campaign_slug, row.keyword, row.outcome, row.text, note
+            "in",
+            at,
+            row.phone,
+            row.campaign_slug,
+            row.keyword,
+            row.outcome,
+            row.text,
+            note,
+            row.code_token,
         )
     purpose = row.note or ""
     return LogEntry(
@@ -140,6 +170,7 @@ def _log_entry(row: Any) -> LogEntry:
         row.outcome,
         "(one-time code, hidden)" if is_secret_purpose(purpose) else row.text,
         f"{purpose} via {row.channel}" if row.channel else purpose,
+        row.code_token,
     )
 
 

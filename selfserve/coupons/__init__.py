@@ -11,7 +11,7 @@ client's coupon and referral endpoints. It may import `campaigns`, `sms`, `custo
 """
 
 from selfserve.coupons.burst_plan import BurstPlan, plan_burst
-from selfserve.coupons.code_pages import CodePage, CodePages
+from selfserve.coupons.code_pages import CodePage, CodePages, code_page_links
 from selfserve.coupons.codes import (
     ClaimResult,
     CodeCaps,
@@ -67,6 +67,7 @@ __all__ = [
     "WarmPlan",
     "WarmReport",
     "WarmUps",
+    "code_page_links",
     "code_reply",
     "find_advocate_referral",
     "find_issued_code",

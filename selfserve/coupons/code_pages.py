@@ -73,6 +73,10 @@ class CodePages:
         """The absolute URL of the claim's barcode PNG (MMS pictures)."""
         return self.url_for(campaign_slug, identifier) + "/barcode.png"
 
+    def media_url(self, campaign: CampaignSpec, identifier: str) -> str | None:
+        """The picture an MMS of this claim's code carries: its barcode PNG (campaign `mms`)."""
+        return self.barcode_url(campaign.slug, identifier) if campaign.mms else None
+
     def reply(
         self,
         campaign: CampaignSpec,
@@ -146,3 +150,30 @@ class CodePages:
                 )
             filled += len(rows)
         return filled
+
+
+@dataclass(frozen=True)
+class TextPiece:
+    """A stretch of a text message: plain words, or a code-page link (`url` set)."""
+
+    text: str
+    url: str = ""
+
+
+def code_page_links(text: str, public_base_url: str) -> list[TextPiece]:
+    """`text` cut into plain pieces and its `{code_url}` links (`PUBLIC_BASE_URL/c/<token>`).
+
+    For screens that show a text (the phone simulator, the console) and make its code-page
+    link clickable while escaping everything else. Only links to this app's code pages count.
+    """
+    shape = re.compile(re.escape(public_base_url.rstrip("/")) + r"/c/[A-Za-z0-9_-]{16}(?![\w-])")
+    pieces: list[TextPiece] = []
+    start = 0
+    for found in shape.finditer(text):
+        if found.start() > start:
+            pieces.append(TextPiece(text[start : found.start()]))
+        pieces.append(TextPiece(found.group(0), url=found.group(0)))
+        start = found.end()
+    if start < len(text):
+        pieces.append(TextPiece(text[start:]))
+    return pieces

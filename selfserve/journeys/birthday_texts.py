@@ -181,6 +181,7 @@ class BirthdayTexts:
             body=body,
             purpose="birthday",
             campaign_slug=campaign.slug,
+            media_url=self._coupons.code_pages.media_url(campaign, identifier),
         )
         state, detail = _SENT_AS.get(sent.state, (FAILED, sent.detail))
         if state in (SENT, FAILED):

@@ -52,6 +52,7 @@ def send_journey_text(
     body: str,
     purpose: str,
     campaign_slug: str | None = None,
+    media_url: str | None = None,
 ) -> JourneySend:
     """Send one text at most once per `dedupe_key`, trying Twilio at once in this thread.
 
@@ -65,6 +66,7 @@ def send_journey_text(
         purpose=purpose,
         campaign_slug=campaign_slug,
         now=True,
+        media_url=media_url,
     )
     if not recorded.fresh:
         return JourneySend(ALREADY_SENT)

@@ -64,3 +64,5 @@ class OutboundMessage(Base):
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     detail: Mapped[str | None] = mapped_column(Text)
+    # MMS: the picture Twilio attaches (the code's barcode PNG, campaign `mms = true`).
+    media_url: Mapped[str | None] = mapped_column(String(512))

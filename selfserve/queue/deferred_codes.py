@@ -98,7 +98,10 @@ class DeferredCodes:
             return self._release(claimed, attempt, None, str(error), error.retry_after_seconds)
         except TalonUnavailable as error:
             return self._release(claimed, attempt, None, str(error), error.retry_after_seconds)
-        return self._hand_to_outbox(claimed, attempt, self._reply(campaign, claimed, issued))
+        media_url = self._coupons.code_pages.media_url(campaign, claimed.identifier)
+        return self._hand_to_outbox(
+            claimed, attempt, self._reply(campaign, claimed, issued), media_url
+        )
 
     def _reply(self, campaign: CampaignSpec, claimed: _Claimed, issued: IssuedCode) -> str:
         if campaign.action == "competition":  # also_coupon: the entry's reply, with the code
@@ -240,7 +243,9 @@ class DeferredCodes:
             )
         return Retry(attempt, wait_seconds)
 
-    def _hand_to_outbox(self, claimed: _Claimed, attempt: int, text: str) -> None:
+    def _hand_to_outbox(
+        self, claimed: _Claimed, attempt: int, text: str, media_url: str | None
+    ) -> None:
         now = self._clock()
         with self._sessions.begin() as db:
             if is_opted_out(db, claimed.phone_e164):  # STOP while we were asking Talon.One
@@ -265,6 +270,7 @@ class DeferredCodes:
                 body=text,
                 purpose="deferred_code",
                 campaign_slug=claimed.campaign_slug,
+                media_url=media_url,
             )
             db.execute(
                 update(DeferredCode)

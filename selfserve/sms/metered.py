@@ -14,10 +14,10 @@ class MeteredSender:
         self._inner = inner
         self.provider = inner.provider
 
-    def send(self, to_e164: str, body: str) -> SentMessage:
+    def send(self, to_e164: str, body: str, media_url: str | None = None) -> SentMessage:
         """Send through the wrapped sender, counting accepted, opted_out or failed."""
         try:
-            sent = self._inner.send(to_e164, body)
+            sent = self._inner.send(to_e164, body, media_url)
         except RecipientOptedOut:
             OUTBOUND_SMS.labels("opted_out").inc()
             raise

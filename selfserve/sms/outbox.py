@@ -118,6 +118,7 @@ class Outbox:
         purpose: str,
         campaign_slug: str | None = None,
         now: bool = False,
+        media_url: str | None = None,
     ) -> Recorded:
         """Send `body` to `to_e164` reliably, at most once per `dedupe_key`.
 
@@ -134,6 +135,7 @@ class Outbox:
                 body=body,
                 purpose=purpose,
                 campaign_slug=campaign_slug,
+                media_url=media_url,
             )
         if recorded.fresh:
             if now:
@@ -151,6 +153,7 @@ class Outbox:
         body: str,
         purpose: str,
         campaign_slug: str | None = None,
+        media_url: str | None = None,
     ) -> Recorded:
         """Write the text into the outbox inside the caller's transaction (nothing is sent).
 
@@ -170,6 +173,7 @@ class Outbox:
                 "status": WAITING,
                 "campaign_slug": campaign_slug,
                 "dedupe_key": dedupe_key,
+                "media_url": media_url,
                 "attempts": 0,
                 "failures": 0,
                 "next_attempt_at": now,
@@ -211,7 +215,7 @@ class Outbox:
             return None
         masked = mask_phone(claimed.to_e164)
         try:
-            sent = self._sender.send(claimed.to_e164, claimed.body)
+            sent = self._sender.send(claimed.to_e164, claimed.body, claimed.media_url)
         except RecipientOptedOut:
             self._record_recipient_opt_out(outbound_id, attempt + 1, claimed.to_e164)
             return None
@@ -245,7 +249,12 @@ class Outbox:
                     OutboundMessage.attempts == attempt,
                 )
                 .values(status=CLAIMED, attempts=attempt + 1, lease_until=now + self._retries.lease)
-                .returning(OutboundMessage.to_e164, OutboundMessage.body, OutboundMessage.purpose)
+                .returning(
+                    OutboundMessage.to_e164,
+                    OutboundMessage.body,
+                    OutboundMessage.purpose,
+                    OutboundMessage.media_url,
+                )
             ).first()
             if claimed is None:
                 return None

@@ -50,7 +50,7 @@ class SmsSender(Protocol):
 
     provider: str
 
-    def send(self, to_e164: str, body: str) -> SentMessage: ...
+    def send(self, to_e164: str, body: str, media_url: str | None = None) -> SentMessage: ...
 
 
 class TwilioSender:
@@ -79,11 +79,14 @@ class TwilioSender:
         self._service = messaging_service_sid
         self._status_callback = status_callback_url
 
-    def send(self, to_e164: str, body: str) -> SentMessage:
-        """Create one Message; Twilio's error codes become domain errors."""
-        sender = (
+    def send(self, to_e164: str, body: str, media_url: str | None = None) -> SentMessage:
+        """Create one Message (an MMS with `media_url`); Twilio's error codes become domain
+        errors."""
+        sender: dict[str, object] = (
             {"messaging_service_sid": self._service} if self._service else {"from_": self._from}
         )
+        if media_url:
+            sender["media_url"] = [media_url]
         try:
             message = self._client.messages.create(
                 to=to_e164, body=body, status_callback=self._status_callback, **sender
@@ -136,8 +139,8 @@ class SandboxSender:
 
     provider = "sandbox"
 
-    def send(self, to_e164: str, body: str) -> SentMessage:
-        """Accept the text at once; it is visible in the outbox."""
+    def send(self, to_e164: str, body: str, media_url: str | None = None) -> SentMessage:
+        """Accept the text at once; it is visible in the outbox (its picture's URL too)."""
         return SentMessage(sid="SM" + secrets.token_hex(16), status="sandboxed", provider="sandbox")
 
 

@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
@@ -39,6 +39,7 @@ class SentSms:
     body: str
     sender: str
     status_callback: str
+    media_urls: list[str] = field(default_factory=list)  # MMS: every MediaUrl it carried
 
 
 class TwilioRestStandIn:
@@ -65,6 +66,7 @@ class TwilioRestStandIn:
     def _answer(self, request: Request) -> Response:
         expected_path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
         form = request.form.to_dict()
+        media_urls = request.form.getlist("MediaUrl")
         with self._lock:
             self.requests.append(form)
             scripted = self._scripted.popleft() if self._scripted else None
@@ -78,7 +80,7 @@ class TwilioRestStandIn:
             time.sleep(delay)
             return _error(status, code, "scripted failure")
         to = form.get("To", "")
-        if not to or not form.get("Body"):
+        if not to or not (form.get("Body") or media_urls):
             return _error(400, 21602, "Message body is required.")
         if bool(form.get("From")) == bool(form.get("MessagingServiceSid")):
             return _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
@@ -93,9 +95,10 @@ class TwilioRestStandIn:
                 SentSms(
                     sid,
                     to,
-                    form["Body"],
+                    form.get("Body", ""),
                     form.get("From") or form.get("MessagingServiceSid", ""),
                     form.get("StatusCallback", ""),
+                    media_urls,
                 )
             )
         now = formatdate(usegmt=True)
@@ -108,11 +111,11 @@ class TwilioRestStandIn:
                     "messaging_service_sid": service,
                     "from": form.get("From"),
                     "to": to,
-                    "body": form["Body"],
+                    "body": form.get("Body", ""),
                     "status": "accepted" if service else "queued",
                     "direction": "outbound-api",
                     "num_segments": "0" if service else "1",
-                    "num_media": "0",
+                    "num_media": str(len(media_urls)),
                     "error_code": None,
                     "error_message": None,
                     "price": None,
