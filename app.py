@@ -33,6 +33,7 @@ from selfserve.landing import (
     LandingFlow,
     LandingGuards,
     OneTimeCodes,
+    PageWords,
     RangeLimit,
     ScreenTokens,
     SendThrottle,
@@ -396,6 +397,7 @@ def build_landing(core: _Core, coupons: Coupons, awards: Awards, outbox: Outbox)
             ),
         ),
         build_guards(core),
+        PageWords(Catalogues(), settings.languages),
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
         allowed_regions=settings.otp_regions,
@@ -485,6 +487,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from handlers.web import init_web_protections
 
     init_web_protections(app, settings)
+    from handlers.page_words import init_page_words
+
+    init_page_words(app)
     app.register_blueprint(ops.bp)
     from handlers import home, phone
     from handlers.admin import init_console

@@ -16,6 +16,7 @@ from phonenumbers import geocoder
 
 from handlers.errors import answer_for
 from handlers.landing.visitor_state import state_of
+from handlers.page_words import use_page_language
 from handlers.security import origin_of
 from handlers.services import services
 from selfserve.errors import CampaignClosed, ScreenScanNeeded, SelfserveError
@@ -193,6 +194,7 @@ def render_not_found(slug: str, error: SelfserveError) -> tuple[str, int]:
     """The friendly 404: an unknown campaign, or one that has ended."""
     closed = isinstance(error, CampaignClosed)
     campaign = services().campaigns.by_slug(slug) if closed else None
+    use_page_language(landing_flow().words.language_of(campaign))
     return render_template(
         "landing/message.html",
         page=None,
@@ -217,6 +219,7 @@ def _common(page: LandingPage) -> dict[str, Any]:
     ios = bool(APPLE_DEVICES.search(request.headers.get("User-Agent", "")))
     sms_href = sms_uri(page.sms_number, page.keyword, ios) if page.sms_number else ""
     g.logo_origin = origin_of(page.logo_url)  # the CSP admits the logo's site, and no other
+    use_page_language(page.language)
     base_url = services().settings.public_base_url.rstrip("/")
     return {
         "page": page,

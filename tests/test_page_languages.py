@@ -1,0 +1,119 @@
+"""The landing pages' own words in the campaign's language, and the one-time code text too.
+
+Over Flask's test client, with the one-time code read from the Twilio stand-in on a real
+socket: a campaign with `language = "fr"` gets French pages and a French code text; one without
+gets the first of SMS_LANGUAGES; the marketer's own words (name, offer) are never translated.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import _build_app, import_campaigns_text
+from tests.phone_visitor import PhoneVisitor, one_time_code
+
+TYPED = "0491 570 156"
+PHONE = "+61491570156"
+
+
+def campaign(slug: str, keyword: str, extra: str = "") -> str:
+    return f"""
+[[campaign]]
+slug = "{slug}"
+name = "Printemps 20%"
+keywords = ["{keyword}"]
+application_id = 12
+campaign_id = 34
+offer = "20% sur tout le magasin"
+{extra}
+"""
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    path = tmp_path / "selfserve.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def app_with(settings, languages: str):
+    application = _build_app(replace(settings, sms_languages=languages))
+    import_campaigns_text(
+        application,
+        campaign("printemps", "PRINTEMPS", 'language = "fr"') + campaign("spring", "SPRING"),
+    )
+    return application
+
+
+@pytest.fixture
+def app(settings):
+    application = app_with(settings, "en,fr")
+    yield application
+    application.extensions["selfserve"].close()
+
+
+def html_lang(page: str) -> str:
+    match = re.search(r'<html lang="([^"]+)">', page)
+    assert match, "no <html lang>"
+    return match.group(1)
+
+
+def test_a_french_campaign_gets_a_french_landing_page(client):
+    visitor = PhoneVisitor(client)
+    assert visitor.scan("printemps").status_code == 200
+    assert html_lang(visitor.page) == "fr"
+    text = unescape(visitor.text)
+    assert "Obtenez votre code sur cette page" in text
+    assert "Numéro de mobile" in text
+    assert "M'envoyer un code" in text
+    assert "Ou envoyez PRINTEMPS au 0480 000 000" in text
+    assert "Get your code on this page" not in text
+    assert "Mobile number" not in text
+    # the marketer's own words stay as written
+    assert "Printemps 20%" in text
+    assert "20% sur tout le magasin" in text
+
+
+def test_a_campaign_without_a_language_gets_the_default_landing_page(client):
+    visitor = PhoneVisitor(client)
+    assert visitor.scan("spring").status_code == 200
+    assert html_lang(visitor.page) == "en"
+    assert "Get your code on this page" in visitor.text
+    assert "Text SPRING to 0480 000 000 instead" in visitor.text
+    assert "Obtenez votre code" not in unescape(visitor.text)
+
+
+def test_the_default_language_is_the_first_of_sms_languages(settings):
+    application = app_with(settings, "fr,en")
+    try:
+        visitor = PhoneVisitor(application.test_client())
+        visitor.scan("spring")
+        assert html_lang(visitor.page) == "fr"
+        assert "Obtenez votre code sur cette page" in unescape(visitor.text)
+    finally:
+        application.extensions["selfserve"].close()
+
+
+def test_the_code_form_and_the_one_time_code_text_are_french(client, twilio_stand_in):
+    visitor = PhoneVisitor(client)
+    visitor.scan("printemps")
+    visitor.enter_number(TYPED)
+    assert html_lang(visitor.page) == "fr"
+    assert "Saisissez le code reçu par SMS" in unescape(visitor.text)
+    body = twilio_stand_in.messages_to(PHONE)[-1].body
+    code = one_time_code(body)
+    assert body.startswith(f"Votre code Printemps 20% est {code}. Il expire dans 10 minutes.")
+
+
+def test_an_english_campaigns_one_time_code_text_stays_english(client, twilio_stand_in):
+    visitor = PhoneVisitor(client)
+    visitor.scan("spring")
+    visitor.enter_number(TYPED)
+    body = twilio_stand_in.messages_to(PHONE)[-1].body
+    assert body.startswith(f"Your Printemps 20% code is {one_time_code(body)}.")
