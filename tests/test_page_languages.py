@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _build_app, import_campaigns_text
+from tests.conftest import _build_app, import_campaigns_text, reply_text, send_text
 from tests.phone_visitor import PhoneVisitor, one_time_code
 
 TYPED = "0491 570 156"
@@ -117,3 +117,40 @@ def test_an_english_campaigns_one_time_code_text_stays_english(client, twilio_st
     visitor.enter_number(TYPED)
     body = twilio_stand_in.messages_to(PHONE)[-1].body
     assert body.startswith(f"Your Printemps 20% code is {one_time_code(body)}.")
+
+
+CODE_PAGE_CAMPAIGNS = """
+[[campaign]]
+slug = "{slug}"
+name = "{slug} 20%"
+keywords = ["{keyword}"]
+application_id = 12
+campaign_id = 34
+reply = "Code: {{code}} {{code_url}}"
+{extra}
+"""
+
+
+@pytest.mark.parametrize(
+    ("keyword", "extra", "lang", "wanted", "unwanted"),
+    [
+        ("PRINTEMPS", 'language = "fr"', "fr", "Montrez cet écran en caisse", "Show this screen"),
+        ("SPRING", "", "en", "Show this screen at the till", "Montrez cet écran"),
+    ],
+)
+def test_the_code_page_speaks_the_campaigns_language(
+    app, client, keyword, extra, lang, wanted, unwanted
+):
+    import_campaigns_text(
+        app,
+        CODE_PAGE_CAMPAIGNS.format(slug=keyword.lower(), keyword=keyword, extra=extra),
+    )
+    reply = reply_text(send_text(client, keyword)) or ""
+    link = re.search(r"/c/([A-Za-z0-9_-]+)", reply)
+    assert link, reply
+    page = client.get(f"/c/{link.group(1)}")
+    assert page.status_code == 200
+    html = unescape(page.get_data(as_text=True))
+    assert html_lang(html) == lang
+    assert wanted in html
+    assert unwanted not in html
