@@ -340,7 +340,10 @@ def build_texts(
         sms_number=settings.twilio_from_number,
     )
     data_rights = DataRights(
-        core.campaigns, identity_secret=settings.identity_secret, brand=settings.program_name
+        core.campaigns,
+        wording,
+        identity_secret=settings.identity_secret,
+        brand=settings.program_name,
     )
     router = Router(
         core.campaigns,

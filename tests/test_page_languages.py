@@ -154,3 +154,23 @@ def test_the_code_page_speaks_the_campaigns_language(
     assert html_lang(html) == lang
     assert wanted in html
     assert unwanted not in html
+
+
+class TestOurTextsInTheNumbersLanguage:
+    """MYCODES and FORGET ME are answered in the language the number last used."""
+
+    def test_mycodes_lists_codes_in_french_after_a_french_campaign(self, client, talon_stand_in):
+        send_text(client, "PRINTEMPS", "+61491570160")
+        reply = reply_text(send_text(client, "MYCODES", "+61491570160")) or ""
+        assert reply.startswith("Vos codes :\nPrintemps 20%: "), reply
+
+    def test_mycodes_without_codes_stays_english_for_a_new_number(self, client):
+        reply = reply_text(send_text(client, "MYCODES", "+61491570161")) or ""
+        assert reply.startswith("You have no codes yet. Text "), reply
+
+    def test_forget_me_is_asked_in_french(self, client, talon_stand_in):
+        send_text(client, "PRINTEMPS", "+61491570162")
+        asked = reply_text(send_text(client, "FORGET ME", "+61491570162")) or ""
+        assert asked.startswith("Répondez FORGET pour effacer vos données"), asked
+        erased = reply_text(send_text(client, "FORGET", "+61491570162")) or ""
+        assert erased.startswith("Vos données ont été effacées"), erased
