@@ -174,3 +174,26 @@ class TestOurTextsInTheNumbersLanguage:
         assert asked.startswith("Répondez FORGET pour effacer vos données"), asked
         erased = reply_text(send_text(client, "FORGET", "+61491570162")) or ""
         assert erased.startswith("Vos données ont été effacées"), erased
+
+
+def test_a_french_page_explains_a_bad_number_in_french(client, twilio_stand_in):
+    visitor = PhoneVisitor(client)
+    visitor.scan("printemps")
+    response = visitor.enter_number("not a number")
+    assert response.status_code == 400
+    assert "Ce numéro ne ressemble pas à un numéro de mobile." in unescape(visitor.text)
+    visitor.scan("spring")
+    visitor.enter_number("not a number")
+    assert "That doesn't look like a mobile number." in unescape(visitor.text)
+    assert twilio_stand_in.messages_to(PHONE) == []
+
+
+def test_an_ended_french_campaign_says_so_in_french(app, client):
+    import_campaigns_text(
+        app, campaign("printemps", "PRINTEMPS", 'language = "fr"\nactive = false')
+    )
+    response = client.get("/q/printemps")
+    assert response.status_code == 404
+    page = unescape(response.get_data(as_text=True))
+    assert html_lang(page) == "fr"
+    assert "Printemps 20% est terminé" in page
