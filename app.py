@@ -33,6 +33,7 @@ from selfserve.landing import (
     LandingFlow,
     LandingGuards,
     OneTimeCodes,
+    PageWords,
     RangeLimit,
     ScreenTokens,
     SendThrottle,
@@ -339,7 +340,10 @@ def build_texts(
         sms_number=settings.twilio_from_number,
     )
     data_rights = DataRights(
-        core.campaigns, identity_secret=settings.identity_secret, brand=settings.program_name
+        core.campaigns,
+        wording,
+        identity_secret=settings.identity_secret,
+        brand=settings.program_name,
     )
     router = Router(
         core.campaigns,
@@ -396,6 +400,7 @@ def build_landing(core: _Core, coupons: Coupons, awards: Awards, outbox: Outbox)
             ),
         ),
         build_guards(core),
+        PageWords(Catalogues(), settings.languages),
         identity_secret=settings.identity_secret,
         default_region=settings.default_region,
         allowed_regions=settings.otp_regions,
@@ -485,6 +490,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from handlers.web import init_web_protections
 
     init_web_protections(app, settings)
+    from handlers.page_words import init_page_words
+
+    init_page_words(app)
     app.register_blueprint(ops.bp)
     from handlers import home, phone
     from handlers.admin import init_console

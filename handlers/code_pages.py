@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, render_template, url_for
 
 from handlers.landing.pages import csp_nonce
 from handlers.landing.routes import protect_page
+from handlers.page_words import page_gettext, use_page_language
 from handlers.services import services
 from handlers.web import limiter
 from selfserve.landing import PKPASS_TYPE, CodePageFlow, ShownCode, palette_for
@@ -48,6 +49,7 @@ def code_page(token: str) -> Any:
     shown = code_page_flow().show(token)
     if shown is None:
         return _not_found()
+    use_page_language(shown.language)
     body = render_template(
         "codes/code.html",
         **_look(shown.brand_colour, shown.accent_colour),
@@ -97,8 +99,8 @@ def _not_found() -> tuple[str, int]:
     return render_template(
         "landing/message.html",
         **_look("", ""),
-        heading="We can't find that code",
-        message="Please check the link in your text message.",
+        heading=page_gettext("We can't find that code"),
+        message=page_gettext("Please check the link in your text message."),
         retry_url="",
     ), int(HTTPStatus.NOT_FOUND)
 

@@ -163,3 +163,15 @@ def test_the_make_run_sandbox_serves_refer_and_a_friend_from_the_demo_file(setti
         assert friend.startswith("Your Spring code: SBX-")
     finally:
         application.extensions["selfserve"].close()
+
+
+def test_a_french_campaigns_refusals_are_in_french(app, client, talon_stand_in):
+    french = CAMPAIGNS.replace(
+        'name = "Refer a friend"', 'name = "Refer a friend"\nlanguage = "fr"'
+    )
+    import_campaigns_text(
+        app, french.replace('offer = "20% off"', 'offer = "20% off"\nlanguage = "fr"')
+    )
+    code = advocate_code(client, talon_stand_in)
+    own = reply_text(send_text(client, code, ADVOCATE))
+    assert own == "C'est votre propre code : partagez-le plutôt avec un ami."

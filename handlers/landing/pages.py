@@ -16,6 +16,8 @@ from phonenumbers import geocoder
 
 from handlers.errors import answer_for
 from handlers.landing.visitor_state import state_of
+from handlers.page_words import page_gettext as _
+from handlers.page_words import page_language, use_page_language
 from handlers.security import origin_of
 from handlers.services import services
 from selfserve.errors import CampaignClosed, ScreenScanNeeded, SelfserveError
@@ -134,7 +136,7 @@ def render_result(page: LandingPage, verified: VerifiedNumber, record: bool) -> 
         return render_template(
             "landing/message.html",
             **_common(page),
-            heading=ENTRY_HEADINGS.get(claim.entry, page.name),
+            heading=_(ENTRY_HEADINGS[claim.entry]) if claim.entry in ENTRY_HEADINGS else page.name,
             message=claim.message,
         ), int(HTTPStatus.OK)
     if claim.outcome == "closed":
@@ -143,10 +145,10 @@ def render_result(page: LandingPage, verified: VerifiedNumber, record: bool) -> 
         return render_template(
             "landing/message.html",
             **_common(page),
-            heading="You're in!",
+            heading=_("You're in!"),
             message=claim.message,
             retry_url=url_for("landing.coupon", slug=page.slug),
-            retry_label="Check for my code",
+            retry_label=_("Check for my code"),
         ), int(HTTPStatus.ACCEPTED)
     return _no_code_page(page, claim.outcome)
 
@@ -173,16 +175,18 @@ def _no_code_page(page: LandingPage, outcome: str) -> tuple[str, int]:
         return render_template(
             "landing/message.html",
             **_common(page),
-            heading="That's all the new codes for today",
-            message="Sorry, you've had all the new codes we can give one number today. "
-            "Codes you already have still work. Please come back tomorrow.",
+            heading=_("That's all the new codes for today"),
+            message=_(
+                "Sorry, you've had all the new codes we can give one number today. "
+                "Codes you already have still work. Please come back tomorrow."
+            ),
             retry_url="",
         ), int(HTTPStatus.TOO_MANY_REQUESTS)
     return render_template(
         "landing/message.html",
         **_common(page),
-        heading="We can't get your code right now",
-        message=(
+        heading=_("We can't get your code right now"),
+        message=_(
             "Your number is confirmed, but our offers system isn't answering. "
             "Please try again in a few minutes."
             if outcome == "unavailable"
@@ -199,7 +203,7 @@ def render_scan_again(page: LandingPage) -> tuple[str, int]:
     return render_template(
         "landing/message.html",
         **{**_common(page), "sms_href": ""},
-        heading="Scan the code on the screen again",
+        heading=_("Scan the code on the screen again"),
         message=message,
         retry_url="",
     ), int(status)
@@ -209,6 +213,7 @@ def render_not_found(slug: str, error: SelfserveError) -> tuple[str, int]:
     """The friendly 404: an unknown campaign, or one that has ended."""
     closed = isinstance(error, CampaignClosed)
     campaign = services().campaigns.by_slug(slug) if closed else None
+    use_page_language(landing_flow().words.language_of(campaign))
     return render_template(
         "landing/message.html",
         page=None,
@@ -218,8 +223,10 @@ def render_not_found(slug: str, error: SelfserveError) -> tuple[str, int]:
             str(campaign.option("accent_colour", "") or "") if campaign else "",
         ),
         nonce=csp_nonce(),
-        heading=f"{campaign.name} has ended" if campaign else "We can't find that offer",
-        message=(
+        heading=_("{name} has ended").format(name=campaign.name)
+        if campaign
+        else _("We can't find that offer"),
+        message=_(
             "Sorry, this offer has ended. Keep an eye out for our next one!"
             if closed
             else "The link or QR code you used doesn't match any of our offers. "
@@ -233,6 +240,7 @@ def _common(page: LandingPage) -> dict[str, Any]:
     ios = bool(APPLE_DEVICES.search(request.headers.get("User-Agent", "")))
     sms_href = sms_uri(page.sms_number, page.keyword, ios) if page.sms_number else ""
     g.logo_origin = origin_of(page.logo_url)  # the CSP admits the logo's site, and no other
+    use_page_language(page.language)
     base_url = services().settings.public_base_url.rstrip("/")
     return {
         "page": page,
@@ -251,20 +259,21 @@ def _common(page: LandingPage) -> dict[str, Any]:
 def _default_description(page: LandingPage) -> str:
     """The meta description of a campaign without an `offer`."""
     if page.action == "loyalty":
-        return f"{page.name}: see your points balance with your mobile number."
+        return _("{name}: see your points balance with your mobile number.").format(name=page.name)
     if page.action == "competition":
-        return f"{page.name}: enter the draw with your mobile number."
-    return f"{page.name}: get your code with your mobile number."
+        return _("{name}: enter the draw with your mobile number.").format(name=page.name)
+    return _("{name}: get your code with your mobile number.").format(name=page.name)
 
 
 def _problem(page: LandingPage, error: SelfserveError | None) -> tuple[int, str]:
+    use_page_language(page.language)  # the message is worded before _common runs
     if error is None:
         return int(HTTPStatus.OK), ""
     status, message = answer_for(error)
     details = {
-        "sms_number": page.sms_number_display or "our number",
+        "sms_number": page.sms_number_display or _("our number"),
         "attempts_left": getattr(error, "attempts_left", ""),
-        "tries": "try" if getattr(error, "attempts_left", 0) == 1 else "tries",
+        "tries": _("try") if getattr(error, "attempts_left", 0) == 1 else _("tries"),
         "regions": _region_names(landing_flow().allowed_regions),
         "wait": _wait(getattr(error, "retry_after_seconds", 60)),
         "keyword": page.keyword,
@@ -273,7 +282,7 @@ def _problem(page: LandingPage, error: SelfserveError | None) -> tuple[int, str]
         "landing_refused",
         extra={"campaign": page.slug, "reason": type(error).__name__, "status": int(status)},
     )
-    return int(status), message.format_map(details)
+    return int(status), _(message).format_map(details)
 
 
 def _retry_after(error: SelfserveError | None) -> dict[str, str]:
@@ -293,18 +302,18 @@ def _region_names(regions: frozenset[str]) -> str:
     names = []
     for region in sorted(regions):
         example = phonenumbers.example_number(region)
-        name = geocoder.country_name_for_number(example, "en") if example else ""
+        name = geocoder.country_name_for_number(example, page_language()) if example else ""
         names.append(name or region)
-    return " or ".join(names)
+    return _(" or ").join(names)
 
 
 def _wait(seconds: int) -> str:
     minutes = max(1, round(seconds / 60))
     if seconds < 90:
-        return "a minute"
+        return _("a minute")
     if minutes < 90:
-        return f"{minutes} minutes"
-    return f"{round(minutes / 60)} hours"
+        return _("{count} minutes").format(count=minutes)
+    return _("{count} hours").format(count=round(minutes / 60))
 
 
 def _date(value: datetime | None) -> str:

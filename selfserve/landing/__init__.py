@@ -32,6 +32,7 @@ from selfserve.landing.verification import (
     normalise_code,
     random_code,
 )
+from selfserve.landing.words import PageWords
 
 __all__ = [
     "ApplePasses",
@@ -45,6 +46,7 @@ __all__ = [
     "LandingPage",
     "OneTimeCodes",
     "PKPASS_TYPE",
+    "PageWords",
     "RangeLimit",
     "ScreenTokens",
     "SendThrottle",

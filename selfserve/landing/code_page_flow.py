@@ -38,6 +38,7 @@ class ShownCode:
     google_wallet_url: str
     brand_colour: str
     accent_colour: str
+    language: str = ""  # the campaign's `language` ("" = the first of SMS_LANGUAGES)
 
     @property
     def owed(self) -> bool:
@@ -83,6 +84,7 @@ class CodePageFlow:
             else "",
             brand_colour=str(campaign.option("brand_colour", "") or ""),
             accent_colour=str(campaign.option("accent_colour", "") or ""),
+            language=campaign.language,
         )
 
     def barcode(self, token: str, image_format: str) -> bytes | None:

@@ -52,6 +52,7 @@ from selfserve.landing.verification import (
     SendThrottle,
     VerifiedNumber,
 )
+from selfserve.landing.words import PageWords
 from selfserve.models import LandingVisit, OutboundMessage, utcnow
 from selfserve.sms import (
     FAILED,
@@ -82,6 +83,7 @@ class LandingPage:
     terms_url: str
     palette: Palette
     fresh_scan_seconds: int = 0  # set: reached only through a screen's rotating QR
+    language: str = "en"  # its own words: campaign `language`, else the default
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class LandingFlow:
         codes: OneTimeCodes,
         throttle: SendThrottle,
         guards: LandingGuards,
+        words: PageWords,
         *,
         identity_secret: str,
         default_region: str,
@@ -120,6 +123,7 @@ class LandingFlow:
         self._outbox = outbox
         self.codes = codes
         self._throttle = throttle
+        self.words = words  # the pages' own words and the code text, by language
         self.guards = guards  # bot challenge, screen tokens, refusal counts (handlers ask)
         self._secret = identity_secret
         self._region = default_region.upper()
@@ -165,6 +169,7 @@ class LandingFlow:
                 str(campaign.option("accent_colour", "") or ""),
             ),
             fresh_scan_seconds=fresh_scan_seconds(campaign),
+            language=self.words.language_of(campaign),
         )
 
     def sms_number_for(self, campaign: CampaignSpec) -> str:
@@ -338,7 +343,7 @@ class LandingFlow:
 
     def code_text(self, campaign: CampaignSpec, code: str) -> str:
         """The one-time code SMS; its last line lets Chrome on Android fill the code in."""
-        text = f"Your {campaign.name} code is {code}. It expires in 10 minutes."
+        text = self.words.code_text(campaign, code)
         host = re.match(r"https://([^/:]+)", self._public_base_url)
         if host:  # the WebOTP format; browsers only honour it for https origins
             text += f"\n\n@{host.group(1)} #{code}"

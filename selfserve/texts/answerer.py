@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.coupons import Coupons, Deferred, Issued, IssuedCode, settle_answered_inline
+from selfserve.customers import remember_language
 from selfserve.errors import TalonError, TalonRejected
 from selfserve.journeys import Awards, Referrals
 from selfserve.models import InboundMessage, utcnow
@@ -142,6 +143,7 @@ class TextAnswerer:
             # transaction, so SQLite's write lock is held for one statement, not for reads.
             if not self._fast_path.claim(claim):
                 return None
+            self._remember_language(known)
             return Pending(
                 known.campaign,
                 known.who,
@@ -162,6 +164,13 @@ class TextAnswerer:
             if isinstance(outcome, Outcome):
                 self._record(db, text.message_sid, outcome)
             return outcome
+
+    def _remember_language(self, known: NewCustomer) -> None:
+        """A campaign with its own `language`: our later texts to the number use it too
+        (the router does this for the texts it decides; only such campaigns cost a write)."""
+        if known.campaign.language:
+            with self._write_turn, self._sessions.begin() as db:
+                remember_language(db, known.who.phone_e164, known.campaign.language, self._clock())
 
     def _finish(self, pending: Pending, message_sid: str) -> Outcome:
         """The Talon.One part, outside the claim's transaction; then the message log."""

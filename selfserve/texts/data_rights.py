@@ -17,11 +17,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from selfserve.campaigns import CampaignBook
-from selfserve.customers import erase_person, erasure_key, identify, mask_phone
+from selfserve.customers import erase_person, erasure_key, identify, language_of, mask_phone
 from selfserve.models import ErasureRequest, IssuedCoupon, ReferralCode, utcnow
 from selfserve.ops import insert_ignoring_duplicates
 from selfserve.sms import FORGET_CONFIRMATION, FORGET_REQUEST, MY_CODES_WORD, encoding_of
-from selfserve.texts.outcomes import Outcome
+from selfserve.texts.outcomes import Outcome, Wording
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,14 @@ class DataRights:
     def __init__(
         self,
         campaigns: CampaignBook,
+        wording: Wording,
         *,
         identity_secret: str,
         brand: str,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._campaigns = campaigns
+        self._wording = wording  # our words in the language the number last used
         self._secret = identity_secret
         self._brand = brand
         self._clock = clock
@@ -70,9 +72,11 @@ class DataRights:
             db, ErasureRequest.__table__, {"phone_e164": phone, "asked_at": now}
         )
         who = identify(db, phone, self._secret)
-        text = (
-            f"Reply FORGET to erase your data from {self._brand}. "
-            "Your codes will stop working here."
+        text = self._say(
+            db,
+            phone,
+            "Reply FORGET to erase your data from {brand}. Your codes will stop working here.",
+            brand=self._brand,
         )
         return Outcome(text, "forget_requested", "FORGET", customer_id=who.customer_id)
 
@@ -83,13 +87,20 @@ class DataRights:
         now = self._clock()
         if asked_at is None or _utc(asked_at) + FORGET_WINDOW < now:
             return None  # no FORGET ME in the last 10 minutes: an ordinary word
+        erased = self._say(
+            db,
+            phone,
+            "Your data has been erased from {brand}. You won't get texts from us again.",
+            brand=self._brand,
+        )  # worded before the erasure forgets the number's language
         result = erase_person(
             db, phone, self._secret, method="sms", now=now, message_sids=(message_sid,)
         )
         log.info("person_erased", extra={"phone": mask_phone(phone), "method": "sms"})
-        text = f"Your data has been erased from {self._brand}. You won't get texts from us again."
         key = erasure_key(phone, self._secret)
-        return Outcome(text, "erased", "FORGET", customer_id=key, detail=_tables(result.row_counts))
+        return Outcome(
+            erased, "erased", "FORGET", customer_id=key, detail=_tables(result.row_counts)
+        )
 
     def my_codes(self, db: Session, phone: str) -> Outcome:
         """MYCODES: the unexpired codes, newest first, as many as fit two segments."""
@@ -97,19 +108,29 @@ class DataRights:
         held = self._held_codes(db, who.customer_id)
         if not held:
             keywords = self._campaigns.active_keywords()
-            hint = f" Text {keywords[0]} to get one." if keywords else ""
-            text = "You have no codes yet." + hint
+            text = self._say(db, phone, "You have no codes yet.")
+            if keywords:
+                text += " " + self._say(
+                    db, phone, "Text {keyword} to get one.", keyword=keywords[0]
+                )
             return Outcome(text, "my_codes_none", MY_CODES_WORD, customer_id=who.customer_id)
-        text = "Your codes:"
+        text = self._say(db, phone, "Your codes:")
+        until = self._say(db, phone, "until {date}", date="{date}")
+        plain = encoding_of(text).name  # lines may not turn a GSM-7 text into UCS-2
         for code in held:
             line = f"\n{code.campaign_name}: {code.code}"
             if code.expires_at is not None:
-                line += f" (until {code.expires_at:%d %b %Y})"
+                line += " (" + until.format(date=f"{code.expires_at:%d %b %Y}") + ")"
             encoding = encoding_of(text + line)
-            if encoding.name != "GSM-7" or encoding.segments > MAX_SEGMENTS:
+            if encoding.name != plain or encoding.segments > MAX_SEGMENTS:
                 break
             text += line
         return Outcome(text, "my_codes", MY_CODES_WORD, customer_id=who.customer_id)
+
+    def _say(self, db: Session, phone: str, message: str, **values: str) -> str:
+        """Our own `message` in the language the number last used (else the default)."""
+        language = language_of(db, phone) or self._wording.default_language
+        return self._wording.translated(language, message, **values)
 
     def _held_codes(self, db: Session, customer_id: str) -> list[HeldCode]:
         now = self._clock()

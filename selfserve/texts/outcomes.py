@@ -102,6 +102,15 @@ class Wording:
         """Our own `message` in `language`, with its placeholders filled."""
         return self._catalogues.gettext(language, message).format(**values)
 
+    def translated(self, language: str, message: str, **values: str) -> str:
+        """Our own `message` in `language` (for the other answerers of texts/)."""
+        return self._(language, message, **values)
+
+    def referral_refused(self, text: str, campaign_slug: str, language: str) -> str:
+        """A refused friend's code: in its campaign's `language`, else the number's."""
+        campaign = self._campaigns.by_slug(campaign_slug)
+        return self._((campaign.language if campaign else "") or language, text)
+
     def language_of(self, campaign: CampaignSpec) -> str:
         """The language of our own texts about a campaign."""
         return campaign.language or self.default_language

@@ -125,7 +125,7 @@ class Router:
             )
         if isinstance(referral, RedemptionRefused):
             return Outcome(
-                referral.text,
+                self._wording.referral_refused(referral.text, referral.campaign_slug, language),
                 referral.outcome,
                 "REFERRAL",
                 referral.campaign_slug,
