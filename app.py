@@ -295,7 +295,7 @@ def _services(
         coupons=coupons.webhook,
         worker_coupons=coupons.worker,
         warm_ups=coupons.warm_ups,
-        texts=build_texts(core, coupons.webhook, awards, returning, compliance),
+        texts=build_texts(core, coupons.webhook, awards, returning, compliance, outbox),
         budget=core.budget,
         jobs=jobs,
         outbox=outbox,
@@ -319,6 +319,7 @@ def build_texts(
     awards: Awards,
     returning: ReturningCustomers,
     compliance: ComplianceWords,
+    outbox: Outbox,
 ) -> TextAnswerer:
     """The SMS webhook's use case: it waits briefly for Talon.One, then owes the code."""
     settings = core.settings
@@ -330,14 +331,7 @@ def build_texts(
         program_name=settings.program_name,
         help_text=settings.effective_help_text,
     )
-    referrals = Referrals(
-        core.sessions,
-        core.campaigns,
-        coupons,
-        ReferralCodes(core.sessions, core.inline_talon),
-        core.inline_talon,
-        sms_number=settings.twilio_from_number,
-    )
+    referrals = build_referrals(core, coupons, outbox)
     data_rights = DataRights(
         core.campaigns, identity_secret=settings.identity_secret, brand=settings.program_name
     )
@@ -363,6 +357,21 @@ def build_texts(
         referrals,
         default_region=settings.default_region,
         deadline_seconds=settings.webhook_deadline_seconds,
+    )
+
+
+def build_referrals(core: _Core, coupons: Coupons, outbox: Outbox) -> Referrals:
+    """Referral codes for advocates, friends' coupons, the advocate's points and text."""
+    settings = core.settings
+    return Referrals(
+        core.sessions,
+        core.campaigns,
+        coupons,
+        ReferralCodes(core.sessions, core.inline_talon),
+        core.inline_talon,
+        outbox=outbox,
+        quiet_hours=QuietHours.parse(settings.quiet_hours),
+        sms_number=settings.twilio_from_number,
     )
 
 

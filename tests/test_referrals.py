@@ -3,9 +3,14 @@ the friend campaign's coupon with the code as an attribute, and the advocate the
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
+from datetime import UTC, datetime
 
-from tests.conftest import import_campaigns_text, reply_text, send_text
+import pytest
+from sqlalchemy import func, select
+
+from selfserve.models import OutboundMessage
+from tests.conftest import import_campaigns_text, reply_text, send_text, wait_for
 from tests.stand_ins.talon import COUPON_PATH
 
 ADVOCATE = "+61491570156"
@@ -163,3 +168,82 @@ def test_the_make_run_sandbox_serves_refer_and_a_friend_from_the_demo_file(setti
         assert friend.startswith("Your Spring code: SBX-")
     finally:
         application.extensions["selfserve"].returning.close()
+
+
+class TestFriendJoinedText:
+    """The advocate's "Your friend joined, +50 points": through the outbox, with consent only."""
+
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, quiet_hours="off")
+
+    def consent(self, runner, tmp_path, sms_consent: str) -> None:
+        directory = tmp_path / "customers.csv"
+        directory.write_text(
+            f"phone,customer_id,first_name,sms_consent\n{ADVOCATE},C-ADV,Ada,{sms_consent}\n"
+        )
+        result = runner.invoke(args=["customers", "import", str(directory)])
+        assert "1 imported" in result.output, result.output
+
+    def joined_texts(self, twilio_stand_in) -> list[str]:
+        return [m.body for m in twilio_stand_in.messages if m.to == ADVOCATE]
+
+    def test_a_consenting_advocate_gets_exactly_one_text(
+        self, referral_app, client, runner, tmp_path, talon_stand_in, twilio_stand_in, worker
+    ):
+        self.consent(runner, tmp_path, "yes")
+        code = advocate_code(client, talon_stand_in)
+        send_text(client, code, FRIEND)
+        send_text(client, code, FRIEND)  # a second use by the same friend: refused, no text
+        (body,) = wait_for(lambda: self.joined_texts(twilio_stand_in), what="the advocate's text")
+        assert body.startswith("Your friend joined, +50 points")
+        worker.stop()
+        assert self.joined_texts(twilio_stand_in) == [body]
+
+    def test_the_campaign_words_the_text(
+        self, app, client, runner, tmp_path, talon_stand_in, twilio_stand_in, worker
+    ):
+        import_campaigns_text(
+            app,
+            CAMPAIGNS.replace(
+                "valid_days = 30",
+                'valid_days = 30\nfriend_joined_reply = "{name}: +{points} for you!"',
+            ),
+        )
+        self.consent(runner, tmp_path, "yes")
+        send_text(client, advocate_code(client, talon_stand_in), FRIEND)
+        texts = wait_for(lambda: self.joined_texts(twilio_stand_in), what="the advocate's text")
+        assert texts == ["Refer a friend: +50 for you!"]
+
+    def test_an_advocate_without_consent_gets_none(
+        self, referral_app, client, runner, tmp_path, talon_stand_in, twilio_stand_in, worker
+    ):
+        self.consent(runner, tmp_path, "")
+        code = advocate_code(client, talon_stand_in)
+        assert reply_text(send_text(client, code, FRIEND))
+        worker.stop()
+        assert self.joined_texts(twilio_stand_in) == []
+        with referral_app.extensions["selfserve"].sessions() as db:
+            assert db.scalar(select(func.count()).select_from(OutboundMessage)) == 0
+
+
+class TestFriendJoinedInQuietHours:
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, quiet_hours="00:00-23:59")  # always quiet, bar a minute
+
+    def test_the_text_waits_for_quiet_hours_to_end(
+        self, referral_app, client, runner, tmp_path, talon_stand_in, twilio_stand_in
+    ):
+        TestFriendJoinedText.consent(None, runner, tmp_path, "yes")
+        send_text(client, advocate_code(client, talon_stand_in), FRIEND)
+        with referral_app.extensions["selfserve"].sessions() as db:
+            row = db.execute(
+                select(OutboundMessage.status, OutboundMessage.next_attempt_at).where(
+                    OutboundMessage.purpose == "referral_joined"
+                )
+            ).one()
+        assert row.status == "waiting"
+        held = row.next_attempt_at.replace(tzinfo=row.next_attempt_at.tzinfo or UTC)
+        assert held > datetime.now(UTC)
+        assert [m for m in twilio_stand_in.messages if m.to == ADVOCATE] == []

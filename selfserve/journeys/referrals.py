@@ -32,10 +32,11 @@ from selfserve.coupons import (
     referral_code_key,
     referral_uses,
 )
-from selfserve.customers import national_format
+from selfserve.customers import marketing_skip_reason, national_format, next_send_time
 from selfserve.errors import TalonError, TalonTimedOut
 from selfserve.models import ReferralUse, utcnow
-from selfserve.ops import insert_ignoring_duplicates
+from selfserve.ops import QuietHours, insert_ignoring_duplicates
+from selfserve.sms import Outbox
 from selfserve.talon import TalonClient
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ OWN_CODE = "That's your own code: share it with a friend instead."
 USED_UP = "Sorry, that code has been used by as many friends as it can be."
 ALREADY_HAVE = "You already have this offer, so the code can't be used again. Thanks!"
 REFERRAL_ATTRIBUTE = "referralCode"
+FRIEND_JOINED = "Your friend joined, +{points} points. Thanks for sharing! Reply STOP to opt out."
+FRIEND_JOINED_NO_POINTS = "Your friend joined {name}. Thanks for sharing! Reply STOP to opt out."
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,14 @@ class Referrals:
         codes: ReferralCodes,
         talon: TalonClient,
         *,
+        outbox: Outbox | None = None,
+        quiet_hours: QuietHours | None = None,
         sms_number: str = "",
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
+        self._outbox = outbox  # the advocate's "your friend joined" text
+        self._quiet_hours = quiet_hours
         self._campaigns = campaigns
         self._coupons = coupons
         self._codes = codes
@@ -191,6 +198,32 @@ class Referrals:
         )
         return result
 
+    def thank_advocate(self, redemption: Redemption, friend_customer_id: str) -> str:
+        """After a friend's coupon was issued: the advocate's points, then their text."""
+        state = self.reward_advocate(redemption, friend_customer_id)
+        self.tell_advocate(redemption, friend_customer_id)
+        return state
+
+    def tell_advocate(self, redemption: Redemption, friend_customer_id: str) -> bool:
+        """Text the advocate "Your friend joined, +50 points" through the outbox, once per
+        friend, only with marketing consent and never to an opted-out number; in quiet hours
+        it waits for them to end. True when the text was handed to the outbox."""
+        referral, campaign = redemption.referral, redemption.referral_campaign
+        if self._outbox is None:
+            return False
+        with self._sessions() as db:
+            if marketing_skip_reason(db, referral.phone_e164) is not None:
+                return False
+        self._outbox.send(
+            dedupe_key=f"referral-joined:{referral.id}:{friend_customer_id}",
+            to_e164=referral.phone_e164,
+            body=friend_joined_text(campaign),
+            purpose="referral_joined",
+            campaign_slug=campaign.slug,
+            not_before=next_send_time(referral.phone_e164, self._clock(), self._quiet_hours),
+        )
+        return True
+
     def reward_advocate(self, redemption: Redemption, friend_customer_id: str) -> str:
         """Post `advocate_points` for this friend's use, once; returns the points' state."""
         campaign = redemption.referral_campaign
@@ -239,3 +272,14 @@ class Referrals:
                 )
                 .values(points_state=state)
             )
+
+
+def friend_joined_text(campaign: CampaignSpec) -> str:
+    """The advocate's text when a friend joins: the campaign's `friend_joined_reply`, else
+    a default naming the points (or the campaign, without points)."""
+    points = campaign.option("advocate_points") or 0
+    template = campaign.option("friend_joined_reply") or (
+        FRIEND_JOINED if points else FRIEND_JOINED_NO_POINTS
+    )
+    shown = int(points) if float(points).is_integer() else points
+    return render_template(str(template), {"points": shown, "name": campaign.name})

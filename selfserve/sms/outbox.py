@@ -118,6 +118,7 @@ class Outbox:
         purpose: str,
         campaign_slug: str | None = None,
         now: bool = False,
+        not_before: datetime | None = None,
     ) -> Recorded:
         """Send `body` to `to_e164` reliably, at most once per `dedupe_key`.
 
@@ -125,6 +126,8 @@ class Outbox:
         `now=True` the first attempt runs in this thread instead (for one-time codes a person
         is waiting for) and only retries go to the worker. A key used before sends nothing and
         returns the first row with `fresh=False`. Opted-out numbers are never texted.
+        `not_before` (quiet hours) holds the text back until then: the worker gets it with
+        that delay, and the sweeper finds it after then if the queue lost it.
         """
         with self._sessions.begin() as db:
             recorded = self.record(
@@ -134,8 +137,12 @@ class Outbox:
                 body=body,
                 purpose=purpose,
                 campaign_slug=campaign_slug,
+                not_before=not_before,
             )
-        if recorded.fresh:
+        wait = (not_before - self._clock()).total_seconds() if not_before else 0.0
+        if recorded.fresh and wait > 0:
+            self._schedule(recorded.outbound_id, wait)
+        elif recorded.fresh:
             if now:
                 self.deliver_and_schedule(recorded.outbound_id, 0)
             else:
@@ -151,6 +158,7 @@ class Outbox:
         body: str,
         purpose: str,
         campaign_slug: str | None = None,
+        not_before: datetime | None = None,
     ) -> Recorded:
         """Write the text into the outbox inside the caller's transaction (nothing is sent).
 
@@ -172,7 +180,7 @@ class Outbox:
                 "dedupe_key": dedupe_key,
                 "attempts": 0,
                 "failures": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": max(now, not_before) if not_before else now,
             },
         )
         outbound_id = db.scalar(
@@ -189,6 +197,16 @@ class Outbox:
         try:
             self._enqueue(outbound_id, 0, None)
         except Exception:  # the row is durable: the sweeper will find it
+            log.exception("outbox_enqueue_failed", extra={"outbound_id": outbound_id})
+
+    def _schedule(self, outbound_id: int, delay_seconds: float) -> None:
+        """Hand a held-back text to the worker with its delay; without a queue (or if the
+        enqueue fails) the sweeper sends it once its time has passed."""
+        if self._enqueue is None:
+            return
+        try:
+            self._enqueue(outbound_id, 0, delay_seconds)
+        except Exception:
             log.exception("outbox_enqueue_failed", extra={"outbound_id": outbound_id})
 
     def deliver_and_schedule(self, outbound_id: int, attempt: int) -> None:

@@ -250,7 +250,7 @@ class TextAnswerer:
                 pending.redemption, pending.who.customer_id, then=record_with_the_code
             )
             if recorded:
-                self._referrals.reward_advocate(pending.redemption, pending.who.customer_id)
+                self._referrals.thank_advocate(pending.redemption, pending.who.customer_id)
         else:
             result = self._coupons.claim(
                 campaign,
