@@ -34,6 +34,7 @@ from selfserve.landing import (
     LandingGuards,
     OneTimeCodes,
     RangeLimit,
+    ReferralPages,
     ScreenTokens,
     SendThrottle,
 )
@@ -276,6 +277,7 @@ def _services(
 ) -> Services:
     settings = core.settings
     compliance = ComplianceWords(settings.languages)  # one list for the fast and slow paths
+    landing = build_landing(core, coupons.pages, awards, outbox)
     returning = ReturningCustomers(
         core.engine,
         core.campaigns,
@@ -300,7 +302,14 @@ def _services(
         jobs=jobs,
         outbox=outbox,
         deferred_codes=deferred,
-        landing=build_landing(core, coupons.pages, awards, outbox),
+        landing=landing,
+        referral_pages=ReferralPages(
+            core.sessions,
+            landing,
+            build_referrals(core, coupons.pages, outbox),
+            coupons.pages,
+            identity_secret=settings.identity_secret,
+        ),
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
         birthdays=birthdays,
@@ -502,6 +511,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(phone.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(landing.bp)
+    app.register_blueprint(landing.referral_bp)
     app.register_blueprint(code_pages.bp)
     from handlers import screen
 

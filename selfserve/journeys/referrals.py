@@ -50,6 +50,15 @@ FRIEND_JOINED_NO_POINTS = "Your friend joined {name}. Thanks for sharing! Reply 
 
 
 @dataclass(frozen=True)
+class LiveReferral:
+    """A referral code that works today: its referral campaign and the friend campaign."""
+
+    referral: StoredReferral
+    campaign: CampaignSpec
+    friend_campaign: CampaignSpec
+
+
+@dataclass(frozen=True)
 class Redemption:
     """A friend may redeem this referral code: the friend campaign and the identifier."""
 
@@ -135,11 +144,9 @@ class Referrals:
             },
         )
 
-    def find(
-        self, db: Session, body: str, friend_customer_id: str
-    ) -> Redemption | RedemptionRefused | None:
-        """What a text that may be a referral code means; None when it is none of ours (or
-        expired, or its campaign is gone): the caller answers it as an unknown keyword."""
+    def live(self, db: Session, body: str) -> LiveReferral | None:
+        """The referral code `body` names, while it and both its campaigns are live; None
+        for a code of nobody's, an expired one, or one whose campaigns ended."""
         key = referral_code_key(body)
         if not 4 <= len(key) <= 64:
             return None
@@ -154,6 +161,17 @@ class Referrals:
         )
         if campaign is None or friend is None or not campaign.active or not friend.active:
             return None
+        return LiveReferral(referral, campaign, friend)
+
+    def find(
+        self, db: Session, body: str, friend_customer_id: str
+    ) -> Redemption | RedemptionRefused | None:
+        """What a text that may be a referral code means; None when it is none of ours (or
+        expired, or its campaign is gone): the caller answers it as an unknown keyword."""
+        live = self.live(db, body)
+        if live is None:
+            return None
+        referral, campaign, friend = live.referral, live.campaign, live.friend_campaign
         if referral.advocate_customer_id == friend_customer_id:
             return RedemptionRefused("referral_own_code", OWN_CODE, campaign.slug)
         keyword = friend.keywords[0] if friend.keywords else ""
