@@ -3,20 +3,30 @@ the friend campaign's coupon with the code as an attribute, and the advocate the
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
-from selfserve.models import OutboundMessage
-from tests.conftest import import_campaigns_text, reply_text, send_text, wait_for
+from selfserve.models import OutboundMessage, ReferralCode, ReferralUse
+from tests.conftest import (
+    import_campaigns_text,
+    inbound_form,
+    reply_text,
+    send_text,
+    signature_for,
+    wait_for,
+)
 from tests.stand_ins.talon import COUPON_PATH
 
 ADVOCATE = "+61491570156"
 FRIEND = "+61491570157"
 OTHER_FRIEND = "+61491570158"
 POINTS_PATH = "/customer_engagement/add_loyalty_points"
+WEBHOOK = "/webhooks/twilio/sms"
 
 CAMPAIGNS = """
 [[campaign]]
@@ -247,3 +257,46 @@ class TestFriendJoinedInQuietHours:
         held = row.next_attempt_at.replace(tzinfo=row.next_attempt_at.tzinfo or UTC)
         assert held > datetime.now(UTC)
         assert [m for m in twilio_stand_in.messages if m.to == ADVOCATE] == []
+
+
+class TestUsageLimitUnderRace:
+    def test_friends_texting_at_once_never_pass_the_usage_limit(
+        self, referral_app, client, live_app, talon_stand_in
+    ):
+        """usage_limit = 2 and six friends at once, while Talon.One is slow enough that all
+        of them are checked before any coupon is stored: two coupons, four polite refusals."""
+        code = advocate_code(client, talon_stand_in)
+        talon_stand_in.delay_seconds = 0.3
+        barrier = threading.Barrier(6)
+        replies: list[str] = []
+
+        def text_in(sender: str) -> None:
+            form = inbound_form(code, sender=sender)
+            headers = {"X-Twilio-Signature": signature_for(WEBHOOK, form)}
+            barrier.wait(timeout=10)
+            answer = httpx.post(live_app.url + WEBHOOK, data=form, headers=headers, timeout=30)
+            replies.append(answer.text)
+
+        senders = [f"+614915702{n:02d}" for n in range(6)]
+        threads = [threading.Thread(target=text_in, args=(s,)) for s in senders]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(replies) == 6
+        assert len(friend_coupon_calls(talon_stand_in)) == 2
+        assert len(talon_stand_in.coupons) == 2
+        assert sum("as many friends" in reply for reply in replies) == 4
+        with referral_app.extensions["selfserve"].sessions() as db:
+            assert db.scalar(select(func.count()).select_from(ReferralUse)) == 2
+            assert db.scalar(select(ReferralCode.uses)) == 2
+
+    def test_a_failed_coupon_gives_the_place_back(self, referral_app, client, talon_stand_in):
+        code = advocate_code(client, talon_stand_in)
+        talon_stand_in.answer_next(503, {"message": "down"})
+        reply_text(send_text(client, code, FRIEND))  # no coupon: Talon.One is down
+        with referral_app.extensions["selfserve"].sessions() as db:
+            assert db.scalar(select(ReferralCode.uses)) == 0
+        send_text(client, code, OTHER_FRIEND)
+        send_text(client, code, FRIEND)  # the retry gets the second place
+        assert len(talon_stand_in.coupons) == 2

@@ -2,10 +2,12 @@
 
 A friend who texts an advocate's referral code (any case, spaces or dashes optional) gets the
 referral campaign's `friend_campaign` coupon, created with the code as the coupon's custom
-attribute `referralCode`; the use is recorded under UNIQUE (code, friend) in the commit that
-stores the coupon, and the advocate then gets `advocate_points` (once per friend: the use's
-`points_state` is claimed before the call, as for award_points). Refusals: the advocate's own
-code, a code used `usage_limit` times, a friend who already has the friend campaign's coupon.
+attribute `referralCode`; the friend's place is taken before Talon.One is asked (the use under
+UNIQUE (code, friend) and the code's `uses` counter raised only below its usage limit, in one
+transaction; given back when no coupon comes of it), and the advocate then gets
+`advocate_points` (once per friend: the use's `points_state` is claimed before the call, as
+for award_points). Refusals: the advocate's own code, a code used `usage_limit` times, a friend
+who already has the friend campaign's coupon.
 An unknown or expired code is not a referral at all: the caller answers it as any unknown word.
 """
 
@@ -16,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
 from selfserve.coupons import (
     ClaimResult,
     Coupons,
+    Issued,
     IssuedCode,
     ReferralCodes,
     StoredReferral,
@@ -34,8 +37,8 @@ from selfserve.coupons import (
 )
 from selfserve.customers import marketing_skip_reason, national_format, next_send_time
 from selfserve.errors import TalonError, TalonTimedOut
-from selfserve.models import ReferralUse, utcnow
-from selfserve.ops import QuietHours, insert_ignoring_duplicates
+from selfserve.models import ReferralCode, ReferralUse, utcnow
+from selfserve.ops import QuietHours, insert_ignoring_duplicates, write_turn
 from selfserve.sms import Outbox
 from selfserve.talon import TalonClient
 
@@ -47,6 +50,10 @@ ALREADY_HAVE = "You already have this offer, so the code can't be used again. Th
 REFERRAL_ATTRIBUTE = "referralCode"
 FRIEND_JOINED = "Your friend joined, +{points} points. Thanks for sharing! Reply STOP to opt out."
 FRIEND_JOINED_NO_POINTS = "Your friend joined {name}. Thanks for sharing! Reply STOP to opt out."
+
+
+class _NoPlaceLeft(Exception):
+    """The referral code's last place went to another friend first."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ class Referrals:
         self._talon = talon
         self._sms_number = sms_number
         self._clock = clock
+        self._write_turn = write_turn(sessions.kw["bind"])
 
     def advocate_code(
         self, campaign: CampaignSpec, customer_id: str, phone_e164: str
@@ -188,33 +196,79 @@ class Referrals:
         redemption: Redemption,
         friend_customer_id: str,
         then: Callable[[Session, IssuedCode], None] | None = None,
-    ) -> ClaimResult:
-        """The friend's coupon with the referral code as its attribute; the use is recorded
-        in the commit that stores the coupon (with `then`), and the advocate rewarded."""
+    ) -> ClaimResult | RedemptionRefused:
+        """The friend's coupon with the referral code as its attribute (`then` runs in the
+        commit that stores it), or USED_UP when the last place went to another friend.
 
-        def record_use(db: Session, code: IssuedCode) -> None:
-            insert_ignoring_duplicates(
-                db,
-                ReferralUse.__table__,
-                {
-                    "referral_code_id": redemption.referral.id,
-                    "friend_customer_id": friend_customer_id,
-                    "used_at": self._clock(),
-                    "points_state": "none",
-                },
-            )
-            if then is not None:
-                then(db, code)
-
+        The place is taken before Talon.One is asked: the use's row (UNIQUE code and friend)
+        and the code's `uses` counted up only while under its `usage_limit`, in one
+        transaction, so friends redeeming at once cannot pass the limit. A claim that gives
+        no coupon gives the place back."""
+        placed = self._take_place(redemption.referral, friend_customer_id)
+        if placed is None:
+            log.info("referral_used_up", extra={"campaign": redemption.referral_campaign.slug})
+            return RedemptionRefused("referral_used_up", USED_UP, redemption.referral_campaign.slug)
         result = self._coupons.claim(
             redemption.friend_campaign,
             friend_customer_id,
             redemption.identifier,
             may_owe=False,  # an owed coupon would be created without its referral attribute
-            then=record_use,
+            then=then,
             attributes=redemption.attributes,
         )
+        if placed and not isinstance(result, Issued):
+            self._give_place_back(redemption.referral.id, friend_customer_id)
         return result
+
+    def _take_place(self, referral: StoredReferral, friend_customer_id: str) -> bool | None:
+        """True: a place taken now; False: this friend already held one (a retry); None:
+        the code has no place left."""
+        try:
+            with self._write_turn, self._sessions.begin() as db:
+                if not insert_ignoring_duplicates(
+                    db,
+                    ReferralUse.__table__,
+                    {
+                        "referral_code_id": referral.id,
+                        "friend_customer_id": friend_customer_id,
+                        "used_at": self._clock(),
+                        "points_state": "none",
+                    },
+                ):
+                    return False
+                counted = db.execute(
+                    update(ReferralCode)
+                    .where(
+                        ReferralCode.id == referral.id,
+                        or_(
+                            ReferralCode.usage_limit <= 0,
+                            ReferralCode.uses < ReferralCode.usage_limit,
+                        ),
+                    )
+                    .values(uses=ReferralCode.uses + 1)
+                )
+                if not counted.rowcount:
+                    raise _NoPlaceLeft  # rolls the use's row back
+                return True
+        except _NoPlaceLeft:
+            return None
+
+    def _give_place_back(self, referral_id: int, friend_customer_id: str) -> None:
+        """No coupon came of the place: free it for this friend's retry or another friend."""
+        with self._write_turn, self._sessions.begin() as db:
+            freed = db.execute(
+                delete(ReferralUse).where(
+                    ReferralUse.referral_code_id == referral_id,
+                    ReferralUse.friend_customer_id == friend_customer_id,
+                    ReferralUse.points_state == "none",
+                )
+            )
+            if freed.rowcount:
+                db.execute(
+                    update(ReferralCode)
+                    .where(ReferralCode.id == referral_id, ReferralCode.uses > 0)
+                    .values(uses=ReferralCode.uses - 1)
+                )
 
     def thank_advocate(self, redemption: Redemption, friend_customer_id: str) -> str:
         """After a friend's coupon was issued: the advocate's points, then their text."""

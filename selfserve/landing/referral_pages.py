@@ -69,6 +69,8 @@ class ReferralPages:
         result = self._referrals.redeem(
             found, who.customer_id, then=lambda _db, code: stored.append(code)
         )
+        if isinstance(result, RedemptionRefused):  # another friend took the last place
+            return Claim("refused", "", message=result.text)
         if stored:  # this visit stored the friend's coupon: the advocate's points and text
             self._referrals.thank_advocate(found, who.customer_id)
         return self._claim_of(found, result)
