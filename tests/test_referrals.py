@@ -177,7 +177,7 @@ def test_the_make_run_sandbox_serves_refer_and_a_friend_from_the_demo_file(setti
         friend = reply_text(send_text(client, code.lower(), FRIEND))
         assert friend.startswith("Your Spring code: SBX-")
     finally:
-        application.extensions["selfserve"].returning.close()
+        application.extensions["selfserve"].close()  # all of it: no connection left open
 
 
 class TestFriendJoinedText:
