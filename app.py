@@ -35,6 +35,7 @@ from selfserve.landing import (
     OneTimeCodes,
     PageWords,
     RangeLimit,
+    ReferralPages,
     ScreenTokens,
     SendThrottle,
 )
@@ -277,6 +278,7 @@ def _services(
 ) -> Services:
     settings = core.settings
     compliance = ComplianceWords(settings.languages)  # one list for the fast and slow paths
+    landing = build_landing(core, coupons.pages, awards, outbox)
     returning = ReturningCustomers(
         core.engine,
         core.campaigns,
@@ -296,12 +298,19 @@ def _services(
         coupons=coupons.webhook,
         worker_coupons=coupons.worker,
         warm_ups=coupons.warm_ups,
-        texts=build_texts(core, coupons.webhook, awards, returning, compliance),
+        texts=build_texts(core, coupons.webhook, awards, returning, compliance, outbox),
         budget=core.budget,
         jobs=jobs,
         outbox=outbox,
         deferred_codes=deferred,
-        landing=build_landing(core, coupons.pages, awards, outbox),
+        landing=landing,
+        referral_pages=ReferralPages(
+            core.sessions,
+            landing,
+            build_referrals(core, coupons.pages, outbox),
+            coupons.pages,
+            identity_secret=settings.identity_secret,
+        ),
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
         birthdays=birthdays,
@@ -320,6 +329,7 @@ def build_texts(
     awards: Awards,
     returning: ReturningCustomers,
     compliance: ComplianceWords,
+    outbox: Outbox,
 ) -> TextAnswerer:
     """The SMS webhook's use case: it waits briefly for Talon.One, then owes the code."""
     settings = core.settings
@@ -331,14 +341,7 @@ def build_texts(
         program_name=settings.program_name,
         help_text=settings.effective_help_text,
     )
-    referrals = Referrals(
-        core.sessions,
-        core.campaigns,
-        coupons,
-        ReferralCodes(core.sessions, core.inline_talon),
-        core.inline_talon,
-        sms_number=settings.twilio_from_number,
-    )
+    referrals = build_referrals(core, coupons, outbox)
     data_rights = DataRights(
         core.campaigns,
         wording,
@@ -367,6 +370,21 @@ def build_texts(
         referrals,
         default_region=settings.default_region,
         deadline_seconds=settings.webhook_deadline_seconds,
+    )
+
+
+def build_referrals(core: _Core, coupons: Coupons, outbox: Outbox) -> Referrals:
+    """Referral codes for advocates, friends' coupons, the advocate's points and text."""
+    settings = core.settings
+    return Referrals(
+        core.sessions,
+        core.campaigns,
+        coupons,
+        ReferralCodes(core.sessions, core.inline_talon),
+        core.inline_talon,
+        outbox=outbox,
+        quiet_hours=QuietHours.parse(settings.quiet_hours),
+        sms_number=settings.twilio_from_number,
     )
 
 
@@ -501,6 +519,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(phone.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(landing.bp)
+    app.register_blueprint(landing.referral_bp)
     app.register_blueprint(code_pages.bp)
     from handlers import screen
 

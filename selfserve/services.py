@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns import CampaignBook
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Birthdays
-from selfserve.landing import CodePageFlow, LandingFlow
+from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
 from selfserve.ops import ReadinessCheck, Settings, SharedGauge, metrics
 from selfserve.queue import DeferredCodes, Jobs
 from selfserve.sms import Outbox, SmsSender, record_status
@@ -41,6 +41,7 @@ class Services:
     outbox: Outbox  # every text we send ourselves: outbox.send(...) (sms/outbox.py)
     deferred_codes: DeferredCodes  # codes owed by SMS (queue/deferred_codes.py)
     landing: LandingFlow  # the QR landing pages (one-time codes, claims)
+    referral_pages: ReferralPages  # /r/<code>: a referral code's landing page
     code_page_flow: CodePageFlow  # /c/<token>: a code at the till, its barcode and wallets
     returning: ReturningCustomers  # the fast path and its message-log writer
     birthdays: Callable[..., Birthdays] = field(repr=False)  # birthdays(clock=utcnow)

@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import inspect, text
 
-from tests.conftest import inbound_form
+from tests.conftest import import_campaigns_text, inbound_form, reply_text, send_text
 from tests.console_support import EMAIL, PASSWORD, create_console_user, csrf_token, log_in
 from tests.phone_visitor import PhoneVisitor, one_time_code
 
@@ -36,6 +36,25 @@ CAMPAIGN_FORM = {
     "identifier": "{customer_id}:{campaign_id}",
     "reply": "Hijacked {code}",
 }
+
+REFERRAL_CAMPAIGNS = """
+[[campaign]]
+slug = "spring"
+name = "Spring 20% off"
+keywords = ["SPRING"]
+application_id = 12
+campaign_id = 34
+reply = "Your Spring code: {code}"
+
+[[campaign]]
+slug = "refer"
+name = "Refer a friend"
+keywords = ["REFER"]
+action = "referral"
+campaign_id = 88
+friend_campaign = "spring"
+reply = "Your code {code}. Share it!"
+"""
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,37 @@ def ready_to_resend_code(app, client, twilio):
     return Post("/q/spring/resend", {})
 
 
+def referral_visitor(app: Flask, client: Any) -> tuple[PhoneVisitor, str]:
+    """A friend on /r/<code>: an advocate (another number) texted REFER for the code."""
+    import_campaigns_text(app, REFERRAL_CAMPAIGNS)
+    reply = reply_text(send_text(client, "REFER", "+61491570199"))
+    code = reply.split("code ")[1].split(".")[0]
+    visitor = PhoneVisitor(client)
+    assert visitor.get(f"/r/{code}").status_code == 200
+    return visitor, code
+
+
+def ready_to_send_referral_code(app, client, twilio):
+    _, code = referral_visitor(app, client)
+    return Post(f"/r/{code}", {"phone": TYPED})
+
+
+def with_referral_code_pending(app: Flask, client: Any, twilio: Any) -> tuple[str, str]:
+    visitor, code = referral_visitor(app, client)
+    assert visitor.enter_number(TYPED).status_code == 200
+    return code, one_time_code(twilio.messages_to(PHONE)[-1].body)
+
+
+def ready_to_check_referral_code(app, client, twilio):
+    code, one_time = with_referral_code_pending(app, client, twilio)
+    return Post(f"/r/{code}/verify", {"code": one_time})
+
+
+def ready_to_resend_referral_code(app, client, twilio):
+    code, _ = with_referral_code_pending(app, client, twilio)
+    return Post(f"/r/{code}/resend", {})
+
+
 # Every POST route of the pages' app, by endpoint. Add a new route here (with a case that
 # would change something) when you add it to the app.
 ROUTES: dict[str, Route] = {
@@ -159,6 +209,9 @@ ROUTES: dict[str, Route] = {
     "landing.send_code": Route(ready_to_send_code),
     "landing.check_code": Route(ready_to_check_code),
     "landing.resend_code": Route(ready_to_resend_code),
+    "referral_landing.send_code": Route(ready_to_send_referral_code),
+    "referral_landing.check_code": Route(ready_to_check_referral_code),
+    "referral_landing.resend_code": Route(ready_to_resend_referral_code),
 }
 
 # The Twilio webhooks' app (mounted at /webhooks/twilio): signed by Twilio instead of a token.

@@ -3,15 +3,30 @@ the friend campaign's coupon with the code as an attribute, and the advocate the
 
 from __future__ import annotations
 
-import pytest
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
 
-from tests.conftest import import_campaigns_text, reply_text, send_text
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from selfserve.models import OutboundMessage, ReferralCode, ReferralUse
+from tests.conftest import (
+    import_campaigns_text,
+    inbound_form,
+    reply_text,
+    send_text,
+    signature_for,
+    wait_for,
+)
 from tests.stand_ins.talon import COUPON_PATH
 
 ADVOCATE = "+61491570156"
 FRIEND = "+61491570157"
 OTHER_FRIEND = "+61491570158"
 POINTS_PATH = "/customer_engagement/add_loyalty_points"
+WEBHOOK = "/webhooks/twilio/sms"
 
 CAMPAIGNS = """
 [[campaign]]
@@ -175,3 +190,125 @@ def test_a_french_campaigns_refusals_are_in_french(app, client, talon_stand_in):
     code = advocate_code(client, talon_stand_in)
     own = reply_text(send_text(client, code, ADVOCATE))
     assert own == "C'est votre propre code : partagez-le plutôt avec un ami."
+
+
+class TestFriendJoinedText:
+    """The advocate's "Your friend joined, +50 points": through the outbox, with consent only."""
+
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, quiet_hours="off")
+
+    def consent(self, runner, tmp_path, sms_consent: str) -> None:
+        directory = tmp_path / "customers.csv"
+        directory.write_text(
+            f"phone,customer_id,first_name,sms_consent\n{ADVOCATE},C-ADV,Ada,{sms_consent}\n"
+        )
+        result = runner.invoke(args=["customers", "import", str(directory)])
+        assert "1 imported" in result.output, result.output
+
+    def joined_texts(self, twilio_stand_in) -> list[str]:
+        return [m.body for m in twilio_stand_in.messages if m.to == ADVOCATE]
+
+    def test_a_consenting_advocate_gets_exactly_one_text(
+        self, referral_app, client, runner, tmp_path, talon_stand_in, twilio_stand_in, worker
+    ):
+        self.consent(runner, tmp_path, "yes")
+        code = advocate_code(client, talon_stand_in)
+        send_text(client, code, FRIEND)
+        send_text(client, code, FRIEND)  # a second use by the same friend: refused, no text
+        (body,) = wait_for(lambda: self.joined_texts(twilio_stand_in), what="the advocate's text")
+        assert body.startswith("Your friend joined, +50 points")
+        worker.stop()
+        assert self.joined_texts(twilio_stand_in) == [body]
+
+    def test_the_campaign_words_the_text(
+        self, app, client, runner, tmp_path, talon_stand_in, twilio_stand_in, worker
+    ):
+        import_campaigns_text(
+            app,
+            CAMPAIGNS.replace(
+                "valid_days = 30",
+                'valid_days = 30\nfriend_joined_reply = "{name}: +{points} for you!"',
+            ),
+        )
+        self.consent(runner, tmp_path, "yes")
+        send_text(client, advocate_code(client, talon_stand_in), FRIEND)
+        texts = wait_for(lambda: self.joined_texts(twilio_stand_in), what="the advocate's text")
+        assert texts == ["Refer a friend: +50 for you!"]
+
+    def test_an_advocate_without_consent_gets_none(
+        self, referral_app, client, runner, tmp_path, talon_stand_in, twilio_stand_in, worker
+    ):
+        self.consent(runner, tmp_path, "")
+        code = advocate_code(client, talon_stand_in)
+        assert reply_text(send_text(client, code, FRIEND))
+        worker.stop()
+        assert self.joined_texts(twilio_stand_in) == []
+        with referral_app.extensions["selfserve"].sessions() as db:
+            assert db.scalar(select(func.count()).select_from(OutboundMessage)) == 0
+
+
+class TestFriendJoinedInQuietHours:
+    @pytest.fixture
+    def settings(self, settings):
+        return replace(settings, quiet_hours="00:00-23:59")  # always quiet, bar a minute
+
+    def test_the_text_waits_for_quiet_hours_to_end(
+        self, referral_app, client, runner, tmp_path, talon_stand_in, twilio_stand_in
+    ):
+        TestFriendJoinedText.consent(None, runner, tmp_path, "yes")
+        send_text(client, advocate_code(client, talon_stand_in), FRIEND)
+        with referral_app.extensions["selfserve"].sessions() as db:
+            row = db.execute(
+                select(OutboundMessage.status, OutboundMessage.next_attempt_at).where(
+                    OutboundMessage.purpose == "referral_joined"
+                )
+            ).one()
+        assert row.status == "waiting"
+        held = row.next_attempt_at.replace(tzinfo=row.next_attempt_at.tzinfo or UTC)
+        assert held > datetime.now(UTC)
+        assert [m for m in twilio_stand_in.messages if m.to == ADVOCATE] == []
+
+
+class TestUsageLimitUnderRace:
+    def test_friends_texting_at_once_never_pass_the_usage_limit(
+        self, referral_app, client, live_app, talon_stand_in
+    ):
+        """usage_limit = 2 and six friends at once, while Talon.One is slow enough that all
+        of them are checked before any coupon is stored: two coupons, four polite refusals."""
+        code = advocate_code(client, talon_stand_in)
+        talon_stand_in.delay_seconds = 0.3
+        barrier = threading.Barrier(6)
+        replies: list[str] = []
+
+        def text_in(sender: str) -> None:
+            form = inbound_form(code, sender=sender)
+            headers = {"X-Twilio-Signature": signature_for(WEBHOOK, form)}
+            barrier.wait(timeout=10)
+            answer = httpx.post(live_app.url + WEBHOOK, data=form, headers=headers, timeout=30)
+            replies.append(answer.text)
+
+        senders = [f"+614915702{n:02d}" for n in range(6)]
+        threads = [threading.Thread(target=text_in, args=(s,)) for s in senders]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(replies) == 6
+        assert len(friend_coupon_calls(talon_stand_in)) == 2
+        assert len(talon_stand_in.coupons) == 2
+        assert sum("as many friends" in reply for reply in replies) == 4
+        with referral_app.extensions["selfserve"].sessions() as db:
+            assert db.scalar(select(func.count()).select_from(ReferralUse)) == 2
+            assert db.scalar(select(ReferralCode.uses)) == 2
+
+    def test_a_failed_coupon_gives_the_place_back(self, referral_app, client, talon_stand_in):
+        code = advocate_code(client, talon_stand_in)
+        talon_stand_in.answer_next(503, {"message": "down"})
+        reply_text(send_text(client, code, FRIEND))  # no coupon: Talon.One is down
+        with referral_app.extensions["selfserve"].sessions() as db:
+            assert db.scalar(select(ReferralCode.uses)) == 0
+        send_text(client, code, OTHER_FRIEND)
+        send_text(client, code, FRIEND)  # the retry gets the second place
+        assert len(talon_stand_in.coupons) == 2

@@ -6,9 +6,11 @@ nothing personal in a URL). Every POST carries the global CSRF token. Every page
 without JavaScript; scripts only add a copy button and Android's SMS code autofill.
 
 One blueprint, `landing`: `routes` holds it with its views, `pages` renders them and
-`visitor_state` keeps each campaign's pending verification in the session.
+`visitor_state` keeps each campaign's pending verification in the session; `referrals`
+holds `referral_bp`, the /r/<code> pages of referral codes.
 """
 
+from handlers.landing.referrals import bp as referral_bp
 from handlers.landing.routes import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "referral_bp"]

@@ -22,6 +22,7 @@ from handlers.security import origin_of
 from handlers.services import services
 from selfserve.errors import CampaignClosed, ScreenScanNeeded, SelfserveError
 from selfserve.landing import (
+    Claim,
     LandingFlow,
     LandingPage,
     VerifiedNumber,
@@ -119,7 +120,19 @@ ENTRY_HEADINGS = {
 
 def render_result(page: LandingPage, verified: VerifiedNumber, record: bool) -> tuple[str, int]:
     """What the proved number gets: the coupon, the balance, the entry, or why not yet."""
-    claim = landing_flow().claim(verified, record=record)
+    return render_claim(page, landing_flow().claim(verified, record=record))
+
+
+def render_claim(page: LandingPage, claim: Claim) -> tuple[str, int]:
+    """A claim's page: the coupon, the balance, the entry, a refusal, or why not yet."""
+    if claim.outcome == "refused":  # a referral this visitor may not use: the polite reason
+        return render_template(
+            "landing/message.html",
+            **_common(page),
+            heading="We can't use that code",
+            message=claim.message,
+            retry_url="",
+        ), int(HTTPStatus.CONFLICT)
     if claim.outcome == "coupon":
         return render_template(
             "landing/coupon.html",
@@ -253,6 +266,17 @@ def _common(page: LandingPage) -> dict[str, Any]:
         "palette": page.palette,
         "nonce": csp_nonce(),
         "sms_href": sms_href,
+        "urls": g.get("form_urls") or landing_urls(page.slug),
+    }
+
+
+def landing_urls(slug: str) -> dict[str, str]:
+    """Where the landing page's forms post: the campaign's own /q/<slug> routes."""
+    return {
+        "send_code": url_for("landing.send_code", slug=slug),
+        "check_code": url_for("landing.check_code", slug=slug),
+        "resend_code": url_for("landing.resend_code", slug=slug),
+        "number_form": url_for("landing.number_form", slug=slug),
     }
 
 

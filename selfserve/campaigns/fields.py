@@ -102,6 +102,7 @@ FIELDS: dict[str, FieldRule] = {
     "friend_campaign": FieldRule(str, required_for=("referral",)),
     "advocate_points": FieldRule((int, float)),
     "valid_days": FieldRule(int),
+    "friend_joined_reply": FieldRule(str),
 }
 # Fields that mean something for one action only: elsewhere they are mistakes.
 ACTION_ONLY_FIELDS = {
@@ -116,6 +117,7 @@ ACTION_ONLY_FIELDS = {
     "friend_campaign": ("referral",),
     "advocate_points": ("referral",),
     "valid_days": ("referral",),
+    "friend_joined_reply": ("referral",),
 }
 
 

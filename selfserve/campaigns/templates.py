@@ -43,6 +43,12 @@ COMPETITION_REPLY_FIELDS = {
     "closed_reply": frozenset({"closes", "name", "first_name", "keyword"}),
     "winner_message": frozenset({"entry_number", "closes", "name", "first_name"}),
 }
+# Texts a campaign sends on its own besides its reply: a competition's, a referral's.
+OWN_TEXT_FIELDS = {
+    **COMPETITION_REPLY_FIELDS,
+    # To the advocate when a friend joins: {points} is advocate_points (0 without).
+    "friend_joined_reply": frozenset({"points", "name"}),
+}
 
 
 def reply_fields(action: str, values: Mapping[str, Any]) -> frozenset[str]:

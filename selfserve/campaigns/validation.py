@@ -34,9 +34,9 @@ from selfserve.campaigns.fields import (
 )
 from selfserve.campaigns.spec import CampaignSpec, spec_from_definition
 from selfserve.campaigns.templates import (
-    COMPETITION_REPLY_FIELDS,
     DEFERRED_REPLY_FIELDS,
     IDENTIFIER_FIELDS,
+    OWN_TEXT_FIELDS,
     REPLY_FIELDS,
     render_sample,
     reply_fields,
@@ -183,7 +183,7 @@ def _validate_replies(action: Any, values: dict[str, Any], problem: Problem) -> 
     reply = values.setdefault("reply", default_reply(action, values))
     if action in ACTIONS:
         _validate_template(reply, reply_fields(action, values), "reply", problem)
-    for name, allowed in COMPETITION_REPLY_FIELDS.items():
+    for name, allowed in OWN_TEXT_FIELDS.items():
         if name in values:
             _validate_template(values[name], with_journey_fields(allowed, values), name, problem)
     _validate_template(

@@ -2,10 +2,12 @@
 
 A friend who texts an advocate's referral code (any case, spaces or dashes optional) gets the
 referral campaign's `friend_campaign` coupon, created with the code as the coupon's custom
-attribute `referralCode`; the use is recorded under UNIQUE (code, friend) in the commit that
-stores the coupon, and the advocate then gets `advocate_points` (once per friend: the use's
-`points_state` is claimed before the call, as for award_points). Refusals: the advocate's own
-code, a code used `usage_limit` times, a friend who already has the friend campaign's coupon.
+attribute `referralCode`; the friend's place is taken before Talon.One is asked (the use under
+UNIQUE (code, friend) and the code's `uses` counter raised only below its usage limit, in one
+transaction; given back when no coupon comes of it), and the advocate then gets
+`advocate_points` (once per friend: the use's `points_state` is claimed before the call, as
+for award_points). Refusals: the advocate's own code, a code used `usage_limit` times, a friend
+who already has the friend campaign's coupon.
 An unknown or expired code is not a referral at all: the caller answers it as any unknown word.
 """
 
@@ -16,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
 from selfserve.coupons import (
     ClaimResult,
     Coupons,
+    Issued,
     IssuedCode,
     ReferralCodes,
     StoredReferral,
@@ -32,10 +35,11 @@ from selfserve.coupons import (
     referral_code_key,
     referral_uses,
 )
-from selfserve.customers import national_format
+from selfserve.customers import marketing_skip_reason, national_format, next_send_time
 from selfserve.errors import TalonError, TalonTimedOut
-from selfserve.models import ReferralUse, utcnow
-from selfserve.ops import insert_ignoring_duplicates
+from selfserve.models import ReferralCode, ReferralUse, utcnow
+from selfserve.ops import QuietHours, insert_ignoring_duplicates, write_turn
+from selfserve.sms import Outbox
 from selfserve.talon import TalonClient
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,21 @@ OWN_CODE = "That's your own code: share it with a friend instead."
 USED_UP = "Sorry, that code has been used by as many friends as it can be."
 ALREADY_HAVE = "You already have this offer, so the code can't be used again. Thanks!"
 REFERRAL_ATTRIBUTE = "referralCode"
+FRIEND_JOINED = "Your friend joined, +{points} points. Thanks for sharing! Reply STOP to opt out."
+FRIEND_JOINED_NO_POINTS = "Your friend joined {name}. Thanks for sharing! Reply STOP to opt out."
+
+
+class _NoPlaceLeft(Exception):
+    """The referral code's last place went to another friend first."""
+
+
+@dataclass(frozen=True)
+class LiveReferral:
+    """A referral code that works today: its referral campaign and the friend campaign."""
+
+    referral: StoredReferral
+    campaign: CampaignSpec
+    friend_campaign: CampaignSpec
 
 
 @dataclass(frozen=True)
@@ -82,16 +101,21 @@ class Referrals:
         codes: ReferralCodes,
         talon: TalonClient,
         *,
+        outbox: Outbox | None = None,
+        quiet_hours: QuietHours | None = None,
         sms_number: str = "",
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
+        self._outbox = outbox  # the advocate's "your friend joined" text
+        self._quiet_hours = quiet_hours
         self._campaigns = campaigns
         self._coupons = coupons
         self._codes = codes
         self._talon = talon
         self._sms_number = sms_number
         self._clock = clock
+        self._write_turn = write_turn(sessions.kw["bind"])
 
     def advocate_code(
         self, campaign: CampaignSpec, customer_id: str, phone_e164: str
@@ -128,11 +152,9 @@ class Referrals:
             },
         )
 
-    def find(
-        self, db: Session, body: str, friend_customer_id: str
-    ) -> Redemption | RedemptionRefused | None:
-        """What a text that may be a referral code means; None when it is none of ours (or
-        expired, or its campaign is gone): the caller answers it as an unknown keyword."""
+    def live(self, db: Session, body: str) -> LiveReferral | None:
+        """The referral code `body` names, while it and both its campaigns are live; None
+        for a code of nobody's, an expired one, or one whose campaigns ended."""
         key = referral_code_key(body)
         if not 4 <= len(key) <= 64:
             return None
@@ -147,6 +169,17 @@ class Referrals:
         )
         if campaign is None or friend is None or not campaign.active or not friend.active:
             return None
+        return LiveReferral(referral, campaign, friend)
+
+    def find(
+        self, db: Session, body: str, friend_customer_id: str
+    ) -> Redemption | RedemptionRefused | None:
+        """What a text that may be a referral code means; None when it is none of ours (or
+        expired, or its campaign is gone): the caller answers it as an unknown keyword."""
+        live = self.live(db, body)
+        if live is None:
+            return None
+        referral, campaign, friend = live.referral, live.campaign, live.friend_campaign
         if referral.advocate_customer_id == friend_customer_id:
             return RedemptionRefused("referral_own_code", OWN_CODE, campaign.slug)
         keyword = friend.keywords[0] if friend.keywords else ""
@@ -163,33 +196,105 @@ class Referrals:
         redemption: Redemption,
         friend_customer_id: str,
         then: Callable[[Session, IssuedCode], None] | None = None,
-    ) -> ClaimResult:
-        """The friend's coupon with the referral code as its attribute; the use is recorded
-        in the commit that stores the coupon (with `then`), and the advocate rewarded."""
+    ) -> ClaimResult | RedemptionRefused:
+        """The friend's coupon with the referral code as its attribute (`then` runs in the
+        commit that stores it), or USED_UP when the last place went to another friend.
 
-        def record_use(db: Session, code: IssuedCode) -> None:
-            insert_ignoring_duplicates(
-                db,
-                ReferralUse.__table__,
-                {
-                    "referral_code_id": redemption.referral.id,
-                    "friend_customer_id": friend_customer_id,
-                    "used_at": self._clock(),
-                    "points_state": "none",
-                },
-            )
-            if then is not None:
-                then(db, code)
-
+        The place is taken before Talon.One is asked: the use's row (UNIQUE code and friend)
+        and the code's `uses` counted up only while under its `usage_limit`, in one
+        transaction, so friends redeeming at once cannot pass the limit. A claim that gives
+        no coupon gives the place back."""
+        placed = self._take_place(redemption.referral, friend_customer_id)
+        if placed is None:
+            log.info("referral_used_up", extra={"campaign": redemption.referral_campaign.slug})
+            return RedemptionRefused("referral_used_up", USED_UP, redemption.referral_campaign.slug)
         result = self._coupons.claim(
             redemption.friend_campaign,
             friend_customer_id,
             redemption.identifier,
             may_owe=False,  # an owed coupon would be created without its referral attribute
-            then=record_use,
+            then=then,
             attributes=redemption.attributes,
         )
+        if placed and not isinstance(result, Issued):
+            self._give_place_back(redemption.referral.id, friend_customer_id)
         return result
+
+    def _take_place(self, referral: StoredReferral, friend_customer_id: str) -> bool | None:
+        """True: a place taken now; False: this friend already held one (a retry); None:
+        the code has no place left."""
+        try:
+            with self._write_turn, self._sessions.begin() as db:
+                if not insert_ignoring_duplicates(
+                    db,
+                    ReferralUse.__table__,
+                    {
+                        "referral_code_id": referral.id,
+                        "friend_customer_id": friend_customer_id,
+                        "used_at": self._clock(),
+                        "points_state": "none",
+                    },
+                ):
+                    return False
+                counted = db.execute(
+                    update(ReferralCode)
+                    .where(
+                        ReferralCode.id == referral.id,
+                        or_(
+                            ReferralCode.usage_limit <= 0,
+                            ReferralCode.uses < ReferralCode.usage_limit,
+                        ),
+                    )
+                    .values(uses=ReferralCode.uses + 1)
+                )
+                if not counted.rowcount:
+                    raise _NoPlaceLeft  # rolls the use's row back
+                return True
+        except _NoPlaceLeft:
+            return None
+
+    def _give_place_back(self, referral_id: int, friend_customer_id: str) -> None:
+        """No coupon came of the place: free it for this friend's retry or another friend."""
+        with self._write_turn, self._sessions.begin() as db:
+            freed = db.execute(
+                delete(ReferralUse).where(
+                    ReferralUse.referral_code_id == referral_id,
+                    ReferralUse.friend_customer_id == friend_customer_id,
+                    ReferralUse.points_state == "none",
+                )
+            )
+            if freed.rowcount:
+                db.execute(
+                    update(ReferralCode)
+                    .where(ReferralCode.id == referral_id, ReferralCode.uses > 0)
+                    .values(uses=ReferralCode.uses - 1)
+                )
+
+    def thank_advocate(self, redemption: Redemption, friend_customer_id: str) -> str:
+        """After a friend's coupon was issued: the advocate's points, then their text."""
+        state = self.reward_advocate(redemption, friend_customer_id)
+        self.tell_advocate(redemption, friend_customer_id)
+        return state
+
+    def tell_advocate(self, redemption: Redemption, friend_customer_id: str) -> bool:
+        """Text the advocate "Your friend joined, +50 points" through the outbox, once per
+        friend, only with marketing consent and never to an opted-out number; in quiet hours
+        it waits for them to end. True when the text was handed to the outbox."""
+        referral, campaign = redemption.referral, redemption.referral_campaign
+        if self._outbox is None:
+            return False
+        with self._sessions() as db:
+            if marketing_skip_reason(db, referral.phone_e164) is not None:
+                return False
+        self._outbox.send(
+            dedupe_key=f"referral-joined:{referral.id}:{friend_customer_id}",
+            to_e164=referral.phone_e164,
+            body=friend_joined_text(campaign),
+            purpose="referral_joined",
+            campaign_slug=campaign.slug,
+            not_before=next_send_time(referral.phone_e164, self._clock(), self._quiet_hours),
+        )
+        return True
 
     def reward_advocate(self, redemption: Redemption, friend_customer_id: str) -> str:
         """Post `advocate_points` for this friend's use, once; returns the points' state."""
@@ -239,3 +344,14 @@ class Referrals:
                 )
                 .values(points_state=state)
             )
+
+
+def friend_joined_text(campaign: CampaignSpec) -> str:
+    """The advocate's text when a friend joins: the campaign's `friend_joined_reply`, else
+    a default naming the points (or the campaign, without points)."""
+    points = campaign.option("advocate_points") or 0
+    template = campaign.option("friend_joined_reply") or (
+        FRIEND_JOINED if points else FRIEND_JOINED_NO_POINTS
+    )
+    shown = int(points) if float(points).is_integer() else points
+    return render_template(str(template), {"points": shown, "name": campaign.name})

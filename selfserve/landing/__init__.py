@@ -9,7 +9,7 @@ may import `journeys`, `coupons` and everything below; never `texts`, `console` 
 
 from selfserve.landing.apple_wallet import PKPASS_TYPE, ApplePasses
 from selfserve.landing.challenge import BotChallenge
-from selfserve.landing.claims import LandingClaims
+from selfserve.landing.claims import Claim, LandingClaims
 from selfserve.landing.code_page_flow import CodePageFlow, ShownCode
 from selfserve.landing.flow import LandingFlow, LandingPage
 from selfserve.landing.google_wallet import GoogleWallet
@@ -22,6 +22,7 @@ from selfserve.landing.look import (
     safe_logo_url,
     sms_uri,
 )
+from selfserve.landing.referral_pages import ReferralPages
 from selfserve.landing.screens import ScreenTokens, screen_qr_png
 from selfserve.landing.verification import (
     KEEP_ROWS_FOR,
@@ -37,6 +38,7 @@ from selfserve.landing.words import PageWords
 __all__ = [
     "ApplePasses",
     "BotChallenge",
+    "Claim",
     "CodePageFlow",
     "GoogleWallet",
     "KEEP_ROWS_FOR",
@@ -48,6 +50,7 @@ __all__ = [
     "PKPASS_TYPE",
     "PageWords",
     "RangeLimit",
+    "ReferralPages",
     "ScreenTokens",
     "SendThrottle",
     "ShownCode",

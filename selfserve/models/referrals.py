@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selfserve.models.base import Base, utcnow
@@ -35,6 +35,9 @@ class ReferralCode(Base):
     starts_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     usage_limit: Mapped[int]
+    # Friends holding a place: counted up with the use's row under `uses < usage_limit`,
+    # before Talon.One is asked, so two friends at once cannot pass the limit.
+    uses: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -119,6 +119,7 @@ class Outbox:
         campaign_slug: str | None = None,
         now: bool = False,
         media_url: str | None = None,
+        not_before: datetime | None = None,
     ) -> Recorded:
         """Send `body` to `to_e164` reliably, at most once per `dedupe_key`.
 
@@ -126,6 +127,8 @@ class Outbox:
         `now=True` the first attempt runs in this thread instead (for one-time codes a person
         is waiting for) and only retries go to the worker. A key used before sends nothing and
         returns the first row with `fresh=False`. Opted-out numbers are never texted.
+        `not_before` (quiet hours) holds the text back until then: the worker gets it with
+        that delay, and the sweeper finds it after then if the queue lost it.
         """
         with self._sessions.begin() as db:
             recorded = self.record(
@@ -136,8 +139,12 @@ class Outbox:
                 purpose=purpose,
                 campaign_slug=campaign_slug,
                 media_url=media_url,
+                not_before=not_before,
             )
-        if recorded.fresh:
+        wait = (not_before - self._clock()).total_seconds() if not_before else 0.0
+        if recorded.fresh and wait > 0:
+            self._schedule(recorded.outbound_id, wait)
+        elif recorded.fresh:
             if now:
                 self.deliver_and_schedule(recorded.outbound_id, 0)
             else:
@@ -154,6 +161,7 @@ class Outbox:
         purpose: str,
         campaign_slug: str | None = None,
         media_url: str | None = None,
+        not_before: datetime | None = None,
     ) -> Recorded:
         """Write the text into the outbox inside the caller's transaction (nothing is sent).
 
@@ -176,7 +184,7 @@ class Outbox:
                 "media_url": media_url,
                 "attempts": 0,
                 "failures": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": max(now, not_before) if not_before else now,
             },
         )
         outbound_id = db.scalar(
@@ -193,6 +201,16 @@ class Outbox:
         try:
             self._enqueue(outbound_id, 0, None)
         except Exception:  # the row is durable: the sweeper will find it
+            log.exception("outbox_enqueue_failed", extra={"outbound_id": outbound_id})
+
+    def _schedule(self, outbound_id: int, delay_seconds: float) -> None:
+        """Hand a held-back text to the worker with its delay; without a queue (or if the
+        enqueue fails) the sweeper sends it once its time has passed."""
+        if self._enqueue is None:
+            return
+        try:
+            self._enqueue(outbound_id, 0, delay_seconds)
+        except Exception:
             log.exception("outbox_enqueue_failed", extra={"outbound_id": outbound_id})
 
     def deliver_and_schedule(self, outbound_id: int, attempt: int) -> None:

@@ -16,10 +16,17 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.coupons import Coupons, Deferred, Issued, IssuedCode, settle_answered_inline
+from selfserve.coupons import (
+    ClaimResult,
+    Coupons,
+    Deferred,
+    Issued,
+    IssuedCode,
+    settle_answered_inline,
+)
 from selfserve.customers import remember_language
 from selfserve.errors import TalonError, TalonRejected
-from selfserve.journeys import Awards, Referrals
+from selfserve.journeys import Awards, Redemption, RedemptionRefused, Referrals
 from selfserve.models import InboundMessage, utcnow
 from selfserve.ops import insert_ignoring_duplicates, write_turn
 from selfserve.talon import TalonClient, log_talon_error
@@ -255,11 +262,9 @@ class TextAnswerer:
             recorded.append(replace(done, recorded=True))
 
         if pending.redemption is not None:
-            result = self._referrals.redeem(
-                pending.redemption, pending.who.customer_id, then=record_with_the_code
-            )
-            if recorded:
-                self._referrals.reward_advocate(pending.redemption, pending.who.customer_id)
+            result = self._redeem(pending, pending.redemption, record_with_the_code, recorded)
+            if isinstance(result, Outcome):
+                return result
         else:
             result = self._coupons.claim(
                 campaign,
@@ -276,6 +281,28 @@ class TextAnswerer:
         if isinstance(result, Deferred):
             return self._wording.deferred(pending, message_sid, result.reason)
         return self._wording.failed(pending, result.outcome, result.reason)
+
+    def _redeem(
+        self,
+        pending: Pending,
+        redemption: Redemption,
+        then: Callable[[Session, IssuedCode], None],
+        recorded: list[Outcome],
+    ) -> ClaimResult | Outcome:
+        """A friend's referral: their coupon, then the advocate's points and text; or the
+        polite refusal when another friend took the code's last place meanwhile."""
+        result = self._referrals.redeem(redemption, pending.who.customer_id, then=then)
+        if isinstance(result, RedemptionRefused):
+            return Outcome(
+                result.text,
+                result.outcome,
+                "REFERRAL",
+                result.campaign_slug,
+                pending.who.customer_id,
+            )
+        if recorded:  # this text stored the friend's coupon
+            self._referrals.thank_advocate(redemption, pending.who.customer_id)
+        return result
 
     def _advocate_code(self, pending: Pending) -> Outcome:
         """REFER: the advocate's referral code, asked of Talon.One once and remembered."""

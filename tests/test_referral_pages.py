@@ -1,0 +1,122 @@
+"""`/r/<code>`: a referral code's landing page, through the Flask test client and stand-ins.
+
+The visitor proves their number with the one-time code the Twilio stand-in received, then
+gets the friend campaign's coupon created with `.referralCode`, as a friend texting the code.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import import_campaigns_text, reply_text, send_text
+from tests.phone_visitor import PhoneVisitor, one_time_code
+from tests.stand_ins.talon import COUPON_PATH
+from tests.test_referrals import ADVOCATE, CAMPAIGNS, FRIEND, OTHER_FRIEND, POINTS_PATH
+
+FRIEND_TYPED = "0491 570 157"  # FRIEND, as typed
+
+
+@pytest.fixture
+def referral_app(app):
+    import_campaigns_text(app, CAMPAIGNS)
+    return app
+
+
+@pytest.fixture
+def code(referral_app, client, talon_stand_in) -> str:
+    send_text(client, "REFER", ADVOCATE)
+    (referral_code,) = talon_stand_in.referrals
+    return referral_code
+
+
+def coupon_calls(talon_stand_in):
+    return [r for r in talon_stand_in.requests if r.path == COUPON_PATH]
+
+
+def prove(visitor: PhoneVisitor, twilio_stand_in, url: str, typed: str, phone: str):
+    assert visitor.get(url).status_code == 200
+    assert visitor.enter_number(typed).status_code == 200
+    return visitor.enter_code(one_time_code(twilio_stand_in.messages_to(phone)[-1].body))
+
+
+def shown_code(html: str) -> str | None:
+    match = re.search(r'id="coupon-code"[^>]*>([^<]+)<', html)
+    return match.group(1).strip() if match else None
+
+
+def test_a_friend_proves_their_number_and_gets_the_coupon_with_the_referral_attribute(
+    code, client, talon_stand_in, twilio_stand_in
+):
+    visitor = PhoneVisitor(client)
+    opened = visitor.get(f"/r/{code}")
+    assert "Spring 20% off" in visitor.text
+    assert f"Text {code} to 0480 000 000 instead" in visitor.text
+    assert "'unsafe-inline'" not in opened.headers["Content-Security-Policy"]
+    assert opened.headers["X-Content-Type-Options"] == "nosniff"
+    assert f'action="/r/{code}"' in visitor.page
+    response = prove(visitor, twilio_stand_in, f"/r/{code}", FRIEND_TYPED, FRIEND)
+    assert response.status_code == 200
+    (call,) = coupon_calls(talon_stand_in)
+    assert call.args["campaignId"] == "34"
+    assert call.args[".referralCode"] == code
+    (coupon,) = talon_stand_in.coupons.values()
+    assert shown_code(visitor.page) == coupon["Value"]
+    advocate_id = talon_stand_in.referrals[code]["advocateProfileIntegrationId"]
+    assert talon_stand_in.points[(7, advocate_id)] == 50
+    # The same friend texting the code afterwards: refused, as a second use by text is.
+    assert "already" in reply_text(send_text(client, code, FRIEND))
+    assert len(coupon_calls(talon_stand_in)) == 1
+
+
+def test_the_code_typed_loosely_in_the_url_works_too(code, client, talon_stand_in, twilio_stand_in):
+    visitor = PhoneVisitor(client)
+    prove(visitor, twilio_stand_in, f"/r/{code.lower().replace('-', '')}", FRIEND_TYPED, FRIEND)
+    (call,) = coupon_calls(talon_stand_in)
+    assert call.args[".referralCode"] == code
+
+
+def test_the_advocate_on_their_own_code_gets_a_polite_refusal_and_no_coupon(
+    code, client, talon_stand_in, twilio_stand_in
+):
+    visitor = PhoneVisitor(client)
+    response = prove(visitor, twilio_stand_in, f"/r/{code}", "0491 570 156", ADVOCATE)
+    assert response.status_code == 409
+    assert "own code" in visitor.text
+    assert shown_code(visitor.page) is None
+    assert coupon_calls(talon_stand_in) == []
+
+
+def test_a_code_used_up_is_refused_on_the_page(code, client, talon_stand_in, twilio_stand_in):
+    send_text(client, code, OTHER_FRIEND)
+    send_text(client, code, "+61491570159")  # usage_limit = 2: now used up
+    visitor = PhoneVisitor(client)
+    response = prove(visitor, twilio_stand_in, f"/r/{code}", FRIEND_TYPED, FRIEND)
+    assert response.status_code == 409
+    assert "as many friends" in visitor.text
+    assert len(coupon_calls(talon_stand_in)) == 2
+    assert len([r for r in talon_stand_in.requests if r.path == POINTS_PATH]) == 2
+
+
+def test_unknown_codes_get_the_unknown_campaign_page(referral_app, client):
+    visitor = PhoneVisitor(client)
+    unknown_campaign = visitor.get("/q/no-such-campaign")
+    campaign_text = visitor.text
+    for made_up in ["ZZZZ-9999", "SPRING", "a" * 300, "%3Cscript%3E"]:
+        response = visitor.get(f"/r/{made_up}")
+        assert response.status_code == unknown_campaign.status_code == 404, made_up
+        assert visitor.text == campaign_text
+    assert client.post("/r/ZZZZ-9999", data={"phone": FRIEND_TYPED}).status_code in (400, 404)
+
+
+def test_an_expired_code_gets_the_unknown_campaign_page(code, referral_app, client):
+    from sqlalchemy import update
+
+    from selfserve.models import ReferralCode, utcnow
+
+    with referral_app.extensions["selfserve"].sessions.begin() as db:
+        db.execute(update(ReferralCode).values(expires_at=utcnow().replace(year=2020)))
+    visitor = PhoneVisitor(client)
+    assert visitor.get(f"/r/{code}").status_code == 404
+    assert "can't find that offer" in visitor.text
