@@ -26,18 +26,12 @@ from handlers.landing.pages import (
     render_number_form,
     render_result,
 )
-from handlers.landing.routes import csrf_refused, protect_page
+from handlers.landing.routes import SENDING_REFUSED, csrf_refused, protect_page
 from handlers.landing.visitor_state import remember, state_of
 from handlers.services import services
 from handlers.web import client_address
 from selfserve.errors import (
     CampaignClosed,
-    ChallengeFailed,
-    InvalidPhoneNumber,
-    NumberOptedOut,
-    RegionNotAllowed,
-    SmsError,
-    TooManyCodeRequests,
     UnknownCampaign,
     VerificationError,
     VerificationFailed,
@@ -48,14 +42,6 @@ from selfserve.landing import LandingPage
 bp = Blueprint("referral_landing", __name__, url_prefix="/r")
 bp.after_request(protect_page)
 bp.register_error_handler(CSRFError, csrf_refused)
-SENDING_REFUSED = (
-    ChallengeFailed,
-    InvalidPhoneNumber,
-    RegionNotAllowed,
-    NumberOptedOut,
-    TooManyCodeRequests,
-    SmsError,
-)
 
 
 def for_referral(view: Callable[[str, LandingPage], Any]) -> Callable[[str], Any]:

@@ -48,6 +48,15 @@ log = logging.getLogger(__name__)
 # A visitor who scanned a screen's fresh QR keeps the way in this long (the OTP steps).
 SCAN_KEEPS_SECONDS = 30 * 60
 bp = Blueprint("landing", __name__, url_prefix="/q")
+# Why a one-time code was not sent: the visitor is told on the form (never a 500).
+SENDING_REFUSED = (
+    ChallengeFailed,
+    InvalidPhoneNumber,
+    RegionNotAllowed,
+    NumberOptedOut,
+    TooManyCodeRequests,
+    SmsError,
+)
 
 
 @bp.after_request
@@ -171,14 +180,7 @@ def send_code(page: LandingPage) -> Any:
         sent = landing_flow().request_code(
             page.slug, typed, src, client_address(), wants_offers, challenge_solution=solution
         )
-    except (
-        ChallengeFailed,
-        InvalidPhoneNumber,
-        RegionNotAllowed,
-        NumberOptedOut,
-        TooManyCodeRequests,
-        SmsError,
-    ) as error:
+    except SENDING_REFUSED as error:
         return render_number_form(page, src, error=error, typed=typed, offers_ticked=wants_offers)
     remember(page.slug, src=src, token=sent.token, masked_phone=sent.masked_phone)
     return render_code_form(page, sent.masked_phone, status=HTTPStatus.OK, notice="sent")
@@ -231,13 +233,7 @@ def resend_code(page: LandingPage) -> Any:
         sent = landing_flow().resend_code(page.slug, state.get("token", ""), client_address())
     except VerificationMissing as error:
         return render_number_form(page, src_for(page.slug), error=error)
-    except (
-        InvalidPhoneNumber,
-        RegionNotAllowed,
-        NumberOptedOut,
-        TooManyCodeRequests,
-        SmsError,
-    ) as error:
+    except SENDING_REFUSED as error:
         return render_code_form(page, state.get("masked_phone", ""), error=error)
     remember(page.slug, token=sent.token, masked_phone=sent.masked_phone)
     return render_code_form(page, sent.masked_phone, status=HTTPStatus.OK, notice="resent")

@@ -1,7 +1,7 @@
 """abuse resistance: refusals per campaign and day, screen QR key generations
 
 Revision ID: 0010_abuse
-Revises: 0008_landing_offers
+Revises: 0011_referrals
 Create Date: 2026-12-04 16:00:00
 """
 

@@ -1,7 +1,7 @@
 """referrals and data rights: referral codes and uses, erasure requests and records
 
 Revision ID: 0011_referrals
-Revises: 0008_landing_offers
+Revises: 0009_code_pages
 Create Date: 2026-11-24 09:00:00.000000
 """
 

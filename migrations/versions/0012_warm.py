@@ -1,7 +1,7 @@
 """warm-up: issued_coupons.warm, warm_ups
 
 Revision ID: 0012_warm
-Revises: 0008_landing_offers
+Revises: 0013_keywords
 Create Date: 2026-12-04 15:50:28.484474
 """
 

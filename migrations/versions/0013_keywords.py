@@ -1,7 +1,7 @@
 """forgiving keywords: inbound_messages.matched_by and texted, number_languages
 
 Revision ID: 0013_keywords
-Revises: 0008_landing_offers
+Revises: 0010_abuse
 Create Date: 2026-11-24 09:00:00.000000
 """
 

@@ -1,7 +1,7 @@
 """referral codes: a uses counter, so the usage limit holds when friends redeem at once
 
 Revision ID: 0014_referral_uses_counter
-Revises: 0012_warm
+Revises: 0014_outbox_media
 Create Date: 2026-12-04 16:45:00.000000
 """
 
