@@ -24,20 +24,17 @@ from handlers.landing.pages import (
     render_code_form,
     render_not_found,
     render_number_form,
-    render_result,
 )
-from handlers.landing.routes import SENDING_REFUSED, csrf_refused, protect_page
+from handlers.landing.routes import SENDING_REFUSED, csrf_refused, protect_page, proved_number
 from handlers.landing.visitor_state import remember, state_of
 from handlers.services import services
 from handlers.web import client_address
 from selfserve.errors import (
     CampaignClosed,
     UnknownCampaign,
-    VerificationError,
-    VerificationFailed,
     VerificationMissing,
 )
-from selfserve.landing import LandingPage
+from selfserve.landing import LandingPage, VerifiedNumber
 
 bp = Blueprint("referral_landing", __name__, url_prefix="/r")
 bp.after_request(protect_page)
@@ -96,24 +93,9 @@ def send_code(code: str, page: LandingPage) -> Any:
 @for_referral
 def check_code(code: str, page: LandingPage) -> Any:
     """Check the typed code; the right one gets the friend's coupon through the referral."""
-    state = state_of(page.slug)
-    token = state.get("token", "")
-    if not token:
-        return render_number_form(page, None, error=VerificationMissing())
-    already = landing_flow().verified(page.slug, token)
-    if already is not None:  # a re-submitted form after success: show the code again
-        return render_result(page, already, record=False)
-    try:
-        verified = landing_flow().verify(page.slug, token, request.form.get("code", ""))
-    except VerificationMissing as error:
-        return render_number_form(page, None, error=error)
-    except VerificationError as error:
-        return render_code_form(
-            page,
-            state.get("masked_phone", ""),
-            error=error,
-            dead_code=not isinstance(error, VerificationFailed),
-        )
+    verified = proved_number(page, None)
+    if not isinstance(verified, VerifiedNumber):
+        return verified
     claim = services().referral_pages.claim(code, verified)
     if claim.outcome == "closed":
         return render_not_found(code[:64], UnknownCampaign(code[:64]))

@@ -42,7 +42,7 @@ from selfserve.errors import (
     VerificationFailed,
     VerificationMissing,
 )
-from selfserve.landing import LandingPage, palette_for
+from selfserve.landing import LandingPage, VerifiedNumber, palette_for
 
 log = logging.getLogger(__name__)
 # A visitor who scanned a screen's fresh QR keeps the way in this long (the OTP steps).
@@ -200,17 +200,27 @@ def code_form(page: LandingPage) -> Any:
 @for_campaign
 def check_code(page: LandingPage) -> Any:
     """Check the typed code; the right one shows the coupon."""
+    proved = proved_number(page, src_for(page.slug))
+    if not isinstance(proved, VerifiedNumber):
+        return proved
+    return render_result(page, proved, record=True)
+
+
+def proved_number(page: LandingPage, src: str | None) -> VerifiedNumber | Any:
+    """The visitor's number once the typed code is right; else the page to show instead: the
+    number form (no code asked for yet), the result again (a form re-submitted after success),
+    or the code form with why the code was refused."""
     state = state_of(page.slug)
     token = state.get("token", "")
     if not token:
-        return render_number_form(page, src_for(page.slug), error=VerificationMissing())
+        return render_number_form(page, src, error=VerificationMissing())
     already = landing_flow().verified(page.slug, token)
     if already is not None:  # a re-submitted form after success: show the code again
         return render_result(page, already, record=False)
     try:
-        verified = landing_flow().verify(page.slug, token, request.form.get("code", ""))
+        return landing_flow().verify(page.slug, token, request.form.get("code", ""))
     except VerificationMissing as error:
-        return render_number_form(page, src_for(page.slug), error=error)
+        return render_number_form(page, src, error=error)
     except VerificationError as error:
         # Wrong, expired or locked: the code form stays (a dead code keeps being refused)
         # with "send me a new code" first when the code can no longer work.
@@ -220,7 +230,6 @@ def check_code(page: LandingPage) -> Any:
             error=error,
             dead_code=not isinstance(error, VerificationFailed),
         )
-    return render_result(page, verified, record=True)
 
 
 @bp.post("/<slug>/resend")

@@ -25,8 +25,9 @@ def group_with(
     return click.Group(name, commands=list(commands), callback=hand_over, help=help_text)
 
 
-def write_output(file: str | None, text: str) -> None:
-    """Write a command's output to FILE, or to standard output without one."""
+def write_output(file: str | None, text: str, *, wrote: str = "", to_stderr: bool = True) -> None:
+    """Write a command's output to FILE, or to standard output without one; then say so
+    (`wrote`, default "wrote FILE"), on standard error unless `to_stderr` is False."""
     if file is None:
         click.echo(text, nl=False)
         return
@@ -34,4 +35,4 @@ def write_output(file: str | None, text: str) -> None:
         Path(file).write_text(text, encoding="utf-8")
     except OSError as error:
         raise click.ClickException(f"cannot write {file}: {error}") from None
-    click.echo(f"wrote {file}", err=True)
+    click.echo(wrote or f"wrote {file}", err=to_stderr)

@@ -7,12 +7,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import click
 
 from selfserve.campaigns import CampaignSpec, campaign_zone, moment_of
-from selfserve.commands.groups import group_with
+from selfserve.commands.groups import group_with, write_output
 from selfserve.customers import mask_phone
 from selfserve.journeys import (
     ALREADY_SENT,
@@ -200,14 +199,8 @@ def competitions_export(tools: JourneyTools, slug: str, file: str | None, reveal
             "competition_export_revealed",
             extra={"campaign": slug, "entries": count, "file": file or "stdout"},
         )
-    if file is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(file).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise click.ClickException(f"cannot write {file}: {error}") from None
-    click.echo(f"wrote {count} entries to {file}" + (" (numbers revealed)" if reveal else ""))
+    revealed = " (numbers revealed)" if reveal else ""
+    write_output(file, text, wrote=f"wrote {count} entries to {file}{revealed}", to_stderr=False)
 
 
 def _competition(services: Services, slug: str) -> CampaignSpec:
