@@ -1,4 +1,4 @@
-"""The collaborators one running app shares: built once by the factory (app.py), used everywhere."""
+"""The collaborators one running app shares: built once (selfserve/wiring), used everywhere."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Owns the queue on SQLite or Redis, the jobs (owed codes, outbox texts, birthday 
 the daily tick, loyalty awards) with their collaborators passed to `Jobs`, the deferred-code
 worker, the sweeper that re-enqueues lost jobs, and the queue gauges for /metrics. It may
 import `journeys`, `coupons` and everything below; nothing above it imports it except the
-composition root (app.py) and `services`.
+composition root (`wiring`) and `services`.
 """
 
 from selfserve.queue.deferred_codes import DeferredCodes
