@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handlers import sms
 from handlers.errors import register_error_handlers
+from handlers.inbound_texts import InboundTexts
 from handlers.sandbox import create_talon_sandbox
 from handlers.sessions import CachedSerializerSessions
 from selfserve.commands import build_cli
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def create_webhook_app(services: Services) -> Flask:
-    """Twilio's webhooks (inbound texts, delivery statuses) as a small Flask app of their own.
+    """Twilio's delivery-status webhook as a small Flask app of its own.
 
     The pages' app runs a session, CSRF and per-IP throttle hooks on every request; none of
     them applies to a signed machine-to-machine call, and together they cost a returning
@@ -33,6 +34,8 @@ def create_webhook_app(services: Services) -> Flask:
     no CSRF (Twilio cannot send a token; its signature proves the sender) and no throttle
     (every text comes from a few of Twilio's addresses). `create_app` mounts it at
     /webhooks/twilio with Werkzeug's DispatcherMiddleware: same process, same services.
+    Inbound texts, the hottest call of all, do not even reach Flask: `InboundTexts` answers
+    them in front of this app (handlers/inbound_texts.py says why).
     """
     hooks = Flask(__name__)
     hooks.config.update(MAX_CONTENT_LENGTH=256 * 1024)
@@ -85,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_pages(app, settings)
     # Twilio's webhooks are served by an app of their own (see create_webhook_app).
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
-        app.wsgi_app, {sms.MOUNT_POINT: create_webhook_app(services)}
+        app.wsgi_app, {sms.MOUNT_POINT: InboundTexts(services, create_webhook_app(services))}
     )
     if settings.trusted_proxy_hops:
         # Behind N proxies (a TLS terminator, a load balancer): trust their X-Forwarded-For and

@@ -70,15 +70,24 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def security_header_list(https: bool) -> list[tuple[str, str]]:
+    """The headers every response of ours carries, as (name, value) pairs."""
+    headers = [
+        ("Content-Security-Policy", PAGE_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),  # frame-ancestors, for old browsers
+    ]
+    if https:
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
+
+
 def add_security_headers(response: Response, https: bool) -> Response:
     """The headers every response of ours carries (a page's own CSP, set earlier, wins)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", PAGE_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors, for old browsers
-    if https:
-        headers.setdefault("Strict-Transport-Security", HSTS)
+    for name, value in security_header_list(https):
+        headers.setdefault(name, value)
     return response
 
 

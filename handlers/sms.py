@@ -1,4 +1,7 @@
-"""Twilio's webhooks: inbound texts and delivery status callbacks, answered with TwiML."""
+"""Twilio's delivery status callbacks, and the TwiML every webhook answers with.
+
+Inbound texts (POST /webhooks/twilio/sms) are answered by handlers/inbound_texts.py.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from handlers.security import add_security_headers
 from handlers.services import services
 from handlers.twilio_signature import requires_twilio_signature
 from selfserve.ops import metrics
-from selfserve.texts import InboundText
 
 log = logging.getLogger(__name__)
 # Mounted by app.create_app as an app of its own (no session, CSRF or throttle hooks).
@@ -48,26 +50,6 @@ def required_field(name: str) -> str:
     if not value:
         abort(Response(f"missing {name}", status=400, mimetype="text/plain"))
     return value
-
-
-@bp.post("/sms")
-@requires_twilio_signature
-def inbound_text() -> Response:
-    """Answer one inbound text message with TwiML."""
-    token = request.headers.get("I-Twilio-Idempotency-Token")
-    if token:
-        log.debug("twilio_idempotency_token", extra={"token": token[:64]})
-    reply = services().texts.answer(
-        InboundText(
-            message_sid=required_field("MessageSid")[:64],
-            sender=required_field("From"),
-            body=request.form.get("Body", ""),
-            to=request.form.get("To", ""),
-            opt_out_type=request.form.get("OptOutType", ""),
-        )
-    )
-    metrics.count_answer(reply.outcome)
-    return twiml(reply.text, reply.media_url)
 
 
 @bp.post("/status")

@@ -21,30 +21,35 @@ def webhook_path() -> str:
 
 
 def signed_url() -> str:
+    """The URL Twilio signed for this request (see `signed_url_for`)."""
+    return signed_url_for(services().settings.public_base_url, webhook_path(), request.query_string)
+
+
+def signed_url_for(public_base_url: str, path: str, query: bytes = b"") -> str:
     """The URL Twilio signed: PUBLIC_BASE_URL + path (+ raw query), never `request.url`.
 
     Behind a TLS proxy or tunnel `request.url` shows the internal scheme and host, and
     Werkzeug decodes some percent-escapes in it, so a correctly signed request would fail.
     """
-    url = services().settings.public_base_url.rstrip("/") + webhook_path()
-    if request.query_string:
-        url += "?" + request.query_string.decode("latin-1")
+    url = public_base_url.rstrip("/") + path
+    if query:
+        url += "?" + query.decode("latin-1")
     return url
 
 
-def signature_matches(token: str, signature: str) -> bool:
+def signature_matches(token: str, signature: str, url: str, form: dict[str, list[str]]) -> bool:
     """Twilio's RequestValidator, asked the common case first.
 
     `validate` signs the URL twice (with and without an explicit port) on every call. Twilio
     signs the URL configured in its console, normally PUBLIC_BASE_URL exactly, so try that one
     signature first (constant-time compare) and fall back to the full check only on a miss.
+    `form` holds every value sent for each field name.
     """
     validator = RequestValidator(token)
-    url = signed_url()
-    form = _Parameters(request.form.lists())
-    if compare(validator.compute_signature(url, form), signature):
+    parameters = _Parameters(form)
+    if compare(validator.compute_signature(url, parameters), signature):
         return True
-    return bool(validator.validate(url, form, signature))
+    return bool(validator.validate(url, parameters, signature))
 
 
 class _Parameters(dict[str, list[str]]):
@@ -66,7 +71,10 @@ def requires_twilio_signature(view: Callable[..., Any]) -> Callable[..., Any]:
     def checked(*args: Any, **kwargs: Any) -> Any:
         settings = services().settings
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not signature_matches(settings.webhook_auth_token, signature):
+        form = dict(request.form.lists())
+        if not signature or not signature_matches(
+            settings.webhook_auth_token, signature, signed_url(), form
+        ):
             log.warning(
                 "twilio_signature_rejected",
                 extra={"path": webhook_path(), "had_signature": bool(signature)},

@@ -19,6 +19,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import inspect, text
 
+from handlers.inbound_texts import PATH as INBOUND_TEXTS_PATH
+from handlers.inbound_texts import InboundTexts
 from tests.conftest import import_campaigns_text, inbound_form, reply_text, send_text
 from tests.console_support import EMAIL, PASSWORD, create_console_user, csrf_token, log_in
 from tests.phone_visitor import PhoneVisitor, one_time_code
@@ -216,7 +218,7 @@ ROUTES: dict[str, Route] = {
 
 # The Twilio webhooks' app (mounted at /webhooks/twilio): signed by Twilio instead of a token.
 WEBHOOKS: dict[str, dict[str, str]] = {
-    "/webhooks/twilio:sms.inbound_text": inbound_form("SPRING"),
+    "/webhooks/twilio:inbound_texts": inbound_form("SPRING"),
     "/webhooks/twilio:sms.delivery_status": {
         "MessageSid": "SM" + "1" * 32,
         "MessageStatus": "delivered",
@@ -225,7 +227,7 @@ WEBHOOKS: dict[str, dict[str, str]] = {
 }
 
 
-def mounted_apps(app: Flask) -> dict[str, Flask]:
+def mounted_apps(app: Flask) -> dict[str, Any]:
     """The apps mounted beside the pages (Werkzeug's DispatcherMiddleware), by mount point."""
     wsgi: Any = app.wsgi_app
     while wsgi is not None and not hasattr(wsgi, "mounts"):
@@ -239,6 +241,9 @@ def post_routes(app: Flask) -> dict[str, str]:
         rule.endpoint: rule.rule for rule in app.url_map.iter_rules() if "POST" in rule.methods
     }
     for mount, mounted in mounted_apps(app).items():
+        if isinstance(mounted, InboundTexts):  # plain WSGI in front of the webhooks' Flask app
+            found[f"{mount}:inbound_texts"] = mount + INBOUND_TEXTS_PATH
+            mounted = mounted.others
         for rule in mounted.url_map.iter_rules():
             if "POST" in (rule.methods or ()):
                 found[f"{mount}:{rule.endpoint}"] = mount + rule.rule
