@@ -25,7 +25,7 @@ import altcha
 import pytest
 from PIL import Image
 from pyzbar import pyzbar
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app import create_app
 from selfserve.landing import ScreenTokens
@@ -209,6 +209,27 @@ class TestCodeCaps:
         assert "all the new codes" in reply_text(send_text(client, "BLOOM"))
         assert len(talon_stand_in.coupon_requests()) == calls
         assert abuse_counts(application, "cap_refused") == 1
+
+    def test_only_a_customer_who_holds_codes_has_them_counted(self, make_app, talon_stand_in):
+        # The fast path's read says whether the customer holds any code: a first code can
+        # reach no cap, so it is not counted (one statement less per new customer).
+        application = make_app(max_new_codes_per_number_per_day=2)
+        counts: list[str] = []
+
+        def remember_counts(connection, cursor, statement, *args):
+            if "count(" in statement.lower() and "issued_coupons" in statement:
+                counts.append(statement)
+
+        engine = application.extensions["selfserve"].engine
+        event.listen(engine, "before_cursor_execute", remember_counts)
+        try:
+            client = application.test_client()
+            assert "Your Summer code:" in reply_text(send_text(client, "SUMMER"))
+            assert counts == []
+            assert "Your Autumn code:" in reply_text(send_text(client, "AUTUMN"))
+            assert counts != []
+        finally:
+            event.remove(engine, "before_cursor_execute", remember_counts)
 
     def test_the_landing_page_says_so_politely(self, make_app, twilio_stand_in, talon_stand_in):
         application = make_app(max_new_codes_per_number_per_day=1)

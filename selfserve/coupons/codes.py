@@ -173,19 +173,22 @@ class Coupons:
         *,
         may_owe: bool,
         known_missing: bool = False,
+        first_code: bool = False,
         then: Callable[[Session, IssuedCode], None] | None = None,
         attributes: tuple[tuple[str, str], ...] = (),
     ) -> ClaimResult:
         """The customer's code, or why not. `may_owe`: a code Talon.One cannot give now is
         owed (Deferred) rather than refused. `known_missing`, `then` and `attributes` as for
-        `issue`. A new code over a cap is Refused("capped") before Talon.One is asked."""
+        `issue`. A new code over a cap is Refused("capped") before Talon.One is asked;
+        `first_code`: the caller has just read that the customer holds no code at all (so
+        today's counts are zero, no need to count them)."""
         if self._caps is not None:
             known = None if known_missing else self._known(campaign.slug, identifier)
             if known is not None:
                 return Issued(known)
             known_missing = True
             try:
-                self._check_caps(campaign, customer_id)
+                self._check_caps(campaign, customer_id, first_code=first_code)
             except CodeCapReached as refusal:
                 return Refused(CAPPED, str(refusal))
         if may_owe and time.monotonic() < self._paused_until:
@@ -259,30 +262,38 @@ class Coupons:
             return known
         return self._first_ask(known, campaign_slug, identifier)
 
-    def _check_caps(self, campaign: CampaignSpec, customer_id: str) -> None:
+    def _check_caps(self, campaign: CampaignSpec, customer_id: str, *, first_code: bool) -> None:
         """Raise CodeCapReached (and count it) when this person may not get a new code today."""
         assert self._caps is not None  # noqa: S101 - only called with caps
-        since = datetime.combine(self._clock().date(), time_of_day.min, tzinfo=UTC)
         per_campaign = campaign.option("max_codes_per_day")
-        today = select(func.count()).where(
-            IssuedCoupon.customer_id == customer_id, IssuedCoupon.issued_at >= since
-        )
-        with self._sessions() as db:
-            cap = ""
-            overall = self._caps.per_number_per_day
-            if overall and db.execute(today).scalar_one() >= overall:
-                cap = "per number per day"
-            elif per_campaign and (
-                db.execute(today.where(IssuedCoupon.campaign_slug == campaign.slug)).scalar_one()
-                >= int(per_campaign)
-            ):
-                cap = "campaign max_codes_per_day"
+        overall = self._caps.per_number_per_day
+        if not overall and not per_campaign:
+            return
+        today, in_campaign = (0, 0) if first_code else self._counts_today(campaign, customer_id)
+        cap = ""
+        if overall and today >= overall:
+            cap = "per number per day"
+        elif per_campaign and in_campaign >= int(per_campaign):
+            cap = "campaign max_codes_per_day"
         if not cap:
             return
         with self._write_turn, self._sessions.begin() as db:
             count_abuse(db, campaign.slug, CAP_REFUSED, self._clock().date())
         log.info("code_cap_refused", extra={"campaign": campaign.slug, "cap": cap})
         raise CodeCapReached(cap)
+
+    def _counts_today(self, campaign: CampaignSpec, customer_id: str) -> tuple[int, int]:
+        """New codes this customer got today (UTC): in all campaigns, and in this one."""
+        since = datetime.combine(self._clock().date(), time_of_day.min, tzinfo=UTC)
+        today = select(func.count()).where(
+            IssuedCoupon.customer_id == customer_id, IssuedCoupon.issued_at >= since
+        )
+        with self._sessions() as db:
+            overall = db.execute(today).scalar_one()
+            if not campaign.option("max_codes_per_day"):
+                return overall, 0
+            mine = today.where(IssuedCoupon.campaign_slug == campaign.slug)
+            return overall, db.execute(mine).scalar_one()
 
     def _first_ask(self, known: IssuedCode, campaign_slug: str, identifier: str) -> IssuedCode:
         """A warmed code asked for: fresh to the customer the first time only."""

@@ -157,6 +157,7 @@ class TextAnswerer:
                 known.keyword,
                 known.identifier,
                 code_missing=True,
+                first_code=known.first_code,
                 matched_by=EXACT,
             )
         with self._write_turn, self._sessions.begin() as db:
@@ -272,6 +273,7 @@ class TextAnswerer:
                 pending.identifier,
                 may_owe=self._coupons.can_owe and campaign.action in OWED_ACTIONS,
                 known_missing=pending.code_missing,
+                first_code=pending.first_code,
                 then=record_with_the_code,
             )
         if recorded:

@@ -46,15 +46,18 @@ from selfserve.ops import SetAsideConnections, write_turn
 from selfserve.sms import ComplianceWords, first_word, normalise_body
 from selfserve.texts.message_log import BatchInsert, MessageLogWriter
 
-# One statement, five index lookups (customers.phone_e164, opt_outs' key,
+# One statement, six index lookups (customers.phone_e164, opt_outs' key,
 # inbound_messages.message_sid and deferred_codes (campaign, identifier) are unique;
 # issued_coupons is indexed by customer_id): the same plan at 10k or 10M rows, and one round
 # trip. A customer has at most a few codes per campaign (one per identifier: per year, per
-# keyword...); the caller picks the one for its identifier. A code still owed by SMS (the
+# keyword...); the caller picks the one for its identifier. Whether the customer holds any
+# code at all spares a new customer's claim the daily caps' counts. A code still owed by SMS (the
 # worker stored it and has not texted it yet) goes to the slow path, which settles it.
 _FACTS_SQL = (
     "SELECT c.customer_id, c.first_name, COALESCE(o.opted_out, e.opted_out), m.state, "
-    "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome, ic.warm "
+    "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome, ic.warm, "
+    "EXISTS (SELECT 1 FROM issued_coupons AS any_code "
+    "WHERE any_code.customer_id = COALESCE(c.customer_id, :pseudonym)) "
     "FROM (SELECT 1 AS here) AS q "
     "LEFT JOIN customers AS c ON c.phone_e164 = :phone "
     "LEFT JOIN opt_outs AS o ON o.phone_e164 = :phone "
@@ -133,6 +136,7 @@ class Facts:
     seen: bool
     answered: AnsweredBefore | None  # the first delivery's answer, once it is done
     codes: dict[str, KnownCode]  # identifier → code, this customer's codes in the campaign
+    any_code: bool = True  # any code of any campaign (False: no daily cap can be reached)
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class NewCustomer:
     who: Identity
     keyword: str
     identifier: str
+    first_code: bool = False  # the customer holds no code of any campaign yet
 
 
 class FactReader:
@@ -184,6 +189,7 @@ class FactReader:
                 for row in rows
                 if row[4] is not None
             },
+            any_code=bool(first[12]),
         )
 
 
@@ -246,7 +252,7 @@ class ReturningCustomers:
         identifier = identifier_for(campaign, who.customer_id, keyword)
         code = facts.codes.get(identifier)
         if code is None:
-            return NewCustomer(campaign, who, keyword, identifier)
+            return NewCustomer(campaign, who, keyword, identifier, not facts.any_code)
         if code.owed:
             return None
         return ReturningText(campaign, who, keyword, identifier, code)
