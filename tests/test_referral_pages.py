@@ -120,3 +120,43 @@ def test_an_expired_code_gets_the_unknown_campaign_page(code, referral_app, clie
     visitor = PhoneVisitor(client)
     assert visitor.get(f"/r/{code}").status_code == 404
     assert "can't find that offer" in visitor.text
+
+
+def logged_rows(referral_app):
+    from sqlalchemy import select
+
+    from selfserve.models import InboundMessage
+
+    with referral_app.extensions["selfserve"].sessions() as db:
+        return list(db.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def test_a_claim_on_the_page_is_a_web_row_of_the_message_log_and_the_dashboard_counts_it(
+    code, referral_app, client, talon_stand_in, twilio_stand_in
+):
+    from selfserve.console import dashboard
+    from selfserve.models import utcnow
+
+    before = len(logged_rows(referral_app))  # the advocate's REFER
+    visitor = PhoneVisitor(client)
+    prove(visitor, twilio_stand_in, f"/r/{code}", FRIEND_TYPED, FRIEND)
+    (coupon,) = talon_stand_in.coupons.values()
+    (web,) = logged_rows(referral_app)[before:]
+    assert (web.channel, web.campaign_slug, web.outcome) == ("web", "spring", "code_issued")
+    assert web.phone_masked == "+61 4•• ••• •57"
+    assert coupon["Value"] in web.reply
+    services = referral_app.extensions["selfserve"]
+    with services.sessions() as db:
+        board = dashboard(db, services.campaigns.all(), utcnow())
+    spring = next(row for row in board.campaigns if row.slug == "spring")
+    assert spring.activity.codes_issued == 1
+
+
+def test_a_refusal_on_the_page_is_a_web_row_too(
+    code, referral_app, client, talon_stand_in, twilio_stand_in
+):
+    before = len(logged_rows(referral_app))
+    prove(PhoneVisitor(client), twilio_stand_in, f"/r/{code}", "0491 570 156", ADVOCATE)
+    (web,) = logged_rows(referral_app)[before:]
+    assert (web.channel, web.campaign_slug, web.outcome) == ("web", "refer", "referral_own_code")
+    assert web.reply is None

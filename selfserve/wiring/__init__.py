@@ -15,7 +15,6 @@ from typing import Any
 
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Awards, Birthdays
-from selfserve.landing import ReferralPages
 from selfserve.models import utcnow
 from selfserve.ops import (
     QuietHours,
@@ -36,7 +35,8 @@ from selfserve.wiring.use_cases import (
     build_code_pages,
     build_coupon_paths,
     build_landing,
-    build_referrals,
+    build_landing_claims,
+    build_referral_pages,
     build_texts,
 )
 
@@ -134,7 +134,8 @@ def _services(
 ) -> Services:
     settings = core.settings
     compliance = ComplianceWords(settings.languages)  # one list for the fast and slow paths
-    landing = build_landing(core, coupons.pages, awards, outbox)
+    claims = build_landing_claims(core, coupons.pages, awards)
+    landing = build_landing(core, claims, outbox)
     returning = ReturningCustomers(
         core.engine,
         core.campaigns,
@@ -160,13 +161,7 @@ def _services(
         outbox=outbox,
         deferred_codes=deferred,
         landing=landing,
-        referral_pages=ReferralPages(
-            core.sessions,
-            landing,
-            build_referrals(core, coupons.pages, outbox),
-            coupons.pages,
-            identity_secret=settings.identity_secret,
-        ),
+        referral_pages=build_referral_pages(core, landing, claims, coupons.pages, outbox),
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
         birthdays=birthdays,

@@ -19,6 +19,7 @@ from selfserve.landing import (
     OneTimeCodes,
     PageWords,
     RangeLimit,
+    ReferralPages,
     ScreenTokens,
     SendThrottle,
 )
@@ -147,18 +148,36 @@ def build_referrals(core: Core, coupons: Coupons, outbox: Outbox) -> Referrals:
     )
 
 
-def build_landing(core: Core, coupons: Coupons, awards: Awards, outbox: Outbox) -> LandingFlow:
-    """The QR landing pages' use cases: one-time codes, then the SMS path's own claim."""
-    settings = core.settings
-    claims = LandingClaims(
+def build_referral_pages(
+    core: Core, landing: LandingFlow, claims: LandingClaims, coupons: Coupons, outbox: Outbox
+) -> ReferralPages:
+    """`/r/<code>`: the friend campaign's page, and the friend's claim through the referral."""
+    return ReferralPages(
+        core.sessions,
+        landing,
+        claims,
+        core.campaigns,
+        build_referrals(core, coupons, outbox),
+        identity_secret=core.settings.identity_secret,
+    )
+
+
+def build_landing_claims(core: Core, coupons: Coupons, awards: Awards) -> LandingClaims:
+    """What a proved visitor gets (on /q/<slug> and /r/<code>), logged as web messages."""
+    return LandingClaims(
         core.sessions,
         core.campaigns,
         coupons,
         core.talon,
         awards,
-        identity_secret=settings.identity_secret,
-        default_region=settings.default_region,
+        identity_secret=core.settings.identity_secret,
+        default_region=core.settings.default_region,
     )
+
+
+def build_landing(core: Core, claims: LandingClaims, outbox: Outbox) -> LandingFlow:
+    """The QR landing pages' use cases: one-time codes, then the SMS path's own claim."""
+    settings = core.settings
     return LandingFlow(
         core.sessions,
         core.campaigns,
