@@ -160,3 +160,97 @@ def test_a_refusal_on_the_page_is_a_web_row_too(
     (web,) = logged_rows(referral_app)[before:]
     assert (web.channel, web.campaign_slug, web.outcome) == ("web", "refer", "referral_own_code")
     assert web.reply is None
+
+
+SCREEN_ONLY = """
+[[campaign]]
+slug = "stadium"
+name = "Stadium draw"
+keywords = ["GOAL"]
+application_id = 12
+campaign_id = 38
+reply = "Your stadium code: {code}"
+fresh_scan_seconds = 60
+
+[[campaign]]
+slug = "refer-stadium"
+name = "Bring a mate"
+keywords = ["MATE"]
+action = "referral"
+campaign_id = 89
+friend_campaign = "stadium"
+reply = "Your code {code}. {share_text}"
+"""
+
+
+class TestScreenOnlyFriendCampaign:
+    """A friend campaign with `fresh_scan_seconds`: /r/<code> asks for the screen's fresh
+    scan exactly as /q/<slug> does."""
+
+    @pytest.fixture
+    def stadium_code(self, app, client, talon_stand_in) -> str:
+        import_campaigns_text(app, SCREEN_ONLY)
+        send_text(client, "MATE", ADVOCATE)
+        (referral_code,) = talon_stand_in.referrals
+        return referral_code
+
+    @staticmethod
+    def screen_token(app, age_seconds: float = 0) -> str:
+        import time
+
+        from selfserve.landing import ScreenTokens
+
+        services = app.extensions["selfserve"]
+        tokens = ScreenTokens(
+            services.writes, services.settings.secret_key, now=lambda: time.time() - age_seconds
+        )
+        return tokens.token("stadium", 60)
+
+    def test_without_a_fresh_scan_the_page_is_refused_and_nothing_is_sent(
+        self, app, stadium_code, client, talon_stand_in, twilio_stand_in
+    ):
+        old = self.screen_token(app, age_seconds=600)
+        for query in ("", f"?t={old}", "?t=forged-token-AAAAAAAA"):
+            stranger = PhoneVisitor(app.test_client())
+            response = stranger.get(f"/r/{stadium_code}{query}")
+            assert response.status_code == 403, query
+            assert "scan the code on the screen again" in stranger.text.lower()
+            assert "<form" not in stranger.page
+            posted = stranger.client.post(f"/r/{stadium_code}", data={"phone": FRIEND_TYPED})
+            assert posted.status_code in (400, 403)  # CSRF or the screen: nothing sent
+        assert not twilio_stand_in.messages_to(FRIEND)
+        assert coupon_calls(talon_stand_in) == []
+
+    def test_a_fresh_scan_opens_the_page_and_the_friend_gets_the_referred_coupon(
+        self, app, stadium_code, client, talon_stand_in, twilio_stand_in
+    ):
+        visitor = PhoneVisitor(client)
+        url = f"/r/{stadium_code}?t={self.screen_token(app)}"
+        assert prove(visitor, twilio_stand_in, url, FRIEND_TYPED, FRIEND).status_code == 200
+        (call,) = coupon_calls(talon_stand_in)
+        assert (call.args["campaignId"], call.args[".referralCode"]) == ("38", stadium_code)
+
+    def test_a_browser_that_scanned_the_screen_lately_may_open_the_link_without_a_token(
+        self, app, stadium_code, client
+    ):
+        visitor = PhoneVisitor(client)
+        assert visitor.get(f"/q/stadium?t={self.screen_token(app)}").status_code == 200
+        assert visitor.get(f"/r/{stadium_code}").status_code == 200
+        assert "Stadium draw" in visitor.text
+
+    def test_a_scan_gone_stale_sends_no_code(
+        self, app, stadium_code, client, talon_stand_in, twilio_stand_in, monkeypatch
+    ):
+        import time
+        from types import SimpleNamespace
+
+        from handlers.landing import routes
+
+        visitor = PhoneVisitor(client)
+        assert visitor.get(f"/r/{stadium_code}?t={self.screen_token(app)}").status_code == 200
+        later = time.time() + routes.SCAN_KEEPS_SECONDS + 5
+        monkeypatch.setattr(routes, "time", SimpleNamespace(time=lambda: later))
+        response = visitor.enter_number(FRIEND_TYPED)
+        assert response.status_code == 403
+        assert "scan the code on the screen again" in visitor.text.lower()
+        assert not twilio_stand_in.messages_to(FRIEND)
