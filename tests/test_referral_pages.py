@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import func, select
 
+from selfserve.models import InboundMessage, ReferralUse
 from tests.conftest import import_campaigns_text, reply_text, send_text
 from tests.phone_visitor import PhoneVisitor, one_time_code
 from tests.stand_ins.talon import COUPON_PATH
+from tests.test_landing_pages import error_text, wrong_code_for
 from tests.test_referrals import ADVOCATE, CAMPAIGNS, FRIEND, OTHER_FRIEND, POINTS_PATH
 
 FRIEND_TYPED = "0491 570 157"  # FRIEND, as typed
@@ -70,6 +73,31 @@ def test_a_friend_proves_their_number_and_gets_the_coupon_with_the_referral_attr
     assert len(coupon_calls(talon_stand_in)) == 1
 
 
+def test_a_wrong_one_time_code_is_refused_and_then_the_right_one_works(
+    code, referral_app, client, talon_stand_in, twilio_stand_in
+):
+    visitor = PhoneVisitor(client)
+    assert visitor.get(f"/r/{code}").status_code == 200
+    assert visitor.enter_number(FRIEND_TYPED).status_code == 200
+    (sent,) = twilio_stand_in.messages_to(FRIEND)
+    right = one_time_code(sent.body)
+    refused = visitor.enter_code(wrong_code_for(right))
+    assert refused.status_code == 422
+    assert error_text(visitor.page) == "That code didn't match. You have 4 more tries."
+    assert shown_code(visitor.page) is None
+    assert coupon_calls(talon_stand_in) == []
+    assert talon_stand_in.referrals[code]  # still only the advocate's REFER
+    assert [r for r in talon_stand_in.requests if r.path == POINTS_PATH] == []
+    with referral_app.extensions["selfserve"].sessions() as db:
+        assert db.scalar(select(func.count()).select_from(ReferralUse)) == 0
+
+    assert visitor.enter_code(right).status_code == 200
+    (call,) = coupon_calls(talon_stand_in)
+    assert call.args[".referralCode"] == code
+    (coupon,) = talon_stand_in.coupons.values()
+    assert shown_code(visitor.page) == coupon["Value"]
+
+
 def test_the_code_typed_loosely_in_the_url_works_too(code, client, talon_stand_in, twilio_stand_in):
     visitor = PhoneVisitor(client)
     prove(visitor, twilio_stand_in, f"/r/{code.lower().replace('-', '')}", FRIEND_TYPED, FRIEND)
@@ -123,10 +151,6 @@ def test_an_expired_code_gets_the_unknown_campaign_page(code, referral_app, clie
 
 
 def logged_rows(referral_app):
-    from sqlalchemy import select
-
-    from selfserve.models import InboundMessage
-
     with referral_app.extensions["selfserve"].sessions() as db:
         return list(db.scalars(select(InboundMessage).order_by(InboundMessage.id)))
 
