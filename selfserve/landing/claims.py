@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns import CampaignBook, CampaignSpec, format_points, render_template
 from selfserve.coupons import (
     DEFERRED_OUTCOME,
+    OWED_COUPON,
+    OWED_REFERRAL_COUPON,
     ClaimResult,
     Coupons,
     Deferral,
@@ -130,11 +132,15 @@ class LandingClaims:
         who: Identity,
         identifier: str,
         claimed: ClaimResult,
+        referral_code_id: int,
     ) -> Claim:
         """A friend's coupon claimed through a referral code (/r/<code>): answered, logged
-        as a web claim and counted as taking part, exactly as a claim on /q/<slug> is."""
+        as a web claim and counted as taking part, exactly as a claim on /q/<slug> is; when
+        owed, the worker creates it with the referral code (`referral_code_id`)."""
         fields = _fields(campaign, who)
-        result = self._answer(campaign, verified, who, identifier, claimed, fields)
+        result = self._answer(
+            campaign, verified, who, identifier, claimed, fields, referral_code_id
+        )
         self._settle(campaign, verified, who, result, record=True)
         return result.claim
 
@@ -213,6 +219,7 @@ class LandingClaims:
         identifier: str,
         claimed: ClaimResult,
         fields: dict[str, Any],
+        referral_code_id: int | None = None,
     ) -> _Result:
         """What the visitor sees of a claim's result, and what the message log records."""
         fields["code_url"] = self._coupons.code_pages.url_for(campaign.slug, identifier)
@@ -229,6 +236,8 @@ class LandingClaims:
                 keyword=fields["keyword"],
                 first_name=who.first_name,
                 reason=claimed.reason,
+                kind=OWED_COUPON if referral_code_id is None else OWED_REFERRAL_COUPON,
+                referral_code_id=referral_code_id,
             )
             return _Result(
                 Claim("deferred", campaign.name, message=reply), DEFERRED_OUTCOME, reply, deferral

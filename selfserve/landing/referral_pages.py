@@ -76,7 +76,9 @@ class ReferralPages:
             return self._refused(result, verified, who)
         if stored:  # this visit stored the friend's coupon: the advocate's points and text
             self._referrals.thank_advocate(found, who.customer_id)
-        return self._claims.referred(found.friend_campaign, verified, who, found.identifier, result)
+        return self._claims.referred(
+            found.friend_campaign, verified, who, found.identifier, result, found.referral.id
+        )
 
     def _refused(
         self, refusal: RedemptionRefused, verified: VerifiedNumber, who: Identity

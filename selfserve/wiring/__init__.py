@@ -25,7 +25,7 @@ from selfserve.ops import (
     queue_check,
     redis_check,
 )
-from selfserve.queue import DeferredCodes, Jobs, build_huey, operational_gauges
+from selfserve.queue import DeferredCodes, Jobs, OwedReferrals, build_huey, operational_gauges
 from selfserve.services import Services
 from selfserve.sms import ComplianceWords, Outbox
 from selfserve.texts import MessageLogWriter, ReturningCustomers
@@ -37,6 +37,7 @@ from selfserve.wiring.use_cases import (
     build_landing,
     build_landing_claims,
     build_referral_pages,
+    build_referrals,
     build_texts,
 )
 
@@ -69,6 +70,7 @@ def build_services(settings: Settings, talon_sandbox: Callable[[], Any]) -> Serv
         coupons.worker,
         outbox,
         Awards(core.writes, core.talon, core.campaigns),  # the worker awards at once
+        OwedReferrals(build_referrals(core, coupons.worker, outbox, core.talon), coupons.worker),
         default_region=settings.default_region,
         retries=core.retries,
     )

@@ -25,6 +25,7 @@ from selfserve.landing import (
 )
 from selfserve.ops import Catalogues, QuietHours
 from selfserve.sms import ComplianceWords, Outbox
+from selfserve.talon import TalonClient
 from selfserve.texts import (
     DataRights,
     KeywordMatcher,
@@ -133,15 +134,19 @@ def build_texts(
     )
 
 
-def build_referrals(core: Core, coupons: Coupons, outbox: Outbox) -> Referrals:
-    """Referral codes for advocates, friends' coupons, the advocate's points and text."""
+def build_referrals(
+    core: Core, coupons: Coupons, outbox: Outbox, talon: TalonClient | None = None
+) -> Referrals:
+    """Referral codes for advocates, friends' coupons, the advocate's points and text;
+    with the webhook's short Talon.One timeout unless `talon` (the worker's) is given."""
     settings = core.settings
+    talon = talon or core.inline_talon
     return Referrals(
         core.sessions,
         core.campaigns,
         coupons,
-        ReferralCodes(core.sessions, core.inline_talon),
-        core.inline_talon,
+        ReferralCodes(core.sessions, talon),
+        talon,
         outbox=outbox,
         quiet_hours=QuietHours.parse(settings.quiet_hours),
         sms_number=settings.twilio_from_number,
