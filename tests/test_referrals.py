@@ -305,8 +305,9 @@ class TestUsageLimitUnderRace:
 
     def test_a_failed_coupon_gives_the_place_back(self, referral_app, client, talon_stand_in):
         code = advocate_code(client, talon_stand_in)
-        talon_stand_in.answer_next(503, {"message": "down"})
-        reply_text(send_text(client, code, FRIEND))  # no coupon: Talon.One is down
+        # Refused outright (a 503 would owe the coupon, and keep the place: TestOwed).
+        talon_stand_in.answer_next(400, {"message": "bad request"})
+        reply_text(send_text(client, code, FRIEND))  # no coupon: Talon.One refused it
         with referral_app.extensions["selfserve"].sessions() as db:
             assert db.scalar(select(ReferralCode.uses)) == 0
         send_text(client, code, OTHER_FRIEND)

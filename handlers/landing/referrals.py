@@ -24,8 +24,16 @@ from handlers.landing.pages import (
     render_code_form,
     render_not_found,
     render_number_form,
+    render_scan_again,
 )
-from handlers.landing.routes import SENDING_REFUSED, csrf_refused, protect_page, proved_number
+from handlers.landing.routes import (
+    SENDING_REFUSED,
+    csrf_refused,
+    protect_page,
+    proved_number,
+    scan_gone_stale,
+    scan_refused,
+)
 from handlers.landing.visitor_state import remember, state_of
 from handlers.services import services
 from handlers.web import client_address
@@ -64,7 +72,11 @@ def for_referral(view: Callable[[str, LandingPage], Any]) -> Callable[[str], Any
 @bp.get("/<code>")
 @for_referral
 def landing(code: str, page: LandingPage) -> Any:
-    """The friend campaign's offer and the number form."""
+    """The friend campaign's offer and the number form. A screen-only friend campaign
+    (fresh_scan_seconds) opens only with a fresh token from its screen, as on /q/<slug>,
+    or in a browser that scanned that screen lately (its steps would pass too)."""
+    if scan_gone_stale(page) and scan_refused(page):
+        return render_scan_again(page)
     return render_number_form(page, None)
 
 
@@ -72,6 +84,8 @@ def landing(code: str, page: LandingPage) -> Any:
 @for_referral
 def send_code(code: str, page: LandingPage) -> Any:
     """Text a one-time code to the number typed, then ask for it."""
+    if scan_gone_stale(page):
+        return render_scan_again(page)
     typed = request.form.get("phone", "")
     wants_offers = request.form.get(OFFERS_FIELD) == "yes"
     try:
@@ -106,6 +120,8 @@ def check_code(code: str, page: LandingPage) -> Any:
 @for_referral
 def resend_code(code: str, page: LandingPage) -> Any:
     """Send a new code to the number the last one went to."""
+    if scan_gone_stale(page):
+        return render_scan_again(page)
     state = state_of(page.slug)
     try:
         sent = landing_flow().resend_code(page.slug, state.get("token", ""), client_address())

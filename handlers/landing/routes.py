@@ -120,13 +120,33 @@ def scanned_here(view: Callable[[LandingPage], Any]) -> Callable[[LandingPage], 
 
     @wraps(view)
     def checked(page: LandingPage) -> Any:
-        if page.fresh_scan_seconds:
-            scanned_at = state_of(page.slug).get("scanned_at", "")
-            if not scanned_at.isdigit() or time.time() - int(scanned_at) > SCAN_KEEPS_SECONDS:
-                return render_scan_again(page)
+        if scan_gone_stale(page):
+            return render_scan_again(page)
         return view(page)
 
     return checked
+
+
+def scan_gone_stale(page: LandingPage) -> bool:
+    """A screen-only campaign's step (a form post) from a browser that did not scan lately."""
+    if not page.fresh_scan_seconds:
+        return False
+    scanned_at = state_of(page.slug).get("scanned_at", "")
+    return not scanned_at.isdigit() or time.time() - int(scanned_at) > SCAN_KEEPS_SECONDS
+
+
+def scan_refused(page: LandingPage) -> bool:
+    """Opening a screen-only campaign's page: True without a fresh token from the screen's
+    QR (`?t=`); with one, the browser keeps the way in for the one-time-code steps."""
+    if not page.fresh_scan_seconds:
+        return False
+    token = request.args.get("t", "")
+    try:
+        landing_flow().guards.check_scan(page.slug, page.fresh_scan_seconds, token)
+    except ScreenScanNeeded:
+        return True
+    remember(page.slug, scanned_at=str(int(time.time())))
+    return False
 
 
 @bp.get("/<slug>")
@@ -136,13 +156,8 @@ def landing(page: LandingPage) -> Any:
 
     A screen-only campaign's page opens only with a fresh token from the screen's QR code.
     """
-    if page.fresh_scan_seconds:
-        token = request.args.get("t", "")
-        try:
-            landing_flow().guards.check_scan(page.slug, page.fresh_scan_seconds, token)
-        except ScreenScanNeeded:
-            return render_scan_again(page)
-        remember(page.slug, scanned_at=str(int(time.time())))
+    if scan_refused(page):
+        return render_scan_again(page)
     src = valid_src(request.args.get("src"))
     landing_flow().record_visit(page.slug, src)
     remember(page.slug, src=src or "")  # the latest scan names the poster

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignSpec
 from selfserve.coupons.code_pages import CodePages
-from selfserve.coupons.deferrals import Deferral, Owed, record_deferral
+from selfserve.coupons.deferrals import OWED_REFERRAL_CODE, Deferral, Owed, record_deferral
 from selfserve.coupons.replies import identifier_for
 from selfserve.errors import CodeCapReached, TalonError, TalonRateLimited, TalonRejected
 from selfserve.models import IssuedCoupon, utcnow
@@ -153,7 +153,9 @@ class Coupons:
     def owe(self, db: Session, deferral: Deferral) -> Owed | None:
         """Owe the code, inside the caller's transaction; hand the result to `hand_to_worker`
         after the commit (None: a job for it is already on its way)."""
-        token = self.code_pages.token_for(deferral.campaign_slug, deferral.identifier)
+        token = None  # an advocate's referral code has no code page
+        if deferral.kind != OWED_REFERRAL_CODE:
+            token = self.code_pages.token_for(deferral.campaign_slug, deferral.identifier)
         return record_deferral(db, deferral, self._clock(), code_token=token)
 
     def hand_to_worker(self, owed: Owed | None) -> None:

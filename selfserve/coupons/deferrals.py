@@ -14,6 +14,9 @@ retries Talon.One with backoff until it answers, then hands exactly one text to 
 - Rows are claimed by their `attempts` counter and a lease: a duplicate or stale job finds the
   counter moved on and stops; a job whose worker died is found by the sweeper once the lease
   has run out. The SMS itself is deduplicated by the outbox key `deferred-code:<row id>`.
+- An advocate's referral code (REFER) and a referred friend's coupon are owed the same way
+  (the row's `kind`); REFER again while its code is owed is answered without asking
+  Talon.One, since its referral endpoint would make a second code.
 - Talon.One 400/401/404 stop the retries: logged loudly with the RequestUUID, the row and the
   inbound message both say `failed`.
 """
@@ -37,6 +40,13 @@ FAILED = "failed"
 
 DEFERRED_OUTCOME = "deferred"  # the outcome of the inbound message while the code is owed
 
+# What is owed (a row's `kind`): the campaign's coupon; an advocate's referral code (the row's
+# `identifier` is their customer id); a referred friend's coupon, created with the referral
+# code (`referral_code_id`) as its `.referralCode` attribute.
+OWED_COUPON = "coupon"
+OWED_REFERRAL_CODE = "referral_code"
+OWED_REFERRAL_COUPON = "referral_coupon"
+
 
 Owed = tuple[int, int]  # (deferred_codes row id, attempt): what the worker's job carries
 
@@ -53,6 +63,8 @@ class Deferral:
     keyword: str
     first_name: str = ""
     reason: str = ""
+    kind: str = OWED_COUPON
+    referral_code_id: int | None = None  # OWED_REFERRAL_COUPON: the friend's referral code
 
 
 def record_deferral(
@@ -82,6 +94,8 @@ def record_deferral(
             "next_attempt_at": now,
             "detail": deferral.reason[:500],
             "code_token": code_token,
+            "kind": deferral.kind,
+            "referral_code_id": deferral.referral_code_id,
         },
     )
     row = db.execute(
@@ -113,8 +127,21 @@ def _owe_again(db: Session, row_id: int, deferral: Deferral, now: datetime) -> N
             finished_at=None,
             outbound_id=None,
             detail=deferral.reason[:500],
+            kind=deferral.kind,
+            referral_code_id=deferral.referral_code_id,
         )
     )
+
+
+def is_owed(db: Session, campaign_slug: str, identifier: str) -> bool:
+    """True while this code is owed and the worker has not sent it yet: asking again must
+    not ask Talon.One again (an advocate's referral code has no idempotency key)."""
+    state = db.scalar(
+        select(DeferredCode.state).where(
+            DeferredCode.campaign_slug == campaign_slug, DeferredCode.identifier == identifier
+        )
+    )
+    return state == PENDING
 
 
 def settle_answered_inline(db: Session, campaign_slug: str, identifier: str, now: datetime) -> int:

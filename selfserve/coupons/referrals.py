@@ -55,6 +55,12 @@ def find_referral(db: Session, code_key: str) -> StoredReferral | None:
     return _stored(row) if row is not None else None
 
 
+def find_referral_by_id(db: Session, referral_id: int) -> StoredReferral | None:
+    """The referral code of this row id (an owed friend's coupon keeps it), if still kept."""
+    row = db.get(ReferralCode, referral_id)
+    return _stored(row) if row is not None else None
+
+
 def find_advocate_referral(
     db: Session, campaign_slug: str, customer_id: str
 ) -> StoredReferral | None:

@@ -36,7 +36,12 @@ from selfserve.journeys.draws import (
     pick_winners,
 )
 from selfserve.journeys.loyalty import RETRY, Awards, award_points_once
-from selfserve.journeys.referrals import Redemption, RedemptionRefused, Referrals
+from selfserve.journeys.referrals import (
+    Redemption,
+    RedemptionRefused,
+    Referrals,
+    give_place_back,
+)
 
 __all__ = [
     "ALREADY_SENT",
@@ -64,6 +69,7 @@ __all__ = [
     "enter_competition",
     "entry_reply",
     "export_entries",
+    "give_place_back",
     "is_birthday",
     "notify_winners",
     "pick_winners",

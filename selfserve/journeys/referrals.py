@@ -18,19 +18,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
 from selfserve.coupons import (
     ClaimResult,
     Coupons,
+    Deferred,
     Issued,
     IssuedCode,
     ReferralCodes,
     StoredReferral,
     find_issued_code,
     find_referral,
+    find_referral_by_id,
     is_expired,
     referral_code_key,
     referral_uses,
@@ -187,9 +189,27 @@ class Referrals:
         if find_issued_code(db, friend.slug, identifier) is not None:
             return RedemptionRefused("referral_already_have", ALREADY_HAVE, campaign.slug)
         limit = referral.usage_limit
-        if limit and referral_uses(db, referral.id) >= limit:
+        if (
+            limit
+            and referral_uses(db, referral.id) >= limit
+            and not holds_place(db, referral.id, friend_customer_id)  # owed: asking again
+        ):
             return RedemptionRefused("referral_used_up", USED_UP, campaign.slug)
         return Redemption(referral, campaign, friend, keyword, identifier)
+
+    def owed(
+        self, referral_code_id: int, friend_campaign: CampaignSpec, identifier: str
+    ) -> Redemption | None:
+        """The redemption behind an owed friend's coupon (for the worker), while its referral
+        code and campaign are still kept; None after the advocate was erased, or the referral
+        campaign removed: the friend still gets the coupon, without the referral."""
+        with self._sessions() as db:
+            referral = find_referral_by_id(db, referral_code_id)
+        campaign = self._campaigns.by_slug(referral.campaign_slug) if referral else None
+        if referral is None or campaign is None:
+            return None
+        keyword = friend_campaign.keywords[0] if friend_campaign.keywords else ""
+        return Redemption(referral, campaign, friend_campaign, keyword, identifier)
 
     def redeem(
         self,
@@ -212,11 +232,13 @@ class Referrals:
             redemption.friend_campaign,
             friend_customer_id,
             redemption.identifier,
-            may_owe=False,  # an owed coupon would be created without its referral attribute
+            # Owed (the caller records it as an OWED_REFERRAL_COUPON): the worker creates
+            # it with the referral attribute and thanks the advocate; the place stays taken.
+            may_owe=self._coupons.can_owe,
             then=then,
             attributes=redemption.attributes,
         )
-        if placed and not isinstance(result, Issued):
+        if placed and not isinstance(result, Issued | Deferred):
             self._give_place_back(redemption.referral.id, friend_customer_id)
         return result
 
@@ -256,19 +278,7 @@ class Referrals:
     def _give_place_back(self, referral_id: int, friend_customer_id: str) -> None:
         """No coupon came of the place: free it for this friend's retry or another friend."""
         with self._write_turn, self._sessions.begin() as db:
-            freed = db.execute(
-                delete(ReferralUse).where(
-                    ReferralUse.referral_code_id == referral_id,
-                    ReferralUse.friend_customer_id == friend_customer_id,
-                    ReferralUse.points_state == "none",
-                )
-            )
-            if freed.rowcount:
-                db.execute(
-                    update(ReferralCode)
-                    .where(ReferralCode.id == referral_id, ReferralCode.uses > 0)
-                    .values(uses=ReferralCode.uses - 1)
-                )
+            give_place_back(db, referral_id, friend_customer_id)
 
     def thank_advocate(self, redemption: Redemption, friend_customer_id: str) -> str:
         """After a friend's coupon was issued: the advocate's points, then their text."""
@@ -344,6 +354,37 @@ class Referrals:
                 )
                 .values(points_state=state)
             )
+
+
+def holds_place(db: Session, referral_id: int, friend_customer_id: str) -> bool:
+    """True when this friend already took a place on the code (their coupon is owed)."""
+    return (
+        db.scalar(
+            select(ReferralUse.id).where(
+                ReferralUse.referral_code_id == referral_id,
+                ReferralUse.friend_customer_id == friend_customer_id,
+            )
+        )
+        is not None
+    )
+
+
+def give_place_back(db: Session, referral_id: int, friend_customer_id: str) -> None:
+    """No coupon came of the friend's place (refused, failed, opted out before it was sent):
+    free it, in the caller's transaction, for this friend's retry or another friend."""
+    freed = db.execute(
+        delete(ReferralUse).where(
+            ReferralUse.referral_code_id == referral_id,
+            ReferralUse.friend_customer_id == friend_customer_id,
+            ReferralUse.points_state == "none",
+        )
+    )
+    if freed.rowcount:
+        db.execute(
+            update(ReferralCode)
+            .where(ReferralCode.id == referral_id, ReferralCode.uses > 0)
+            .values(uses=ReferralCode.uses - 1)
+        )
 
 
 def friend_joined_text(campaign: CampaignSpec) -> str:

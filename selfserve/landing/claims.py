@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns import CampaignBook, CampaignSpec, format_points, render_template
 from selfserve.coupons import (
     DEFERRED_OUTCOME,
+    OWED_COUPON,
+    OWED_REFERRAL_COUPON,
+    ClaimResult,
     Coupons,
     Deferral,
     Deferred,
@@ -114,15 +117,50 @@ class LandingClaims:
             who = identify(db, verified.phone_e164, self._secret)
         if campaign.action == "competition":
             return self._enter(campaign, verified, who, record)
-        fields: dict[str, Any] = {
-            "name": campaign.name,
-            "first_name": who.first_name,
-            "keyword": campaign.keywords[0] if campaign.keywords else "",
-        }
+        fields = _fields(campaign, who)
         if campaign.action == "loyalty":
             result = self._balance(campaign, who, fields)
         else:
             result = self._code(campaign, verified, who, fields)
+        self._settle(campaign, verified, who, result, record)
+        return result.claim
+
+    def referred(
+        self,
+        campaign: CampaignSpec,
+        verified: VerifiedNumber,
+        who: Identity,
+        identifier: str,
+        claimed: ClaimResult,
+        referral_code_id: int,
+    ) -> Claim:
+        """A friend's coupon claimed through a referral code (/r/<code>): answered, logged
+        as a web claim and counted as taking part, exactly as a claim on /q/<slug> is; when
+        owed, the worker creates it with the referral code (`referral_code_id`)."""
+        fields = _fields(campaign, who)
+        result = self._answer(
+            campaign, verified, who, identifier, claimed, fields, referral_code_id
+        )
+        self._settle(campaign, verified, who, result, record=True)
+        return result.claim
+
+    def refused(
+        self, campaign: CampaignSpec, verified: VerifiedNumber, who: Identity, outcome: str
+    ) -> None:
+        """A refused referral on the page (their own code, used up, already have it): a
+        web row of the message log, as the same refusal by text leaves an SMS row."""
+        with self._sessions.begin() as db:
+            self._log(db, _web_sid(), campaign, verified, who.customer_id, outcome, None)
+
+    def _settle(
+        self,
+        campaign: CampaignSpec,
+        verified: VerifiedNumber,
+        who: Identity,
+        result: _Result,
+        record: bool,
+    ) -> None:
+        """Write the claim to the message log (and owe its code), then count taking part."""
         owed = None
         if record:
             with self._sessions.begin() as db:
@@ -134,7 +172,6 @@ class LandingClaims:
                     owed = self._coupons.owe(db, result.deferral)
         self._coupons.hand_to_worker(owed)
         self._took_part(campaign, who, verified, result.outcome, "landing_claim")
-        return result.claim
 
     def _balance(self, campaign: CampaignSpec, who: Identity, fields: dict[str, Any]) -> _Result:
         assert campaign.loyalty_program_id is not None  # noqa: S101 - validated
@@ -172,6 +209,19 @@ class LandingClaims:
             identifier,
             may_owe=self._coupons.can_owe and campaign.action == "coupon",
         )
+        return self._answer(campaign, verified, who, identifier, claimed, fields)
+
+    def _answer(
+        self,
+        campaign: CampaignSpec,
+        verified: VerifiedNumber,
+        who: Identity,
+        identifier: str,
+        claimed: ClaimResult,
+        fields: dict[str, Any],
+        referral_code_id: int | None = None,
+    ) -> _Result:
+        """What the visitor sees of a claim's result, and what the message log records."""
         fields["code_url"] = self._coupons.code_pages.url_for(campaign.slug, identifier)
         if isinstance(claimed, Issued):
             return self._issued(campaign, identifier, claimed.code, fields)
@@ -186,6 +236,8 @@ class LandingClaims:
                 keyword=fields["keyword"],
                 first_name=who.first_name,
                 reason=claimed.reason,
+                kind=OWED_COUPON if referral_code_id is None else OWED_REFERRAL_COUPON,
+                referral_code_id=referral_code_id,
             )
             return _Result(
                 Claim("deferred", campaign.name, message=reply), DEFERRED_OUTCOME, reply, deferral
@@ -308,6 +360,15 @@ class LandingClaims:
                 reply=reply,
             )
         )
+
+
+def _fields(campaign: CampaignSpec, who: Identity) -> dict[str, Any]:
+    """The placeholders every reply of a campaign may use."""
+    return {
+        "name": campaign.name,
+        "first_name": who.first_name,
+        "keyword": campaign.keywords[0] if campaign.keywords else "",
+    }
 
 
 def _web_sid() -> str:

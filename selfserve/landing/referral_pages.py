@@ -15,11 +15,12 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.coupons import ClaimResult, Coupons, Issued, IssuedCode
-from selfserve.customers import identify
+from selfserve.campaigns import CampaignBook
+from selfserve.coupons import IssuedCode
+from selfserve.customers import Identity, identify
 from selfserve.errors import UnknownCampaign
-from selfserve.journeys import Redemption, RedemptionRefused, Referrals
-from selfserve.landing.claims import Claim
+from selfserve.journeys import RedemptionRefused, Referrals
+from selfserve.landing.claims import Claim, LandingClaims
 from selfserve.landing.flow import LandingFlow, LandingPage
 from selfserve.landing.verification import VerifiedNumber
 
@@ -33,15 +34,17 @@ class ReferralPages:
         self,
         sessions: sessionmaker[Session],
         flow: LandingFlow,
+        claims: LandingClaims,
+        campaigns: CampaignBook,
         referrals: Referrals,
-        coupons: Coupons,
         *,
         identity_secret: str,
     ) -> None:
         self._sessions = sessions
         self._flow = flow
+        self._claims = claims  # the web rows of the message log, as for /q/<slug>
+        self._campaigns = campaigns
         self._referrals = referrals
-        self._coupons = coupons
         self._secret = identity_secret
 
     def page(self, typed_code: str) -> LandingPage:
@@ -56,13 +59,13 @@ class ReferralPages:
 
     def claim(self, typed_code: str, verified: VerifiedNumber) -> Claim:
         """The proved friend's coupon through the referral, or why not (outcome `refused`,
-        its `message` the same polite answer a text gets; `closed` when the code is gone)."""
+        its `message` the same polite answer a text gets; `closed` when the code is gone).
+        Every answer but `closed` is a web row of the message log, as on /q/<slug>."""
         with self._sessions() as db:
             who = identify(db, verified.phone_e164, self._secret)
             found = self._referrals.find(db, typed_code, who.customer_id)
         if isinstance(found, RedemptionRefused):
-            log.info("referral_page_refused", extra={"outcome": found.outcome})
-            return Claim("refused", "", message=found.text)
+            return self._refused(found, verified, who)
         if found is None or found.friend_campaign.slug != verified.campaign_slug:
             return Claim("closed", "")
         stored: list[IssuedCode] = []
@@ -70,23 +73,18 @@ class ReferralPages:
             found, who.customer_id, then=lambda _db, code: stored.append(code)
         )
         if isinstance(result, RedemptionRefused):  # another friend took the last place
-            return Claim("refused", "", message=result.text)
+            return self._refused(result, verified, who)
         if stored:  # this visit stored the friend's coupon: the advocate's points and text
             self._referrals.thank_advocate(found, who.customer_id)
-        return self._claim_of(found, result)
+        return self._claims.referred(
+            found.friend_campaign, verified, who, found.identifier, result, found.referral.id
+        )
 
-    def _claim_of(self, redemption: Redemption, result: ClaimResult) -> Claim:
-        name = redemption.friend_campaign.name
-        if isinstance(result, Issued):
-            return Claim(
-                "coupon",
-                name,
-                code=result.code.code,
-                expires_at=result.code.expires_at,
-                fresh=result.code.fresh,
-                code_token=self._coupons.code_pages.token_for(
-                    redemption.friend_campaign.slug, redemption.identifier
-                ),
-            )
-        outcome = getattr(result, "outcome", "unavailable")
-        return Claim(outcome if outcome in ("failed", "capped") else "unavailable", name)
+    def _refused(
+        self, refusal: RedemptionRefused, verified: VerifiedNumber, who: Identity
+    ) -> Claim:
+        log.info("referral_page_refused", extra={"outcome": refusal.outcome})
+        campaign = self._campaigns.by_slug(refusal.campaign_slug)
+        if campaign is not None:
+            self._claims.refused(campaign, verified, who, refusal.outcome)
+        return Claim("refused", "", message=refusal.text)

@@ -85,3 +85,8 @@ class DeferredCode(Base):
     outbound_id: Mapped[int | None]
     detail: Mapped[str | None] = mapped_column(Text)
     code_token: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # What is owed: "coupon" (the campaign's coupon), "referral_code" (an advocate's
+    # referral code: `identifier` is their customer id) or "referral_coupon" (a referred
+    # friend's coupon, created with the code of `referral_code_id` as `.referralCode`).
+    kind: Mapped[str] = mapped_column(String(16), default="coupon", server_default="coupon")
+    referral_code_id: Mapped[int | None]

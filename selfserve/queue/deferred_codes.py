@@ -21,6 +21,9 @@ from selfserve.campaigns import CampaignBook, CampaignSpec
 from selfserve.coupons import (
     FAILED,
     OPTED_OUT,
+    OWED_COUPON,
+    OWED_REFERRAL_CODE,
+    OWED_REFERRAL_COUPON,
     PENDING,
     SMS_QUEUED,
     Coupons,
@@ -29,11 +32,20 @@ from selfserve.coupons import (
 )
 from selfserve.customers import is_opted_out, mask_phone
 from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
-from selfserve.journeys import Awards, entry_reply
+from selfserve.journeys import Awards, entry_reply, give_place_back
 from selfserve.models import DeferredCode, utcnow
+from selfserve.queue.owed_referrals import OwedReferrals, OwedText
 from selfserve.sms import DEFAULT_RETRIES, Outbox, Retry, RetryPolicy
 
 log = logging.getLogger(__name__)
+
+
+# The campaign actions each kind of owed code may belong to.
+_ACTIONS = {
+    OWED_COUPON: ("coupon", "competition"),
+    OWED_REFERRAL_CODE: ("referral",),
+    OWED_REFERRAL_COUPON: ("coupon",),
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,8 @@ class _Claimed:
     phone_e164: str
     keyword: str
     first_name: str
+    kind: str = OWED_COUPON
+    referral_code_id: int | None = None
 
 
 class DeferredCodes:
@@ -57,6 +71,7 @@ class DeferredCodes:
         coupons: Coupons,
         outbox: Outbox,
         awards: Awards,
+        referrals: OwedReferrals,
         *,
         default_region: str,
         retries: RetryPolicy = DEFAULT_RETRIES,
@@ -67,6 +82,7 @@ class DeferredCodes:
         self._coupons = coupons  # with the worker's full Talon.One timeout
         self._outbox = outbox
         self._awards = awards
+        self._referrals = referrals  # owed referral codes and referred friends' coupons
         self._region = default_region
         self._retries = retries
         self._clock = clock
@@ -82,12 +98,12 @@ class DeferredCodes:
             return None
         attempt += 1
         campaign = self._campaigns.by_slug(claimed.campaign_slug)
-        if campaign is None or campaign.action not in ("coupon", "competition"):
+        if campaign is None or campaign.action not in _ACTIONS.get(claimed.kind, ()):
             self._end(claimed, attempt, FAILED, "failed", "campaign no longer exists")
             log.error("deferred_code_failed", extra={"deferred_id": deferred_id})
             return None
         try:
-            issued = self._coupons.issue(campaign, claimed.customer_id, claimed.identifier)
+            owed = self._fetch(campaign, claimed)
         except TalonRejected as error:
             self._fail(claimed, attempt, error)
             return None
@@ -98,9 +114,31 @@ class DeferredCodes:
             return self._release(claimed, attempt, None, str(error), error.retry_after_seconds)
         except TalonUnavailable as error:
             return self._release(claimed, attempt, None, str(error), error.retry_after_seconds)
-        media_url = self._coupons.code_pages.media_url(campaign, claimed.identifier)
-        return self._hand_to_outbox(
-            claimed, attempt, self._reply(campaign, claimed, issued), media_url
+        return self._hand_to_outbox(claimed, attempt, owed)
+
+    def _fetch(self, campaign: CampaignSpec, claimed: _Claimed) -> OwedText:
+        """Ask Talon.One for what is owed (raises TalonError) and word the text."""
+        if claimed.kind == OWED_REFERRAL_CODE:
+            return self._referrals.advocate_code(
+                campaign,
+                claimed.customer_id,
+                claimed.phone_e164,
+                claimed.first_name,
+                claimed.keyword,
+            )
+        if claimed.kind == OWED_REFERRAL_COUPON:
+            return self._referrals.friend_coupon(
+                campaign,
+                claimed.customer_id,
+                claimed.identifier,
+                claimed.referral_code_id,
+                first_name=claimed.first_name,
+                keyword=claimed.keyword,
+            )
+        issued = self._coupons.issue(campaign, claimed.customer_id, claimed.identifier)
+        return OwedText(
+            self._reply(campaign, claimed, issued),
+            self._coupons.code_pages.media_url(campaign, claimed.identifier),
         )
 
     def _reply(self, campaign: CampaignSpec, claimed: _Claimed, issued: IssuedCode) -> str:
@@ -174,6 +212,8 @@ class DeferredCodes:
                     DeferredCode.phone_e164,
                     DeferredCode.keyword,
                     DeferredCode.first_name,
+                    DeferredCode.kind,
+                    DeferredCode.referral_code_id,
                 )
             ).first()
             if row is None:
@@ -186,6 +226,8 @@ class DeferredCodes:
                 row.phone_e164,
                 row.keyword,
                 row.first_name or "",
+                row.kind,
+                row.referral_code_id,
             )
             if is_opted_out(db, claimed.phone_e164):
                 self._end_in(db, claimed, attempt + 1, OPTED_OUT, "opted_out", None)
@@ -243,9 +285,7 @@ class DeferredCodes:
             )
         return Retry(attempt, wait_seconds)
 
-    def _hand_to_outbox(
-        self, claimed: _Claimed, attempt: int, text: str, media_url: str | None
-    ) -> None:
+    def _hand_to_outbox(self, claimed: _Claimed, attempt: int, owed: OwedText) -> None:
         now = self._clock()
         with self._sessions.begin() as db:
             if is_opted_out(db, claimed.phone_e164):  # STOP while we were asking Talon.One
@@ -267,10 +307,10 @@ class DeferredCodes:
                 db,
                 dedupe_key=f"deferred-code:{claimed.id}",
                 to_e164=claimed.phone_e164,
-                body=text,
+                body=owed.text,
                 purpose="deferred_code",
                 campaign_slug=claimed.campaign_slug,
-                media_url=media_url,
+                media_url=owed.media_url,
             )
             db.execute(
                 update(DeferredCode)
@@ -286,6 +326,8 @@ class DeferredCodes:
         )
         if recorded.fresh:  # sent from this job straight away; retries go to the queue
             self._outbox.deliver_and_schedule(recorded.outbound_id, 0)
+        if owed.then is not None:  # a referred friend's coupon: the advocate's thanks, once
+            owed.then()
         # The customer took part when they texted; the points come with the code, once.
         self._awards.took_part("code_sent_by_sms", claimed.campaign_slug, claimed.customer_id)
         return None
@@ -311,5 +353,9 @@ class DeferredCodes:
             .values(state=state, finished_at=self._clock(), lease_until=None, detail=detail)
             .returning(DeferredCode.id)
         ).first()
-        if ended is not None:
-            set_inbound_outcome(db, claimed.campaign_slug, claimed.customer_id, outcome, detail)
+        if ended is None:
+            return
+        set_inbound_outcome(db, claimed.campaign_slug, claimed.customer_id, outcome, detail)
+        if claimed.kind == OWED_REFERRAL_COUPON and claimed.referral_code_id is not None:
+            # No coupon for this friend after all: their place on the code is free again.
+            give_place_back(db, claimed.referral_code_id, claimed.customer_id)

@@ -254,7 +254,7 @@ class TextAnswerer:
         if campaign.action == "loyalty":
             return self._loyalty(pending)
         if campaign.action == "referral":
-            return self._advocate_code(pending)
+            return self._advocate_code(pending, message_sid)
         recorded: list[Outcome] = []
 
         def record_with_the_code(db: Session, code: IssuedCode) -> None:
@@ -306,17 +306,29 @@ class TextAnswerer:
             self._referrals.thank_advocate(redemption, pending.who.customer_id)
         return result
 
-    def _advocate_code(self, pending: Pending) -> Outcome:
-        """REFER: the advocate's referral code, asked of Talon.One once and remembered."""
+    def _advocate_code(self, pending: Pending, message_sid: str) -> Outcome:
+        """REFER: the advocate's referral code, asked of Talon.One once and remembered; when
+        Talon.One is busy (budget, 429, 5xx, timeout) it is owed and texted later, as a
+        coupon is."""
         campaign, who = pending.campaign, pending.who
         try:
             referral = self._referrals.advocate_code(campaign, who.customer_id, who.phone_e164)
         except TalonError as error:
-            outcome = "failed" if isinstance(error, TalonRejected) else "talon_unavailable"
-            return self._wording.failed(pending, outcome, str(error))
+            if isinstance(error, TalonRejected):
+                return self._wording.failed(pending, "failed", str(error))
+            if self._coupons.can_owe:
+                return self._wording.deferred(pending, message_sid, str(error))
+            return self._wording.failed(pending, "talon_unavailable", str(error))
         text = self._referrals.advocate_reply(campaign, referral, who.first_name, pending.keyword)
         outcome = "referral_code_issued" if referral.fresh else "referral_code_resent"
-        return Outcome(text, outcome, pending.keyword, campaign.slug, who.customer_id)
+        return Outcome(
+            text,
+            outcome,
+            pending.keyword,
+            campaign.slug,
+            who.customer_id,
+            identifier=who.customer_id,  # settles a code owed meanwhile: not texted twice
+        )
 
     def _loyalty(self, pending: Pending) -> Outcome:
         campaign = pending.campaign

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, format_points, render_template
-from selfserve.coupons import DEFERRED_OUTCOME, CodePages, Deferral, IssuedCode
+from selfserve.coupons import (
+    DEFERRED_OUTCOME,
+    OWED_COUPON,
+    OWED_REFERRAL_CODE,
+    OWED_REFERRAL_COUPON,
+    CodePages,
+    Deferral,
+    IssuedCode,
+)
 from selfserve.customers import Identity
 from selfserve.journeys import Redemption
 from selfserve.ops import Catalogues
@@ -182,14 +190,13 @@ class Wording:
         template = pending.campaign.deferred_reply
         if "deferred_reply" not in pending.campaign.options:  # our default, not the marketer's
             template = self._catalogues.gettext(self.language_of(pending.campaign), template)
+        referral = pending.redemption.referral if pending.redemption else None
+        kind = OWED_REFERRAL_COUPON if referral else OWED_COUPON
+        code_url = self._code_pages.url_for(pending.campaign.slug, pending.identifier)
+        if pending.campaign.action == "referral":  # the advocate's code: no code page
+            kind, code_url = OWED_REFERRAL_CODE, ""
         return Outcome(
-            render_template(
-                template,
-                {
-                    **common_fields(pending),
-                    "code_url": self._code_pages.url_for(pending.campaign.slug, pending.identifier),
-                },
-            ),
+            render_template(template, {**common_fields(pending), "code_url": code_url}),
             DEFERRED_OUTCOME,
             pending.keyword,
             pending.campaign.slug,
@@ -204,6 +211,8 @@ class Wording:
                 keyword=pending.keyword,
                 first_name=who.first_name,
                 reason=reason,
+                kind=kind,
+                referral_code_id=referral.id if referral else None,
             ),
             matched_by=pending.matched_by,
             texted=pending.texted,

@@ -14,7 +14,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from selfserve.campaigns import DEFAULT_CONFIRM_REPLY, CampaignBook, CampaignSpec, render_template
-from selfserve.coupons import Coupons, find_advocate_referral, find_issued_code, take_warm_code
+from selfserve.coupons import (
+    Coupons,
+    find_advocate_referral,
+    find_issued_code,
+    is_owed,
+    take_warm_code,
+)
 from selfserve.customers import (
     CONFIRM_WORDS,
     ConsentState,
@@ -172,12 +178,7 @@ class Router:
         if campaign.action == "subscribe":
             return self._ask_to_subscribe(db, campaign, who, keyword)
         if campaign.action == "referral":
-            known = find_advocate_referral(db, campaign.slug, who.customer_id)
-            if known is not None:  # remembered: Talon.One is asked once per advocate
-                text = self._referrals.advocate_reply(campaign, known, who.first_name, keyword)
-                return Outcome(
-                    text, "referral_code_resent", keyword, campaign.slug, who.customer_id
-                )
+            return self._start_referral(db, campaign, who, keyword)
         pending = Pending(campaign, who, keyword, identifier="")
         if campaign.action == "coupon":
             identifier = self._coupons.identifier_for(campaign, who.customer_id, keyword)
@@ -188,6 +189,20 @@ class Router:
                 first_ask = known.warm and take_warm_code(db, campaign.slug, identifier)
                 outcome = "code_issued" if first_ask else "code_resent"
                 return self._wording.with_code(pending, known, outcome)
+        return pending
+
+    def _start_referral(
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+    ) -> Outcome | Pending:
+        """REFER: the remembered code; while it is owed, "we'll text it" again without
+        asking Talon.One (each referral call makes a new code); else ask (the answerer)."""
+        known = find_advocate_referral(db, campaign.slug, who.customer_id)
+        if known is not None:  # remembered: Talon.One is asked once per advocate
+            text = self._referrals.advocate_reply(campaign, known, who.first_name, keyword)
+            return Outcome(text, "referral_code_resent", keyword, campaign.slug, who.customer_id)
+        pending = Pending(campaign, who, keyword, identifier=who.customer_id)
+        if is_owed(db, campaign.slug, who.customer_id):
+            return replace(self._wording.deferred(pending, "", "already owed"), deferral=None)
         return pending
 
     def _start_journey(

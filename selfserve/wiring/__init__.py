@@ -15,7 +15,6 @@ from typing import Any
 
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Awards, Birthdays
-from selfserve.landing import ReferralPages
 from selfserve.models import utcnow
 from selfserve.ops import (
     QuietHours,
@@ -26,7 +25,7 @@ from selfserve.ops import (
     queue_check,
     redis_check,
 )
-from selfserve.queue import DeferredCodes, Jobs, build_huey, operational_gauges
+from selfserve.queue import DeferredCodes, Jobs, OwedReferrals, build_huey, operational_gauges
 from selfserve.services import Services
 from selfserve.sms import ComplianceWords, Outbox
 from selfserve.texts import MessageLogWriter, ReturningCustomers
@@ -36,6 +35,8 @@ from selfserve.wiring.use_cases import (
     build_code_pages,
     build_coupon_paths,
     build_landing,
+    build_landing_claims,
+    build_referral_pages,
     build_referrals,
     build_texts,
 )
@@ -69,6 +70,7 @@ def build_services(settings: Settings, talon_sandbox: Callable[[], Any]) -> Serv
         coupons.worker,
         outbox,
         Awards(core.writes, core.talon, core.campaigns),  # the worker awards at once
+        OwedReferrals(build_referrals(core, coupons.worker, outbox, core.talon), coupons.worker),
         default_region=settings.default_region,
         retries=core.retries,
     )
@@ -134,7 +136,8 @@ def _services(
 ) -> Services:
     settings = core.settings
     compliance = ComplianceWords(settings.languages)  # one list for the fast and slow paths
-    landing = build_landing(core, coupons.pages, awards, outbox)
+    claims = build_landing_claims(core, coupons.pages, awards)
+    landing = build_landing(core, claims, outbox)
     returning = ReturningCustomers(
         core.engine,
         core.campaigns,
@@ -160,13 +163,7 @@ def _services(
         outbox=outbox,
         deferred_codes=deferred,
         landing=landing,
-        referral_pages=ReferralPages(
-            core.sessions,
-            landing,
-            build_referrals(core, coupons.pages, outbox),
-            coupons.pages,
-            identity_secret=settings.identity_secret,
-        ),
+        referral_pages=build_referral_pages(core, landing, claims, coupons.pages, outbox),
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
         birthdays=birthdays,

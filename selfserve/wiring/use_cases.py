@@ -19,11 +19,13 @@ from selfserve.landing import (
     OneTimeCodes,
     PageWords,
     RangeLimit,
+    ReferralPages,
     ScreenTokens,
     SendThrottle,
 )
 from selfserve.ops import Catalogues, QuietHours
 from selfserve.sms import ComplianceWords, Outbox
+from selfserve.talon import TalonClient
 from selfserve.texts import (
     DataRights,
     KeywordMatcher,
@@ -132,33 +134,55 @@ def build_texts(
     )
 
 
-def build_referrals(core: Core, coupons: Coupons, outbox: Outbox) -> Referrals:
-    """Referral codes for advocates, friends' coupons, the advocate's points and text."""
+def build_referrals(
+    core: Core, coupons: Coupons, outbox: Outbox, talon: TalonClient | None = None
+) -> Referrals:
+    """Referral codes for advocates, friends' coupons, the advocate's points and text;
+    with the webhook's short Talon.One timeout unless `talon` (the worker's) is given."""
     settings = core.settings
+    talon = talon or core.inline_talon
     return Referrals(
         core.sessions,
         core.campaigns,
         coupons,
-        ReferralCodes(core.sessions, core.inline_talon),
-        core.inline_talon,
+        ReferralCodes(core.sessions, talon),
+        talon,
         outbox=outbox,
         quiet_hours=QuietHours.parse(settings.quiet_hours),
         sms_number=settings.twilio_from_number,
     )
 
 
-def build_landing(core: Core, coupons: Coupons, awards: Awards, outbox: Outbox) -> LandingFlow:
-    """The QR landing pages' use cases: one-time codes, then the SMS path's own claim."""
-    settings = core.settings
-    claims = LandingClaims(
+def build_referral_pages(
+    core: Core, landing: LandingFlow, claims: LandingClaims, coupons: Coupons, outbox: Outbox
+) -> ReferralPages:
+    """`/r/<code>`: the friend campaign's page, and the friend's claim through the referral."""
+    return ReferralPages(
+        core.sessions,
+        landing,
+        claims,
+        core.campaigns,
+        build_referrals(core, coupons, outbox),
+        identity_secret=core.settings.identity_secret,
+    )
+
+
+def build_landing_claims(core: Core, coupons: Coupons, awards: Awards) -> LandingClaims:
+    """What a proved visitor gets (on /q/<slug> and /r/<code>), logged as web messages."""
+    return LandingClaims(
         core.sessions,
         core.campaigns,
         coupons,
         core.talon,
         awards,
-        identity_secret=settings.identity_secret,
-        default_region=settings.default_region,
+        identity_secret=core.settings.identity_secret,
+        default_region=core.settings.default_region,
     )
+
+
+def build_landing(core: Core, claims: LandingClaims, outbox: Outbox) -> LandingFlow:
+    """The QR landing pages' use cases: one-time codes, then the SMS path's own claim."""
+    settings = core.settings
     return LandingFlow(
         core.sessions,
         core.campaigns,
