@@ -97,6 +97,8 @@ class WrkResult:
     max_ms: float
     mean_ms: float
     wrapped: int
+    answered: int = 0  # burst.lua: texts answered (the rest were /healthz probes)
+    with_code: int = 0  # burst.lua: answers that carried a code
 
     @property
     def rate(self) -> float:
@@ -206,11 +208,28 @@ def gunicorn(target: str, env: dict[str, str], log: Path) -> Iterator[str]:
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
+    MASTERS[url] = process.pid
     try:
         wait_until_answering(url + "/healthz", process, 60)
         yield url
     finally:
         stop(process)
+        MASTERS.pop(url, None)
+
+
+MASTERS: dict[str, int] = {}  # a served URL -> its gunicorn master's pid
+
+
+def peak_rss_mib(url: str) -> list[float]:
+    """Peak resident memory (VmHWM) of each worker process serving `url`, in MiB (Linux)."""
+    master = MASTERS[url]
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    peaks = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(round(int(line.split()[1]) / 1024, 1))
+    return sorted(peaks)
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = 30) -> None:
@@ -440,9 +459,15 @@ def write_requests(path: Path, phones: list[str], count: int, tag: str) -> Path:
 
 
 def run_wrk(
-    url: str, requests_file: Path, seconds: float, connections: int, threads: int = 2
+    url: str,
+    requests_file: Path,
+    seconds: float,
+    connections: int,
+    threads: int = 2,
+    script: str = "replay.lua",
+    extra: tuple[str, ...] = (),
 ) -> WrkResult:
-    """Replay `requests_file` against `url` for `seconds`."""
+    """Replay `requests_file` against `url` for `seconds` (burst.lua: each line once)."""
     command = [
         "wrk",
         f"-t{threads}",
@@ -451,11 +476,12 @@ def run_wrk(
         "--timeout",
         "10s",
         "-s",
-        str(ROOT / "bench" / "replay.lua"),
+        str(ROOT / "bench" / script),
         url + WEBHOOK,
         "--",
         str(requests_file),
         WEBHOOK,
+        *extra,
     ]
     env = {**os.environ, "WRK_THREADS": str(threads)}
     finished = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -475,6 +501,8 @@ def run_wrk(
         max_ms=raw["max_us"] / 1000,
         mean_ms=raw["mean_us"] / 1000,
         wrapped=raw["wrapped"],
+        answered=raw.get("answered", raw["requests"]),
+        with_code=raw.get("with_code", 0),
     )
 
 
@@ -519,11 +547,22 @@ def check_reply(url: str, phone: str, expect: str) -> None:
 
 def count_messages(url: str) -> int:
     """Rows in the message log."""
+    return run_sql(url, "SELECT count(*) FROM inbound_messages")
+
+
+def run_sql(url: str, sql: str) -> int:
+    """Run one statement; the first column of its first row as a whole number (0 for none)."""
+    return int(run_sql_value(url, sql) or 0)
+
+
+def run_sql_value(url: str, sql: str) -> Any:
+    """Run one statement; the first column of its first row (None for none)."""
     engine = build_engine(url)
-    with engine.connect() as connection:
-        value = connection.execute(text("SELECT count(*) FROM inbound_messages")).scalar_one()
+    with engine.begin() as connection:
+        result = connection.execute(text(sql))
+        value = result.scalar() if result.returns_rows else None
     engine.dispose()
-    return int(value)
+    return value
 
 
 class Bench:
@@ -630,6 +669,9 @@ class Bench:
             check_reply(app, phones[0], "Your Spring code: T1-")
             replay = [self.requests(phones, len(phones))] if replayed else None
             result = self.side_by_side(name, [app], [bare], phones, replay)
+            result["peak_rss_mib_per_worker"] = {"selfserve": peak_rss_mib(app)}
+            result["peak_rss_mib_per_worker"]["bare"] = peak_rss_mib(bare)
+            print(f"    peak RSS per worker (MiB): {result['peak_rss_mib_per_worker']}", flush=True)
         result["message_rows"] = count_messages(url)
         self.report.results[key] = result
 
@@ -673,6 +715,8 @@ class Bench:
                         "errors": result.error_count,
                         "wrapped": result.wrapped,
                     }
+                results["peak_rss_mib_per_worker"] = peak_rss_mib(app)
+                print(f"    peak RSS per worker (MiB): {results['peak_rss_mib_per_worker']}")
         self.report.results["2_new_customers_talon_300ms"] = results
 
     def growth(self) -> None:
@@ -750,6 +794,93 @@ class Bench:
         result["message_rows"] = count_messages(url)
         self.report.results["4_scale_out_postgresql_redis"] = result
 
+    def warm_burst(self) -> None:
+        """6: directory customers warmed, then every one of them texts at once while Talon.One
+        is down: each must get its own code inline, with no Talon.One call."""
+        size = self.args.burst
+        print(f"6. warm-started burst: {size} customers warmed, then {size} texts", flush=True)
+        url = self.sqlite_url("burst.db")
+        prepare_database(url)
+        seed(url, size, 0)
+        run_sql(url, "DELETE FROM issued_coupons")  # nobody holds a code before the warm-up
+        instance = self.workdir / "instance"
+        with talon_stand_in(0.0, self.log) as talon:
+            started = time.monotonic()
+            warm = subprocess.run(
+                [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "campaigns", "warm"]
+                + ["spring", "--budget-share", "1"],
+                cwd=ROOT,
+                env={**os.environ, **app_env(url, talon, instance)},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            warm_seconds = time.monotonic() - started
+        if warm.returncode != 0:
+            raise RuntimeError(f"campaigns warm failed: {warm.stderr[-2000:]}")
+        warmed = run_sql(url, "SELECT count(*) FROM issued_coupons WHERE warm")
+        print(f"    warmed {warmed} codes in {warm_seconds:.0f}s; Talon.One is down", flush=True)
+        phones = [directory_phone(i) for i in range(size)]
+        random.Random(6).shuffle(phones)
+        texts = write_requests(self.workdir / "burst.txt", phones, size, "6" * 10)
+        with gunicorn("app:create_app()", app_env(url, DEAD, instance), self.log) as app:
+            # wrk runs for its whole duration even when every thread is done: long enough for
+            # the burst at a fifth of the returning-customer rate, and well under 2 minutes.
+            result = run_wrk(
+                app,
+                texts,
+                max(20, size // 400),
+                self.args.connections,
+                script="burst.lua",
+                extra=("code: T1-",),
+            )
+            rss = peak_rss_mib(app)
+        owed = run_sql(url, "SELECT count(*) FROM deferred_codes")
+        received = run_sql(url, "SELECT count(*) FROM inbound_messages")
+        with_code = run_sql(
+            url,
+            "SELECT count(DISTINCT customer_id) FROM inbound_messages "
+            "WHERE outcome IN ('code_issued', 'code_resent')",
+        )
+        span = run_sql_value(
+            url,
+            "SELECT (julianday(max(received_at)) - julianday(min(received_at))) * 86400 "
+            "FROM inbound_messages",
+        )
+        burst_seconds = float(span or 0)
+        ok = (
+            with_code == received >= size - 10
+            and result.with_code == result.answered
+            and result.p99_ms < 500
+            and burst_seconds < 120
+            and owed == 0
+            and result.error_count == 0
+        )
+        print(f"    {result.line()}", flush=True)
+        print(
+            f"  => warm burst: {received} customers' texts arrived, {with_code} answered inline "
+            f"with their code; {result.with_code} of {result.answered} answers carried a code; "
+            f"first to last in {burst_seconds:.1f}s, p99 {result.p99_ms:.0f} ms (target < 500); "
+            f"{owed} owed "
+            f"to Talon.One later  {'PASS' if ok else 'FAIL'}",
+            flush=True,
+        )
+        self.report.results["6_warm_burst"] = {
+            "customers": size,
+            "warm_up_seconds": round(warm_seconds, 1),
+            "warmed": warmed,
+            "texts_arrived": received,
+            "customers_answered_with_code": with_code,
+            "answers": result.answered,
+            "answers_with_code": result.with_code,
+            "burst_seconds_first_to_last_text": round(burst_seconds, 1),
+            "p50_ms": result.p50_ms,
+            "p99_ms": result.p99_ms,
+            "errors": result.error_count,
+            "owed_after": owed,
+            "peak_rss_mib_per_worker": rss,
+        }
+
     def _sample_phones(self, customers: int) -> list[str]:
         """Returning customers spread over the whole directory (seeded, reproducible)."""
         chooser = random.Random(10)
@@ -760,7 +891,7 @@ class Bench:
 def main() -> None:
     """Parse arguments, run the chosen scenarios, print and save the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="1,2,3,4,5", help="scenarios to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="scenarios to run, e.g. 1,3")
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per figure")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (1, 3, 4)")
@@ -771,6 +902,7 @@ def main() -> None:
     parser.add_argument(
         "--max-rate", type=float, default=4000, help="requests per second to pre-sign for"
     )
+    parser.add_argument("--burst", type=int, default=20_000, help="customers warmed (6)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     arguments = parser.parse_args()
     require_wrk()
@@ -787,6 +919,7 @@ def main() -> None:
         "3": bench.growth,
         "4": bench.scale_out,
         "5": bench.replayed,
+        "6": bench.warm_burst,
     }
     try:
         for key in sorted(chosen):

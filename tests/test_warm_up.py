@@ -79,6 +79,24 @@ def test_a_warmed_code_is_issued_when_first_asked_for_not_when_warmed(
         assert db.scalars(select(IssuedCoupon.warm)).all() == [False]
 
 
+def test_first_asks_are_settled_in_the_log_batch_whatever_its_timing(
+    app, runner, client, talon_stand_in, tmp_path
+):
+    # The fast path answers at once and leaves "which text was the first ask" to the message
+    # log's batch: one UPDATE per batch, however many warm codes were asked for.
+    customers = import_directory(runner, tmp_path, 3)
+    assert runner.invoke(args=["campaigns", "warm", "spring"]).exit_code == 0
+    for phone, _ in customers:
+        send_text(client, "SPRING", sender=phone)
+    first, second, third = customers
+    send_text(client, "SPRING", sender=first[0])  # same batch as its first ask
+    assert outcomes(app) == ["code_issued"] * 3 + ["code_resent"]  # outcomes() flushes
+    send_text(client, "SPRING", sender=second[0])  # a later batch
+    assert outcomes(app)[-1] == "code_resent"
+    with app.extensions["selfserve"].sessions() as db:
+        assert db.scalars(select(IssuedCoupon.warm)).all() == [False] * 3
+
+
 def test_a_second_warm_run_makes_no_talon_call(app, runner, talon_stand_in, tmp_path):
     import_directory(runner, tmp_path, 12)
     assert runner.invoke(args=["campaigns", "warm", "spring"]).exit_code == 0

@@ -38,6 +38,7 @@ from selfserve.texts.fast_path import (
     read_sender,
 )
 from selfserve.texts.matching import EXACT
+from selfserve.texts.message_log import WARM_CODE
 from selfserve.texts.outcomes import InboundText, Outcome, Pending, Reply, Wording
 from selfserve.texts.routing import Router
 
@@ -201,11 +202,10 @@ class TextAnswerer:
         """A code already issued: reply now, log the text in the next batch (fast_path.py)."""
         issued = IssuedCode(known.code.code, known.code.expires_at, known.code.starts_at, False)
         pending = Pending(known.campaign, known.who, known.keyword, known.identifier)
-        first_ask = known.code.warm and self._fast_path.take_warm(
-            known.campaign.slug, known.identifier
-        )
+        # Still warm: the first ask unless another text asks at the same moment; the log
+        # writer settles which one was (message_log.FirstAsks) in its next batch.
         outcome = self._wording.with_code(
-            pending, issued, "code_issued" if first_ask else "code_resent"
+            pending, issued, "code_issued" if known.code.warm else "code_resent"
         )
         self._fast_path.record(
             {
@@ -223,6 +223,7 @@ class TextAnswerer:
                 "reply": outcome.text,
                 "detail": None,
                 "matched_by": EXACT,  # the fast path reads the first word exactly only
+                **({WARM_CODE: (known.campaign.slug, known.identifier)} if known.code.warm else {}),
             }
         )
         if known.campaign.option("award_points"):  # taking part earns points, once

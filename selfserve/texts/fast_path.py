@@ -69,11 +69,6 @@ _FACTS_SQL = (
     "AND dc.identifier = ic.identifier AND dc.state = 'pending'"
 )
 _PARAMETERS = ("phone", "sid", "slug", "pseudonym", "erased", "identifier")
-# A code a warm-up fetched is "sent" at its first ask: one conditional UPDATE picks that ask.
-_TAKE_WARM_SQL = (
-    "UPDATE issued_coupons SET warm = false "
-    "WHERE campaign_slug = :slug AND identifier = :identifier AND warm = true RETURNING id"
-)
 
 
 @dataclass(frozen=True)
@@ -157,12 +152,6 @@ class FactReader:
     def __init__(self, connections: SetAsideConnections, postgres: bool) -> None:
         self._connections = connections
         self._sql = _paramstyle(_FACTS_SQL, postgres)
-        self._take_warm_sql = _paramstyle(_TAKE_WARM_SQL, postgres)
-
-    @property
-    def take_warm_sql(self) -> str:
-        """The first-ask UPDATE in this driver's parameter style."""
-        return self._take_warm_sql
 
     def facts(
         self, phone: str, message_sid: str, campaign_slug: str, pseudonym: str, erased: str
@@ -256,14 +245,6 @@ class ReturningCustomers:
         if code.owed:
             return None
         return ReturningText(campaign, who, keyword, identifier, code)
-
-    def take_warm(self, campaign_slug: str, identifier: str) -> bool:
-        """True when this text is the first ask for a code a warm-up fetched (see
-        coupons.take_warm_code): it then counts as issued, every later ask as resent."""
-        sql = self._reader.take_warm_sql
-        with self._write_turn:
-            rows = self._connections.run(sql, {"slug": campaign_slug, "identifier": identifier})
-        return bool(rows)
 
     def claim(self, row: dict[str, Any]) -> bool:
         """Claim a new customer's MessageSid: one INSERT that is its own transaction.
