@@ -10,9 +10,9 @@ from http import HTTPStatus
 from typing import Any
 
 import phonenumbers
+from babel import Locale, UnknownLocaleError
 from flask import g, render_template, request, url_for
 from markupsafe import Markup
-from phonenumbers import geocoder
 
 from handlers.errors import answer_for
 from handlers.landing.visitor_state import state_of
@@ -323,12 +323,13 @@ def _example_mobile() -> str:
 
 
 def _region_names(regions: frozenset[str]) -> str:
-    names = []
-    for region in sorted(regions):
-        example = phonenumbers.example_number(region)
-        name = geocoder.country_name_for_number(example, page_language()) if example else ""
-        names.append(name or region)
-    return _(" or ").join(names)
+    """The regions' names in the page's language (Babel's CLDR data; phonenumbers' geocoder
+    would load ~150 MB of place names into every worker for the same answer)."""
+    try:
+        territories = Locale.parse(page_language().replace("-", "_")).territories
+    except (ValueError, TypeError, UnknownLocaleError):
+        territories = {}
+    return _(" or ").join(territories.get(region.upper()) or region for region in sorted(regions))
 
 
 def _wait(seconds: int) -> str:
