@@ -7,18 +7,25 @@ overridden from the environment without editing this file:
 |---|---|---|
 | `PORT` | port to listen on (all interfaces) | `8000` |
 | `GUNICORN_BIND` | the whole bind address instead, e.g. `unix:/run/selfserve.sock` | |
-| `WEB_CONCURRENCY` | worker processes | 2 × CPU cores |
-| `GUNICORN_THREADS` | threads per worker (gthread) | `32` |
+| `GUNICORN_WORKER_CLASS` | `gevent`, or `gthread` (threads) | `gevent` |
+| `WEB_CONCURRENCY` | worker processes | one per CPU core (gthread: two) |
+| `GUNICORN_WORKER_CONNECTIONS` | texts in flight per gevent worker | `1000` |
+| `GUNICORN_THREADS` | threads per gthread worker | `32` |
 | `PYTHON_SWITCH_INTERVAL` | seconds a thread may hold the GIL before handing it over | `0.005` |
 | `PROMETHEUS_MULTIPROC_DIR` | where workers keep /metrics values | a fresh temporary folder |
 | `GUNICORN_ACCESS_LOG` | `-` for access lines on stdout, or a file | off |
 
-Why gthread, 2 workers per core and 32 threads each: a new customer's text waits ~300 ms
-for Talon.One and holds a thread meanwhile, while a returning customer's text needs about a
-millisecond of CPU. Throughput is at most threads-in-flight ÷ Talon.One latency, so 128
-texts in flight need 128 threads. Measured on 2 cores (bench/README.md), 4 × 32 answered new
-customers as fast as or faster than 2 × 64 or 2 × 128, with a lower p99: fewer threads per
-interpreter wait less for its GIL, and SQLite writes take turns across processes anyway.
+Why gevent, one worker per core: a new customer's text waits ~300 ms for Talon.One, while a
+returning customer's text needs a fraction of a millisecond of CPU. With threads, 128 texts in
+flight need 128 threads, and their GIL hand-overs cost more CPU than the texts (5.5 ms per new
+customer under load against 2 ms alone). gevent waits for Talon.One in cheap greenlets
+of one thread per process: on 2 cores, 128 connections of new customers went from 260 to
+330 answered per second with p99 under 600 ms, and returning customers from 0.64 to 0.81 of
+bare Flask under the same settings (bench/README.md). A database statement or a flock
+blocks its worker for that moment (SQLite's are microseconds; PostgreSQL's one round trip),
+so workers = cores keeps every core busy. After each request a gevent worker hands the loop to
+its other connections (`post_request`): without that, a keep-alive connection with its next
+request already waiting was served again and again, and others waited over a second.
 """
 
 from __future__ import annotations
@@ -44,11 +51,15 @@ def _int_from_env(name: str, default: int) -> int:
 
 
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = _int_from_env("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
-worker_class = "gthread"
-threads = _int_from_env("GUNICORN_THREADS", 32)
-# Connections a worker keeps open at once (idle keep-alive ones wait in its poller, not a thread).
-worker_connections = 1000
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent").strip() or "gevent"
+if worker_class not in ("gevent", "gthread"):
+    raise SystemExit(f"GUNICORN_WORKER_CLASS must be gevent or gthread, not {worker_class!r}")
+_per_core = 1 if worker_class == "gevent" else 2
+workers = _int_from_env("WEB_CONCURRENCY", _per_core * (os.cpu_count() or 1))
+threads = _int_from_env("GUNICORN_THREADS", 32)  # gthread only
+# Connections a worker serves at once (gevent: greenlets; gthread: idle keep-alive ones wait
+# in its poller, not a thread).
+worker_connections = _int_from_env("GUNICORN_WORKER_CONNECTIONS", 1000)
 backlog = 2048
 keepalive = 5  # seconds; keeps a TLS proxy's pooled upstream connections reusable
 # Twilio gives a webhook 15 s; the app answers within WEBHOOK_DEADLINE_SECONDS (8 s).
@@ -115,3 +126,14 @@ def post_fork(server: Any, worker: Any) -> None:
     interval = os.environ.get("PYTHON_SWITCH_INTERVAL", "").strip()
     if interval:
         sys.setswitchinterval(float(interval))
+
+
+def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    """gevent: hand the loop to the worker's other connections after each request.
+
+    A keep-alive connection whose next request is already in its buffer is otherwise served
+    again at once, and connections behind it wait (bench scenario 6: p99 1.5 s -> 92 ms)."""
+    if worker_class == "gevent":
+        import gevent
+
+        gevent.sleep(0)

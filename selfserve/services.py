@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,7 +15,7 @@ from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
 from selfserve.ops import ReadinessCheck, Settings, SharedGauge, metrics
 from selfserve.queue import DeferredCodes, Jobs
 from selfserve.sms import Outbox, SmsSender, record_status
-from selfserve.talon import TalonBudget, TalonClient
+from selfserve.talon import HttpRequests, TalonBudget, TalonClient
 from selfserve.texts import ReturningCustomers, TextAnswerer
 
 
@@ -28,7 +27,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     writes: sessionmaker[Session]  # for transactions that read before they write
-    http: httpx.Client
+    http: HttpRequests
     talon: TalonClient  # the worker's client: the full TALON_TIMEOUT_SECONDS
     sms: SmsSender
     campaigns: CampaignBook

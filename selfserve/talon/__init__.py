@@ -21,9 +21,12 @@ from selfserve.talon.client import (
     TalonClient,
     log_talon_error,
 )
+from selfserve.talon.connections import HttpRequests, OneConnectionClients
 
 __all__ = [
     "Coupon",
+    "HttpRequests",
+    "OneConnectionClients",
     "CouponRequest",
     "LoyaltyBalance",
     "MARGIN_SECONDS",

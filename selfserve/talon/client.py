@@ -23,6 +23,7 @@ from selfserve.errors import (
     TalonTimedOut,
     TalonUnavailable,
 )
+from selfserve.talon.connections import HttpRequests
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class TalonClient:
         deployment_host: str,
         platform_name: str,
         dry_run: bool,
-        http: httpx.Client,
+        http: HttpRequests,
         budget: Budget | None = None,
         observe: Any = None,
         timeout_seconds: float | None = None,

@@ -13,26 +13,32 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns import CampaignBook
 from selfserve.ops import Settings, build_engine, build_sessionmaker, observe_talon_call
 from selfserve.sms import MeteredSender, RetryPolicy, SandboxSender, SmsSender, TwilioSender
-from selfserve.talon import TalonBudget, TalonClient, build_budget
+from selfserve.talon import (
+    HttpRequests,
+    OneConnectionClients,
+    TalonBudget,
+    TalonClient,
+    build_budget,
+)
 
 
 def build_talon(
     settings: Settings, talon_sandbox: Callable[[], Any]
-) -> tuple[httpx.Client, TalonBudget, TalonClient]:
-    """The Talon.One client over one pooled HTTP client, counted by the shared budget.
+) -> tuple[HttpRequests, TalonBudget, TalonClient]:
+    """The Talon.One client over keep-alive connections, counted by the shared budget.
 
     `talon_sandbox()` makes the built-in Talon.One sandbox (a WSGI app, handlers/sandbox.py)
     used when no TALON_API_KEY is set."""
     timeout = httpx.Timeout(
         settings.talon_timeout_seconds, connect=min(2.0, settings.talon_timeout_seconds)
     )
+    http: HttpRequests
     if settings.talon_sandbox:
         # The same client, over HTTP semantics, into the built-in sandbox app.
-        transport: httpx.BaseTransport = httpx.WSGITransport(app=talon_sandbox())
+        http = httpx.Client(timeout=timeout, transport=httpx.WSGITransport(app=talon_sandbox()))
     else:
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        transport = httpx.HTTPTransport(limits=limits, retries=0)
-    http = httpx.Client(timeout=timeout, transport=transport)
+        # One keep-alive connection per call in flight (talon/connections.py says why).
+        http = OneConnectionClients.over_http(timeout)
     # One Talon.One budget shared by every web and worker process (see talon/budget.py).
     budget = build_budget(
         settings.redis_url,
@@ -77,7 +83,7 @@ class Core:
     engine: Engine
     sessions: sessionmaker[Session]
     writes: sessionmaker[Session]
-    http: httpx.Client
+    http: HttpRequests
     budget: TalonBudget
     talon: TalonClient
     inline_talon: TalonClient  # the webhook's: waits TALON_INLINE_TIMEOUT_SECONDS at most
