@@ -73,6 +73,22 @@ def test_no_window_anywhere_on_the_timeline_holds_more_than_the_limit(tmp_path, 
         assert spent[index + limit] - spent[index] >= window  # any limit+1 calls span ≥ window
 
 
+def test_a_budget_file_from_before_the_tally_keeps_its_count(tmp_path, clock):
+    # Older versions counted `spent` on every call; the tally starts from what is there.
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "budget.db")
+    old.execute("CREATE TABLE spent (at REAL NOT NULL)")
+    old.executemany("INSERT INTO spent (at) VALUES (?)", [(clock.now - 1,)] * 4)
+    old.commit()
+    old.close()
+    budget = sqlite_budget(tmp_path, clock, limit=5)
+    assert [budget.try_spend() for _ in range(3)] == [True, False, False]
+    clock.now += 10 + MARGIN_SECONDS  # the four old calls and the new one leave the window
+    assert [budget.try_spend() for _ in range(6)] == [True] * 5 + [False]
+    assert sqlite_budget(tmp_path, clock, limit=5).spent_in_window() == 5
+
+
 def test_a_hold_stops_spending_until_it_has_passed(tmp_path, clock):
     budget = sqlite_budget(tmp_path, clock)
     budget.hold(3)
