@@ -6,14 +6,20 @@ own slice of MessageSids). Figures that are compared are measured side by side i
 so the ratios hold even though absolute numbers drift from run to run.
 
 1. returning customers (code already issued) vs a bare Flask app (bench/bare.py) that only
-   reads the form and answers fixed TwiML, same gunicorn settings — target ratio ≥ 0.5, 0 errors
-2. new customers with a Talon.One stand-in 300 ms away (bench/talon_server.py) — target
-   ≥ 100 answered/s, p99 < 1 s, 0 errors; measured at 64 and at 128 connections
+   reads the form and answers fixed TwiML, same gunicorn settings — target ratio ≥ 0.65, 0 errors
+2. new customers with a Talon.One stand-in 300 ms away (bench/talon_server.py), measured at 64
+   and at 128 connections — target at 128: ≥ 360 answered/s, p99 < 600 ms, 0 errors
 3. growth: returning customers with 10k vs 1M directory customers, issued codes and
    message-log rows — per-request time flat (ratio ≈ 1)
-4. as 1, on PostgreSQL + Redis with two gunicorn instances sharing them (and two bare ones)
+4. as 1, on PostgreSQL + Redis with two gunicorn instances sharing them (and two bare ones) —
+   target ratio ≥ 0.5
 5. as 1, but one file of 2,000 signed requests replayed over and over (Twilio's retries, or a
-   load generator looping over its file): every measured text is a duplicate MessageSid
+   load generator looping over its file): every measured text is a duplicate MessageSid —
+   target ratio ≥ 0.7
+6. a warm-started stadium burst: 20,000 directory customers warmed (`campaigns warm`), then
+   every one of them texts once with Talon.One down (bench/burst.lua) — target: every text
+   answered inline with its code, nothing owed to Talon.One, p99 < 500 ms, all within 2 minutes
+Scenarios 1, 2 and 5 also report each worker's peak resident memory (VmHWM).
 
 Scenario 4 uses BENCH_DATABASE_URL (default: the selfserve_bench database of
 scripts/test-services' role) and BENCH_REDIS_URL (default redis://127.0.0.1:6379/9); its
@@ -605,6 +611,7 @@ class Bench:
         bare_urls: list[str],
         phones: list[str],
         replay: list[Path] | None = None,
+        target: float = 0.5,
     ) -> dict[str, object]:
         """Alternate app and bare runs `rounds` times; ratio of the mean rates.
 
@@ -628,10 +635,10 @@ class Bench:
         bare_rate = statistics.fmean(r.rate for r in bare_runs)
         ratio = app_rate / bare_rate
         errors = sum(r.error_count for r in app_runs + bare_runs)
-        verdict = "PASS" if ratio >= 0.5 and errors == 0 else "FAIL"
+        verdict = "PASS" if ratio >= target and errors == 0 else "FAIL"
         print(
             f"  => {name}: selfserve {app_rate:.0f}/s vs bare Flask {bare_rate:.0f}/s: "
-            f"ratio {ratio:.2f} (target >= 0.5), errors {errors}  {verdict}",
+            f"ratio {ratio:.2f} (target >= {target}), errors {errors}  {verdict}",
             flush=True,
         )
         return {
@@ -647,15 +654,17 @@ class Bench:
     def returning(self) -> None:
         """1: returning customers vs bare Flask, SQLite, one gunicorn."""
         print("1. returning customers vs bare Flask (SQLite, embedded mode)", flush=True)
-        self._against_bare("returning customers", "1_returning_vs_bare", replayed=False)
+        self._against_bare(
+            "returning customers", "1_returning_vs_bare", replayed=False, target=0.65
+        )
 
     def replayed(self) -> None:
         """5: as 1, but one file of signed requests replayed over and over: Twilio's retries,
         or a load generator looping over its file. Every measured text is a duplicate."""
         print("5. replayed requests (duplicate MessageSids) vs bare Flask (SQLite)", flush=True)
-        self._against_bare("replayed requests", "5_replayed_vs_bare", replayed=True)
+        self._against_bare("replayed requests", "5_replayed_vs_bare", replayed=True, target=0.7)
 
-    def _against_bare(self, name: str, key: str, replayed: bool) -> None:
+    def _against_bare(self, name: str, key: str, replayed: bool, target: float) -> None:
         """Seeded returning customers on SQLite, the app and bare Flask side by side."""
         url = self.sqlite_url(f"{key}.db")
         prepare_database(url)
@@ -668,7 +677,7 @@ class Bench:
         ):
             check_reply(app, phones[0], "Your Spring code: T1-")
             replay = [self.requests(phones, len(phones))] if replayed else None
-            result = self.side_by_side(name, [app], [bare], phones, replay)
+            result = self.side_by_side(name, [app], [bare], phones, replay, target)
             result["peak_rss_mib_per_worker"] = {"selfserve": peak_rss_mib(app)}
             result["peak_rss_mib_per_worker"]["bare"] = peak_rss_mib(bare)
             print(f"    peak RSS per worker (MiB): {result['peak_rss_mib_per_worker']}", flush=True)
@@ -699,11 +708,16 @@ class Bench:
                         f"{index + 11:010x}",
                     )
                     result = run_wrk(app, measured, seconds, connections)
-                    ok = result.rate >= 100 and result.p99_ms < 1000 and result.error_count == 0
+                    # The targets are for 128 connections; 64 shows the shape below saturation.
+                    floor, ceiling = (360, 600) if connections == 128 else (100, 1000)
+                    ok = (
+                        result.rate >= floor and result.p99_ms < ceiling and result.error_count == 0
+                    )
                     print(f"    {connections:3d} connections {result.line()}", flush=True)
                     print(
                         f"  => new customers, {connections} connections: {result.rate:.0f} "
-                        f"answered/s (target >= 100), p99 {result.p99_ms:.0f} ms (target < 1000), "
+                        f"answered/s (target >= {floor}), p99 {result.p99_ms:.0f} ms "
+                        f"(target < {ceiling}), "
                         f"errors {result.error_count}  {'PASS' if ok else 'FAIL'}",
                         flush=True,
                     )
@@ -789,7 +803,12 @@ class Bench:
             check_reply(app_a, phones[0], "Your Spring code: T1-")
             check_reply(app_b, phones[1], "Your Spring code: T1-")
             result = self.side_by_side(
-                "PostgreSQL + Redis, 2 instances", [app_a, app_b], [bare_a, bare_b], phones
+                "PostgreSQL + Redis, 2 instances",
+                [app_a, app_b],
+                [bare_a, bare_b],
+                phones,
+                None,
+                0.5,
             )
         result["message_rows"] = count_messages(url)
         self.report.results["4_scale_out_postgresql_redis"] = result
