@@ -490,7 +490,9 @@ def run_wrk(
         *extra,
     ]
     env = {**os.environ, "WRK_THREADS": str(threads)}
-    finished = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    finished = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=ROOT, check=False
+    )
     if finished.returncode != 0:
         raise RuntimeError(f"wrk failed: {finished.stderr.strip() or finished.stdout.strip()}")
     line = next((x for x in finished.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
