@@ -18,15 +18,17 @@ from dataclasses import replace
 import pytest
 
 from selfserve.models import DeferredCode, OutboundMessage, ReferralUse
-from tests.conftest import import_campaigns_text
+from tests.conftest import import_campaigns_text, reply_text, send_text
 from tests.phone_visitor import PhoneVisitor, code_form, one_time_code
 from tests.test_referral_owed import (
+    BUSY,
+    DEFERRED_REPLY,
     consenting_advocate,
     rows,
     run_owed_jobs,
     texts_to,
 )
-from tests.test_referral_pages import FRIEND_TYPED, shown_code
+from tests.test_referral_pages import FRIEND_TYPED, prove, shown_code
 from tests.test_referrals import (
     ADVOCATE,
     CAMPAIGNS,
@@ -54,6 +56,15 @@ def code(referral_app, client, runner, tmp_path, talon_stand_in) -> str:
     return advocate_code(client, talon_stand_in)
 
 
+def owe_by_text(referral_app, client, talon_stand_in, code: str) -> DeferredCode:
+    """The friend texts the referral code while Talon.One answers 503: the coupon is owed."""
+    talon_stand_in.answer_next(*BUSY["503"])
+    assert reply_text(send_text(client, code.lower(), FRIEND)) == DEFERRED_REPLY
+    (owed,) = rows(referral_app, DeferredCode)
+    assert (owed.kind, owed.state) == ("referral_coupon", "pending")
+    return owed
+
+
 def assert_delivered_once_with_the_referral(referral_app, talon_stand_in, code):
     """Every coupon call carries the referral; one coupon, texted once; the advocate thanked
     once (their points and one "friend joined" text)."""
@@ -69,6 +80,68 @@ def assert_delivered_once_with_the_referral(referral_app, talon_stand_in, code):
     joined = [m for m in rows(referral_app, OutboundMessage) if m.purpose == "referral_joined"]
     assert len(joined) == 1
     return coupon
+
+
+class TestPlainKeywordWhileOwed:
+    @pytest.mark.parametrize("typed", ["SPRING", "spring", "SPRNG"])
+    def test_texting_the_friend_campaigns_keyword_leaves_the_owed_coupon_to_the_worker(
+        self, typed, code, referral_app, client, talon_stand_in, twilio_stand_in
+    ):
+        owe_by_text(referral_app, client, talon_stand_in, code)
+        calls_before = len(friend_coupon_calls(talon_stand_in))
+
+        assert reply_text(send_text(client, typed, FRIEND)) == DEFERRED_REPLY
+        assert len(friend_coupon_calls(talon_stand_in)) == calls_before  # Talon.One not asked
+        (owed,) = rows(referral_app, DeferredCode)
+        assert (owed.kind, owed.state) == ("referral_coupon", "pending")
+
+        run_owed_jobs(referral_app)
+        run_owed_jobs(referral_app)
+        coupon = assert_delivered_once_with_the_referral(referral_app, talon_stand_in, code)
+        (text,) = texts_to(twilio_stand_in, FRIEND)
+        assert coupon["Value"] in text
+        # Delivered: SPRING now answers with that very code, and nothing more is owed.
+        assert coupon["Value"] in reply_text(send_text(client, "SPRING", FRIEND))
+        assert len(talon_stand_in.coupons) == 1
+
+    def test_opening_the_friend_campaigns_page_leaves_the_owed_coupon_to_the_worker(
+        self, code, referral_app, client, talon_stand_in, twilio_stand_in
+    ):
+        owe_by_text(referral_app, client, talon_stand_in, code)
+        calls_before = len(friend_coupon_calls(talon_stand_in))
+
+        visitor = PhoneVisitor(client)
+        assert prove(visitor, twilio_stand_in, "/q/spring", FRIEND_TYPED, FRIEND).status_code == 202
+        assert "text your code" in visitor.text.lower()
+        assert shown_code(visitor.page) is None
+        assert len(friend_coupon_calls(talon_stand_in)) == calls_before
+        (owed,) = rows(referral_app, DeferredCode)
+        assert (owed.kind, owed.state) == ("referral_coupon", "pending")
+
+        run_owed_jobs(referral_app)
+        coupon = assert_delivered_once_with_the_referral(referral_app, talon_stand_in, code)
+        assert coupon["Value"] in texts_to(twilio_stand_in, FRIEND)[-1]
+
+    def test_the_keyword_while_the_worker_has_stored_the_coupon_but_not_texted_it(
+        self, code, referral_app, client, talon_stand_in, twilio_stand_in
+    ):
+        """The worker's job stores the friend's coupon, then hands its text to the outbox
+        and thanks the advocate: the keyword in between must not settle the owed row."""
+        owed = owe_by_text(referral_app, client, talon_stand_in, code)
+        services = referral_app.extensions["selfserve"]
+        spring = services.campaigns.by_slug("spring")
+        services.worker_coupons.issue(  # the worker's first step, as its job takes it
+            spring, owed.customer_id, owed.identifier, attributes=(("referralCode", code),)
+        )
+        (stored,) = talon_stand_in.coupons.values()
+
+        assert reply_text(send_text(client, "SPRING", FRIEND)) == DEFERRED_REPLY
+        assert rows(referral_app, DeferredCode)[0].state == "pending"
+
+        run_owed_jobs(referral_app)
+        assert_delivered_once_with_the_referral(referral_app, talon_stand_in, code)
+        (text,) = texts_to(twilio_stand_in, FRIEND)
+        assert stored["Value"] in text
 
 
 class TestReferralPageResubmitted:
