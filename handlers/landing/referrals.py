@@ -106,14 +106,20 @@ def send_code(code: str, page: LandingPage) -> Any:
 @bp.post("/<code>/verify")
 @for_referral
 def check_code(code: str, page: LandingPage) -> Any:
-    """Check the typed code; the right one gets the friend's coupon through the referral."""
-    verified = proved_number(page, None)
+    """Check the typed code; the right one gets the friend's coupon through the referral.
+    A form re-submitted after the number was proved goes through the referral too (never
+    the friend campaign's plain claim): its refusals, its attribute, the advocate's thanks."""
+
+    def referred(verified: VerifiedNumber) -> Any:
+        claim = services().referral_pages.claim(code, verified)
+        if claim.outcome == "closed":
+            return render_not_found(code[:64], UnknownCampaign(code[:64]))
+        return render_claim(page, claim)
+
+    verified = proved_number(page, None, again=referred)
     if not isinstance(verified, VerifiedNumber):
         return verified
-    claim = services().referral_pages.claim(code, verified)
-    if claim.outcome == "closed":
-        return render_not_found(code[:64], UnknownCampaign(code[:64]))
-    return render_claim(page, claim)
+    return referred(verified)
 
 
 @bp.post("/<code>/resend")

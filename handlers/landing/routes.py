@@ -221,17 +221,22 @@ def check_code(page: LandingPage) -> Any:
     return render_result(page, proved, record=True)
 
 
-def proved_number(page: LandingPage, src: str | None) -> VerifiedNumber | Any:
+def proved_number(
+    page: LandingPage,
+    src: str | None,
+    again: Callable[[VerifiedNumber], Any] | None = None,
+) -> VerifiedNumber | Any:
     """The visitor's number once the typed code is right; else the page to show instead: the
-    number form (no code asked for yet), the result again (a form re-submitted after success),
-    or the code form with why the code was refused."""
+    number form (no code asked for yet), the result again (a form re-submitted after success:
+    `again(number)`, by default this campaign's plain claim, unrecorded), or the code form with
+    why the code was refused."""
     state = state_of(page.slug)
     token = state.get("token", "")
     if not token:
         return render_number_form(page, src, error=VerificationMissing())
     already = landing_flow().verified(page.slug, token)
-    if already is not None:  # a re-submitted form after success: show the code again
-        return render_result(page, already, record=False)
+    if already is not None:  # a re-submitted form after success: show the result again
+        return again(already) if again else render_result(page, already, record=False)
     try:
         return landing_flow().verify(page.slug, token, request.form.get("code", ""))
     except VerificationMissing as error:

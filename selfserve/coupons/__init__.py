@@ -13,6 +13,7 @@ client's coupon and referral endpoints. It may import `campaigns`, `sms`, `custo
 from selfserve.coupons.burst_plan import BurstPlan, plan_burst
 from selfserve.coupons.code_pages import CodePage, CodePages, code_page_links
 from selfserve.coupons.codes import (
+    OWED_WITH_REFERRAL,
     ClaimResult,
     CodeCaps,
     Coupons,
@@ -34,6 +35,7 @@ from selfserve.coupons.deferrals import (
     SMS_QUEUED,
     Deferral,
     is_owed,
+    owed_with_referral,
     set_inbound_outcome,
     settle_answered_inline,
 )
@@ -67,6 +69,7 @@ __all__ = [
     "OWED_COUPON",
     "OWED_REFERRAL_CODE",
     "OWED_REFERRAL_COUPON",
+    "OWED_WITH_REFERRAL",
     "PENDING",
     "ReferralCodes",
     "Refused",
@@ -83,6 +86,7 @@ __all__ = [
     "find_referral_by_id",
     "is_expired",
     "is_owed",
+    "owed_with_referral",
     "plan_burst",
     "referral_code_key",
     "referral_uses",

@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignSpec
 from selfserve.coupons.code_pages import CodePages
-from selfserve.coupons.deferrals import OWED_REFERRAL_CODE, Deferral, Owed, record_deferral
+from selfserve.coupons.deferrals import (
+    OWED_REFERRAL_CODE,
+    Deferral,
+    Owed,
+    owed_with_referral,
+    record_deferral,
+)
 from selfserve.coupons.replies import identifier_for
 from selfserve.errors import CodeCapReached, TalonError, TalonRateLimited, TalonRejected
 from selfserve.models import IssuedCoupon, utcnow
@@ -30,6 +36,7 @@ from selfserve.ops import CAP_REFUSED, count_abuse, insert_ignoring_duplicates, 
 from selfserve.talon import Coupon, CouponRequest, TalonClient, log_talon_error
 
 log = logging.getLogger(__name__)
+OWED_WITH_REFERRAL = "owed as a referred friend's coupon: the worker creates it"
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,12 @@ class Issued:
 
 @dataclass(frozen=True)
 class Deferred:
-    """Talon.One could not give the code in time: it is owed and texted later."""
+    """Talon.One could not give the code in time: it is owed and texted later.
+    `owed_already`: it was owed before this claim (a referred friend's coupon, which the
+    worker creates with the referral): the caller owes nothing more."""
 
     reason: str
+    owed_already: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,16 +193,19 @@ class Coupons:
         owed (Deferred) rather than refused. `known_missing`, `then` and `attributes` as for
         `issue`. A new code over a cap is Refused("capped") before Talon.One is asked;
         `first_code`: the caller has just read that the customer holds no code at all (so
-        today's counts are zero, no need to count them)."""
+        today's counts are zero, no need to count them). A plain claim (no `attributes`)
+        of a code owed as a referred friend's coupon is Deferred(owed_already=True) without
+        asking Talon.One: the worker creates it with `.referralCode` and thanks the advocate."""
+        with self._sessions() as db:
+            if not attributes and owed_with_referral(db, campaign.slug, identifier):
+                return Deferred(OWED_WITH_REFERRAL, owed_already=True)
         if self._caps is not None:
-            known = None if known_missing else self._known(campaign.slug, identifier)
-            if known is not None:
-                return Issued(known)
+            early = self._known_or_capped(
+                campaign, customer_id, identifier, known_missing, first_code
+            )
+            if early is not None:
+                return early
             known_missing = True
-            try:
-                self._check_caps(campaign, customer_id, first_code=first_code)
-            except CodeCapReached as refusal:
-                return Refused(CAPPED, str(refusal))
         if may_owe and time.monotonic() < self._paused_until:
             return Deferred("Talon.One failed a moment ago")
         try:
@@ -214,6 +227,24 @@ class Coupons:
                 self._paused_until = time.monotonic() + self._pause_seconds
             return Deferred(str(error))
         return Issued(code)
+
+    def _known_or_capped(
+        self,
+        campaign: CampaignSpec,
+        customer_id: str,
+        identifier: str,
+        known_missing: bool,
+        first_code: bool,
+    ) -> Issued | Refused | None:
+        """The remembered code, or Refused("capped") for a new code over a cap; None: ask."""
+        known = None if known_missing else self._known(campaign.slug, identifier)
+        if known is not None:
+            return Issued(known)
+        try:
+            self._check_caps(campaign, customer_id, first_code=first_code)
+        except CodeCapReached as refusal:
+            return Refused(CAPPED, str(refusal))
+        return None
 
     def issue(
         self,

@@ -16,7 +16,10 @@ retries Talon.One with backoff until it answers, then hands exactly one text to 
   has run out. The SMS itself is deduplicated by the outbox key `deferred-code:<row id>`.
 - An advocate's referral code (REFER) and a referred friend's coupon are owed the same way
   (the row's `kind`); REFER again while its code is owed is answered without asking
-  Talon.One, since its referral endpoint would make a second code.
+  Talon.One, since its referral endpoint would make a second code. A friend asking for the
+  friend campaign's coupon the plain way (its keyword, its /q/ page) while their referral
+  coupon is owed is told "we'll text your code" again: the worker's coupon carries the
+  referral code and thanks the advocate; a plain claim would do neither.
 - Talon.One 400/401/404 stop the retries: logged loudly with the RequestUUID, the row and the
   inbound message both say `failed`.
 """
@@ -142,6 +145,20 @@ def is_owed(db: Session, campaign_slug: str, identifier: str) -> bool:
         )
     )
     return state == PENDING
+
+
+def owed_with_referral(db: Session, campaign_slug: str, identifier: str) -> bool:
+    """True while this code is owed as a referred friend's coupon (kind referral_coupon):
+    only the worker (or the referral itself, asked again) may create it, with `.referralCode`
+    and the advocate's thanks; a plain claim must neither create it nor settle the row."""
+    kind = db.scalar(
+        select(DeferredCode.kind).where(
+            DeferredCode.campaign_slug == campaign_slug,
+            DeferredCode.identifier == identifier,
+            DeferredCode.state == PENDING,
+        )
+    )
+    return kind == OWED_REFERRAL_COUPON
 
 
 def settle_answered_inline(db: Session, campaign_slug: str, identifier: str, now: datetime) -> int:

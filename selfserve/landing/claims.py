@@ -240,7 +240,10 @@ class LandingClaims:
                 referral_code_id=referral_code_id,
             )
             return _Result(
-                Claim("deferred", campaign.name, message=reply), DEFERRED_OUTCOME, reply, deferral
+                Claim("deferred", campaign.name, message=reply),
+                DEFERRED_OUTCOME,
+                reply,
+                None if claimed.owed_already else deferral,  # owed already: the worker has it
             )
         if claimed.outcome in ("failed", "capped"):  # capped: over a per-person cap today
             return _Result(Claim(claimed.outcome, campaign.name), claimed.outcome, None)

@@ -282,7 +282,9 @@ class TextAnswerer:
         if isinstance(result, Issued):
             return self._wording.with_code(pending, result.code, pending.outcome or "code_issued")
         if isinstance(result, Deferred):
-            return self._wording.deferred(pending, message_sid, result.reason)
+            deferred = self._wording.deferred(pending, message_sid, result.reason)
+            # Owed already (a referred friend's coupon): the worker's job is on its way.
+            return replace(deferred, deferral=None) if result.owed_already else deferred
         return self._wording.failed(pending, result.outcome, result.reason)
 
     def _redeem(

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from selfserve.campaigns import DEFAULT_CONFIRM_REPLY, CampaignBook, CampaignSpec, render_template
 from selfserve.coupons import (
+    OWED_WITH_REFERRAL,
     Coupons,
     find_advocate_referral,
     find_issued_code,
     is_owed,
+    owed_with_referral,
     take_warm_code,
 )
 from selfserve.customers import (
@@ -184,6 +186,12 @@ class Router:
             identifier = self._coupons.identifier_for(campaign, who.customer_id, keyword)
             known = find_issued_code(db, campaign.slug, identifier)
             pending = Pending(campaign, who, keyword, identifier)
+            if known is not None and owed_with_referral(db, campaign.slug, identifier):
+                # Stored by the worker, not texted yet: its text and the advocate's thanks
+                # follow; answering with it here would settle the owed row without either.
+                return replace(
+                    self._wording.deferred(pending, "", OWED_WITH_REFERRAL), deferral=None
+                )
             if known is not None:
                 # A code a warm-up fetched counts as issued when first asked for.
                 first_ask = known.warm and take_warm_code(db, campaign.slug, identifier)
