@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
-from selfserve.models import InboundMessage, utcnow
+from selfserve.models import DeferredCode, InboundMessage, utcnow
 from selfserve.ops import WRITE_FIRST, build_engine, migrate
 from selfserve.texts import MessageLogWriter
+from selfserve.texts.fast_path import NewCustomer
 from tests.conftest import new_message_sid, reply_text, send_text
 
 
@@ -218,3 +219,53 @@ def test_cached_replies_keep_each_zone_s_own_date():
     assert code_reply(spring, "T1", in_utc, None) == "T1 until 31 Dec"
     assert code_reply(spring, "T1", in_sydney, None) == "T1 until 01 Jan"
     assert code_reply(spring, "T1", in_utc, None) == "T1 until 31 Dec"
+
+
+def test_a_new_customer_s_text_reads_once_whether_anything_is_owed(app, client, talon_stand_in):
+    """The fast path's one read says nothing is owed in the campaign: the claim does not ask
+    again (that second read was a tenth of a new customer's CPU under load)."""
+    engine = app.extensions["selfserve"].engine
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        reply = reply_text(send_text(client, "SPRING", sender="+61491570611"))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert "Your Spring code" in reply
+    assert len(talon_stand_in.coupon_requests()) == 1
+    assert statements, "the code and the reply are stored through the engine"
+    assert not [s for s in statements if "deferred_codes.kind" in s]
+
+
+def test_a_new_customer_with_a_code_owed_goes_the_slow_way(app):
+    """Something owed in the campaign (e.g. a referred friend's coupon): the fast path leaves
+    the text to the router, which knows what an owed code's ask means."""
+    services = app.extensions["selfserve"]
+    campaign = services.campaigns.by_keyword("SPRING")
+    phone = "+61491570612"
+
+    def find():
+        return services.returning.find(
+            new_message_sid(), phone, "SPRING", "", services.coupons.identifier_for
+        )
+
+    assert isinstance(find(), NewCustomer)
+    customer_id = find().who.customer_id
+    identifier = services.coupons.identifier_for(campaign, customer_id, "SPRING")
+    with services.sessions.begin() as db:
+        db.add(
+            DeferredCode(
+                message_sid=new_message_sid(),
+                campaign_slug=campaign.slug,
+                identifier=identifier,
+                customer_id=customer_id,
+                phone_e164=phone,
+                keyword="SPRING",
+                kind="referral_coupon",
+            )
+        )
+    assert find() is None

@@ -12,18 +12,7 @@ client's coupon and referral endpoints. It may import `campaigns`, `sms`, `custo
 
 from selfserve.coupons.burst_plan import BurstPlan, plan_burst
 from selfserve.coupons.code_pages import CodePage, CodePages, code_page_links
-from selfserve.coupons.codes import (
-    OWED_WITH_REFERRAL,
-    ClaimResult,
-    CodeCaps,
-    Coupons,
-    Deferred,
-    Issued,
-    IssuedCode,
-    Refused,
-    find_issued_code,
-    take_warm_code,
-)
+from selfserve.coupons.codes import OWED_WITH_REFERRAL, Coupons
 from selfserve.coupons.deferrals import (
     DEFERRED_OUTCOME,
     FAILED,
@@ -38,6 +27,16 @@ from selfserve.coupons.deferrals import (
     owed_with_referral,
     set_inbound_outcome,
     settle_answered_inline,
+)
+from selfserve.coupons.issued import (
+    ClaimResult,
+    CodeCaps,
+    Deferred,
+    Issued,
+    IssuedCode,
+    Refused,
+    find_issued_code,
+    take_warm_code,
 )
 from selfserve.coupons.referrals import (
     ReferralCodes,

@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as time_of_day
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignSpec
@@ -29,6 +28,17 @@ from selfserve.coupons.deferrals import (
     owed_with_referral,
     record_deferral,
 )
+from selfserve.coupons.issued import (
+    CAPPED,
+    ClaimResult,
+    CodeCaps,
+    Deferred,
+    Issued,
+    IssuedCode,
+    Refused,
+    find_issued_code,
+    take_warm_code,
+)
 from selfserve.coupons.replies import identifier_for
 from selfserve.errors import CodeCapReached, TalonError, TalonRateLimited, TalonRejected
 from selfserve.models import IssuedCoupon, utcnow
@@ -37,87 +47,6 @@ from selfserve.talon import Coupon, CouponRequest, TalonClient, log_talon_error
 
 log = logging.getLogger(__name__)
 OWED_WITH_REFERRAL = "owed as a referred friend's coupon: the worker creates it"
-
-
-@dataclass(frozen=True)
-class IssuedCode:
-    """A code for one customer and campaign, from our records or fresh from Talon.One."""
-
-    code: str
-    expires_at: datetime | None
-    starts_at: datetime | None
-    fresh: bool  # new to the customer: just issued, or fetched ahead and asked for now
-    warm: bool = False  # fetched ahead by a warm-up and not asked for yet
-
-
-@dataclass(frozen=True)
-class Issued:
-    """The customer has their code (remembered, or fresh from Talon.One)."""
-
-    code: IssuedCode
-
-
-@dataclass(frozen=True)
-class Deferred:
-    """Talon.One could not give the code in time: it is owed and texted later.
-    `owed_already`: it was owed before this claim (a referred friend's coupon, which the
-    worker creates with the referral): the caller owes nothing more."""
-
-    reason: str
-    owed_already: bool = False
-
-
-@dataclass(frozen=True)
-class Refused:
-    """No code now and none owed: `outcome` is "failed" (configuration) or
-    "talon_unavailable" (nothing can owe it)."""
-
-    outcome: str
-    reason: str
-
-
-ClaimResult = Issued | Deferred | Refused
-CAPPED = "capped"  # Refused.outcome: a new code over a per-person cap
-
-
-@dataclass(frozen=True)
-class CodeCaps:
-    """New codes one person may get per (UTC) day: across all campaigns (0: no cap), and
-    per campaign when it sets `max_codes_per_day`. A remembered code never counts."""
-
-    per_number_per_day: int = 10
-
-
-def find_issued_code(db: Session, campaign_slug: str, identifier: str) -> IssuedCode | None:
-    """The code already issued for this campaign and identifier, if any."""
-    row = db.execute(
-        select(
-            IssuedCoupon.code, IssuedCoupon.expires_at, IssuedCoupon.starts_at, IssuedCoupon.warm
-        ).where(IssuedCoupon.campaign_slug == campaign_slug, IssuedCoupon.identifier == identifier)
-    ).first()
-    if row is None:
-        return None
-    return IssuedCode(row.code, row.expires_at, row.starts_at, fresh=False, warm=row.warm)
-
-
-def take_warm_code(db: Session, campaign_slug: str, identifier: str) -> bool:
-    """The customer asks for a code a warm-up fetched: True for the one ask that is first.
-
-    A warmed code is not "sent" until asked for; this first ask is when it counts as issued
-    (message log, reports). A conditional UPDATE, so two asks at once (any process) make
-    one first ask.
-    """
-    taken = db.execute(
-        update(IssuedCoupon)
-        .where(
-            IssuedCoupon.campaign_slug == campaign_slug,
-            IssuedCoupon.identifier == identifier,
-            IssuedCoupon.warm.is_(True),
-        )
-        .values(warm=False)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(taken.rowcount)
 
 
 class Coupons:
@@ -186,6 +115,7 @@ class Coupons:
         may_owe: bool,
         known_missing: bool = False,
         first_code: bool = False,
+        nothing_owed: bool = False,
         then: Callable[[Session, IssuedCode], None] | None = None,
         attributes: tuple[tuple[str, str], ...] = (),
     ) -> ClaimResult:
@@ -195,10 +125,12 @@ class Coupons:
         `first_code`: the caller has just read that the customer holds no code at all (so
         today's counts are zero, no need to count them). A plain claim (no `attributes`)
         of a code owed as a referred friend's coupon is Deferred(owed_already=True) without
-        asking Talon.One: the worker creates it with `.referralCode` and thanks the advocate."""
-        with self._sessions() as db:
-            if not attributes and owed_with_referral(db, campaign.slug, identifier):
-                return Deferred(OWED_WITH_REFERRAL, owed_already=True)
+        asking Talon.One: the worker creates it with `.referralCode` and thanks the advocate
+        (`nothing_owed`: the caller has just read that no code is owed in the campaign)."""
+        if not attributes and not nothing_owed:
+            with self._sessions() as db:
+                if owed_with_referral(db, campaign.slug, identifier):
+                    return Deferred(OWED_WITH_REFERRAL, owed_already=True)
         if self._caps is not None:
             early = self._known_or_capped(
                 campaign, customer_id, identifier, known_missing, first_code

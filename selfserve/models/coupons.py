@@ -65,6 +65,8 @@ class DeferredCode(Base):
     __table_args__ = (
         UniqueConstraint("campaign_slug", "identifier"),
         Index("ix_deferred_codes_state_next", "state", "next_attempt_at"),
+        # A new customer's one read asks whether anything is owed to them (fast_path.py).
+        Index("ix_deferred_codes_customer_id", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

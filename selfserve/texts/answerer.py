@@ -159,6 +159,7 @@ class TextAnswerer:
                 known.identifier,
                 code_missing=True,
                 first_code=known.first_code,
+                nothing_owed=True,
                 matched_by=EXACT,
             )
         with self._write_turn, self._sessions.begin() as db:
@@ -275,6 +276,7 @@ class TextAnswerer:
                 may_owe=self._coupons.can_owe and campaign.action in OWED_ACTIONS,
                 known_missing=pending.code_missing,
                 first_code=pending.first_code,
+                nothing_owed=pending.nothing_owed,
                 then=record_with_the_code,
             )
         if recorded:

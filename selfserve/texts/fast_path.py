@@ -52,12 +52,17 @@ from selfserve.texts.message_log import BatchInsert, MessageLogWriter
 # trip. A customer has at most a few codes per campaign (one per identifier: per year, per
 # keyword...); the caller picks the one for its identifier. Whether the customer holds any
 # code at all spares a new customer's claim the daily caps' counts. A code still owed by SMS (the
-# worker stored it and has not texted it yet) goes to the slow path, which settles it.
+# worker stored it and has not texted it yet) goes to the slow path, which settles it; so does
+# a new customer with a code owed in the campaign (deferred_codes is indexed by customer_id),
+# and a NewCustomer's claim need not ask again whether its code is owed as a referral's.
 _FACTS_SQL = (
     "SELECT c.customer_id, c.first_name, COALESCE(o.opted_out, e.opted_out), m.state, "
     "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome, ic.warm, "
     "EXISTS (SELECT 1 FROM issued_coupons AS any_code "
-    "WHERE any_code.customer_id = COALESCE(c.customer_id, :pseudonym)) "
+    "WHERE any_code.customer_id = COALESCE(c.customer_id, :pseudonym)), "
+    "EXISTS (SELECT 1 FROM deferred_codes AS owed "
+    "WHERE owed.customer_id = COALESCE(c.customer_id, :pseudonym) "
+    "AND owed.campaign_slug = :slug AND owed.state = 'pending') "
     "FROM (SELECT 1 AS here) AS q "
     "LEFT JOIN customers AS c ON c.phone_e164 = :phone "
     "LEFT JOIN opt_outs AS o ON o.phone_e164 = :phone "
@@ -132,11 +137,13 @@ class Facts:
     answered: AnsweredBefore | None  # the first delivery's answer, once it is done
     codes: dict[str, KnownCode]  # identifier → code, this customer's codes in the campaign
     any_code: bool = True  # any code of any campaign (False: no daily cap can be reached)
+    owed_here: bool = True  # a code owed by SMS in this campaign (False: none is)
 
 
 @dataclass(frozen=True)
 class NewCustomer:
-    """The same read found no code yet: the slow path needs no further reads to start."""
+    """The same read found no code yet, and none owed in the campaign: the slow path needs
+    no further reads to start."""
 
     campaign: CampaignSpec
     who: Identity
@@ -179,6 +186,7 @@ class FactReader:
                 if row[4] is not None
             },
             any_code=bool(first[12]),
+            owed_here=bool(first[13]),
         )
 
 
@@ -241,6 +249,8 @@ class ReturningCustomers:
         identifier = identifier_for(campaign, who.customer_id, keyword)
         code = facts.codes.get(identifier)
         if code is None:
+            if facts.owed_here:  # the slow path decides what an owed code's ask means
+                return None
             return NewCustomer(campaign, who, keyword, identifier, not facts.any_code)
         if code.owed:
             return None

@@ -82,6 +82,7 @@ class Pending:
     outcome: str = ""
     code_missing: bool = False  # read just now: no code stored for the identifier
     first_code: bool = False  # read just now: no code of any campaign for this customer
+    nothing_owed: bool = False  # read just now: no code owed in the campaign to this customer
     redemption: Redemption | None = None  # a friend's referral code: this coupon is theirs
     matched_by: str | None = None  # how the keyword was found (texts/matching.py)
     texted: str | None = None  # what was texted, when it was not the keyword exactly
