@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
-from selfserve.talon import CouponRequest, TalonClient
+from selfserve.talon import CouponRequest, OneConnectionTransports, TalonClient
 from tests.stand_ins.server import DroppingServer, ServedApp, free_port
 from tests.stand_ins.talon import API_KEY, DEPLOYMENT_HOST, TalonStandIn
 
@@ -28,7 +28,8 @@ def client_for(url: str, timeout_seconds: float = 2.0, key: str = API_KEY) -> Ta
         deployment_host=DEPLOYMENT_HOST,
         platform_name="selfserve",
         dry_run=False,
-        http=httpx.Client(timeout=timeout_seconds),
+        # What production sends through (selfserve/talon/connections.py).
+        http=OneConnectionTransports(httpx.Timeout(timeout_seconds)),
     )
 
 

@@ -21,12 +21,12 @@ from selfserve.talon.client import (
     TalonClient,
     log_talon_error,
 )
-from selfserve.talon.connections import HttpRequests, OneConnectionClients
+from selfserve.talon.connections import HttpRequests, OneConnectionTransports
 
 __all__ = [
     "Coupon",
     "HttpRequests",
-    "OneConnectionClients",
+    "OneConnectionTransports",
     "CouponRequest",
     "LoyaltyBalance",
     "MARGIN_SECONDS",

@@ -15,7 +15,7 @@ from selfserve.ops import Settings, build_engine, build_sessionmaker, observe_ta
 from selfserve.sms import MeteredSender, RetryPolicy, SandboxSender, SmsSender, TwilioSender
 from selfserve.talon import (
     HttpRequests,
-    OneConnectionClients,
+    OneConnectionTransports,
     TalonBudget,
     TalonClient,
     build_budget,
@@ -38,7 +38,7 @@ def build_talon(
         http = httpx.Client(timeout=timeout, transport=httpx.WSGITransport(app=talon_sandbox()))
     else:
         # One keep-alive connection per call in flight (talon/connections.py says why).
-        http = OneConnectionClients.over_http(timeout)
+        http = OneConnectionTransports(timeout)
     # One Talon.One budget shared by every web and worker process (see talon/budget.py).
     budget = build_budget(
         settings.redis_url,
