@@ -22,6 +22,7 @@ from selfserve.ops.database import (
     insert_ignoring_duplicates,
     write_turn,
 )
+from selfserve.ops.grouped_reads import GroupedReads
 from selfserve.ops.health import (
     ReadinessCheck,
     database_check,
@@ -51,6 +52,7 @@ __all__ = [
     "SANDBOX_TALON_KEY",
     "SUPPORTED_LANGUAGES",
     "SetAsideConnections",
+    "GroupedReads",
     "Settings",
     "SharedGauge",
     "WRITE_FIRST",
