@@ -150,15 +150,20 @@ class Coupons:
                 attributes=attributes,
             )
         except TalonError as error:
-            log_talon_error(campaign.slug, error)
-            if isinstance(error, TalonRejected):
-                return Refused("failed", str(error))
-            if not may_owe:
-                return Refused("talon_unavailable", str(error))
-            if not isinstance(error, TalonRateLimited):  # budget and 429 have their own wait
-                self._paused_until = time.monotonic() + self._pause_seconds
-            return Deferred(str(error))
+            return self._unanswered(campaign, error, may_owe)
         return Issued(code)
+
+    def _unanswered(self, campaign: CampaignSpec, error: TalonError, may_owe: bool) -> ClaimResult:
+        """Talon.One gave no code: Refused (configuration, or nothing may owe it) or Deferred;
+        a failure (not the budget or a 429, which have their own wait) pauses inline asks."""
+        log_talon_error(campaign.slug, error)
+        if isinstance(error, TalonRejected):
+            return Refused("failed", str(error))
+        if not may_owe:
+            return Refused("talon_unavailable", str(error))
+        if not isinstance(error, TalonRateLimited):
+            self._paused_until = time.monotonic() + self._pause_seconds
+        return Deferred(str(error))
 
     def _known_or_capped(
         self,
