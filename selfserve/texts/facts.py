@@ -26,16 +26,18 @@ from selfserve.ops import GroupedReads, SetAsideConnections
 # keyword...); the caller picks the one for its identifier. Whether the customer holds any
 # code at all spares a new customer's claim the daily caps' counts. A code still owed by SMS (the
 # worker stored it and has not texted it yet) goes to the slow path, which settles it; so does
-# a new customer with a code owed in the campaign (deferred_codes is indexed by customer_id),
-# and a NewCustomer's claim need not ask again whether its code is owed as a referral's.
+# a new customer with a code owed in the campaign (deferred_codes is indexed by customer_id,
+# and that is the one condition the index could serve: with `state = 'pending'` beside it,
+# SQLite searched the state index, every owed code of a stadium per text), and a
+# NewCustomer's claim need not ask again whether its code is owed as a referral's.
 _FACTS_SQL = (
     "SELECT c.customer_id, c.first_name, COALESCE(o.opted_out, e.opted_out), m.state, "
     "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome, ic.warm, "
     "EXISTS (SELECT 1 FROM issued_coupons AS any_code "
     "WHERE any_code.customer_id = COALESCE(c.customer_id, :pseudonym)), "
-    "EXISTS (SELECT 1 FROM deferred_codes AS owed "
-    "WHERE owed.customer_id = COALESCE(c.customer_id, :pseudonym) "
-    "AND owed.campaign_slug = :slug AND owed.state = 'pending') "
+    "COALESCE((SELECT max(owed.campaign_slug = :slug AND owed.state = 'pending') "
+    "FROM deferred_codes AS owed "
+    "WHERE owed.customer_id = COALESCE(c.customer_id, :pseudonym)), 0) "
     "FROM (SELECT 1 AS here) AS q "
     "LEFT JOIN customers AS c ON c.phone_e164 = :phone "
     "LEFT JOIN opt_outs AS o ON o.phone_e164 = :phone "
