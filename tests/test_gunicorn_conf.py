@@ -1,0 +1,45 @@
+"""gunicorn.conf.py's defaults that are not gunicorn settings of their own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+READ_RESOLVER = (
+    "import os, runpy; runpy.run_path('gunicorn.conf.py'); "
+    "print(os.environ.get('GEVENT_RESOLVER', ''))"
+)
+
+
+def resolver_after_loading(**env: str) -> str:
+    environment = {k: v for k, v in os.environ.items() if k != "GEVENT_RESOLVER"}
+    environment |= {"PROMETHEUS_MULTIPROC_DIR": str(ROOT / ".pytest_cache"), **env}
+    finished = subprocess.run(
+        [sys.executable, "-c", READ_RESOLVER],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return finished.stdout.strip()
+
+
+def test_gevent_workers_look_names_up_with_c_ares():
+    assert resolver_after_loading() == "ares"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"GEVENT_RESOLVER": "thread"}, "thread"),  # an explicit choice is kept
+        ({"GUNICORN_WORKER_CLASS": "gthread"}, ""),  # threads: gevent is not there
+    ],
+)
+def test_an_explicit_resolver_or_threads_are_left_alone(env, expected):
+    assert resolver_after_loading(**env) == expected
