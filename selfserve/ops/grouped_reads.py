@@ -3,12 +3,13 @@
 A returning customer's text on PostgreSQL is one indexed read, and under a stadium's load
 the round trip, not the read, is the cost: each statement wakes the server and the client
 again, and the server runs its executor for one row. When texts arrive together, the ones
-that find every connection busy wait for the next group, and whoever leads that group asks
-for all of them in one statement (a VALUES list joined to the tables): the same answers,
-fewer round trips. At a quiet moment a read leads at once and runs alone, as before.
+that find `leaders` groups already in flight wait for the next group, and whoever leads that
+group asks for all of them in one statement (texts/facts.py: their parameters as arrays,
+joined to the tables): the same answers, fewer round trips. At a quiet moment a read leads
+at once and runs alone, as before.
 
 Works with threads and with gevent's greenlets (which patch `threading`). Up to `leaders`
-groups are in flight at once (one per connection); a group holds at most `most` reads.
+groups are in flight at once; a group holds at most `most` reads, the oldest waiting first.
 """
 
 from __future__ import annotations

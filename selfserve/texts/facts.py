@@ -6,8 +6,9 @@ first name, the codes already issued to the customer in the campaign, whether th
 code at all, and whether one is owed to them in the campaign.
 
 On PostgreSQL the reads of texts arriving together are answered by one statement
-(ops.GroupedReads: a VALUES list of the texts joined to the same tables), so a stadium's
-texts cost a round trip per group, not per text. SQLite is in-process: no round trip to save.
+(ops.GroupedReads: the texts' parameters as arrays, unnested and joined to the same tables),
+so a stadium's texts cost a round trip per group, not per text. SQLite is in-process: no
+round trip to save, and under gevent no other text runs while it reads.
 """
 
 from __future__ import annotations
