@@ -84,9 +84,7 @@ class GroupedReads:
                 self._leaders -= 1
             else:
                 following.leads = True  # taken out of the queue: nobody else answers it
-        for ask in group:
-            ask.leads = False
-            if ask is not own:
-                ask.ready.set()
+        for ask in group[1:]:  # the first is this read's own
+            ask.ready.set()
         if following is not None:
             following.ready.set()

@@ -19,9 +19,7 @@ reconnection are still httpx's own.
 
 from __future__ import annotations
 
-import ssl
 import threading
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import httpx
@@ -45,20 +43,12 @@ class OneConnectionTransports:
     """httpx.Client's `request` (URL, params, JSON, headers, timeout; the answer read before
     return), each call on an httpx transport of its own holding one connection."""
 
-    def __init__(
-        self,
-        timeout: httpx.Timeout,
-        make_transport: Callable[[], httpx.BaseTransport] | None = None,
-        keep_idle: int = 256,
-    ) -> None:
+    def __init__(self, timeout: httpx.Timeout, keep_idle: int = 256) -> None:
         self._timeout = timeout
-        if make_transport is None:
-            # One TLS context for all (making one reads the CA bundle: milliseconds each).
-            tls = httpx.create_ssl_context()
-            make_transport = lambda: _one_connection_transport(tls)  # noqa: E731
-        self._make = make_transport
+        # One TLS context for all (making one reads the CA bundle: milliseconds each).
+        self._tls = httpx.create_ssl_context()
         self._keep_idle = keep_idle
-        self._idle: list[httpx.BaseTransport] = []
+        self._idle: list[httpx.HTTPTransport] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -110,21 +100,17 @@ class OneConnectionTransports:
         """Transports waiting for a call (each with at most one open connection)."""
         return len(self._idle)
 
-    def _take(self) -> httpx.BaseTransport:
+    def _take(self) -> httpx.HTTPTransport:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        return self._make()
+        # HTTP/1.1 over one keep-alive connection, never retrying on its own.
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        return httpx.HTTPTransport(verify=self._tls, limits=limits, retries=0)
 
-    def _give_back(self, transport: httpx.BaseTransport) -> None:
+    def _give_back(self, transport: httpx.HTTPTransport) -> None:
         with self._lock:
             if not self._closed and len(self._idle) < self._keep_idle:
                 self._idle.append(transport)
                 return
         transport.close()
-
-
-def _one_connection_transport(tls: ssl.SSLContext) -> httpx.HTTPTransport:
-    """HTTP/1.1 over one keep-alive connection, never retrying on its own."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    return httpx.HTTPTransport(verify=tls, limits=limits, retries=0)

@@ -30,8 +30,8 @@ from selfserve.journeys import Awards, Redemption, RedemptionRefused, Referrals
 from selfserve.models import InboundMessage, utcnow
 from selfserve.ops import insert_ignoring_duplicates, write_turn
 from selfserve.talon import TalonClient, log_talon_error
+from selfserve.texts.facts import AnsweredBefore
 from selfserve.texts.fast_path import (
-    AnsweredBefore,
     NewCustomer,
     ReturningCustomers,
     ReturningText,

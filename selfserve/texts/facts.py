@@ -31,10 +31,13 @@ from selfserve.ops import GroupedReads, SetAsideConnections
 # and that is the one condition the index could serve: with `state = 'pending'` beside it,
 # SQLite searched the state index, every owed code of a stadium per text), and a
 # NewCustomer's claim need not ask again whether its code is owed as a referral's.
-_FACTS_SQL = (
-    "SELECT c.customer_id, c.first_name, COALESCE(o.opted_out, e.opted_out), m.state, "
+# The columns both statements answer, in the order `_facts_of` reads them.
+_COLUMNS = (
+    "c.customer_id, c.first_name, COALESCE(o.opted_out, e.opted_out), m.state, "
     "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome, ic.warm, "
-    "EXISTS (SELECT 1 FROM issued_coupons AS any_code "
+)
+_FACTS_SQL = (
+    "SELECT " + _COLUMNS + "EXISTS (SELECT 1 FROM issued_coupons AS any_code "  # noqa: S608 - constants
     "WHERE any_code.customer_id = COALESCE(c.customer_id, :pseudonym)), "
     "COALESCE((SELECT max(owed.campaign_slug = :slug AND owed.state = 'pending') "
     "FROM deferred_codes AS owed "
@@ -49,7 +52,6 @@ _FACTS_SQL = (
     "LEFT JOIN deferred_codes AS dc ON dc.campaign_slug = ic.campaign_slug "
     "AND dc.identifier = ic.identifier AND dc.state = 'pending'"
 )
-_PARAMETERS = ("phone", "sid", "slug", "pseudonym", "erased")
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,9 @@ class FactReader:
     database.SetAsideConnections: no pool check-out, ping or reset per text); on PostgreSQL
     in groups of texts that arrive together (`leaders`: groups in flight at once)."""
 
-    def __init__(self, connections: SetAsideConnections, postgres: bool, leaders: int = 4) -> None:
+    def __init__(self, connections: SetAsideConnections, postgres: bool, leaders: int = 1) -> None:
+        # One group in flight per worker measured best (bench/README.md, scenario 4).
         self._connections = connections
-        self._sql = _FACTS_SQL
         self._groups: GroupedReads | None = None
         if postgres:
             self._groups = GroupedReads(self._read_group, leaders=leaders, most=GROUP_MOST)
@@ -102,10 +104,13 @@ class FactReader:
     ) -> Facts:
         """Read the facts in one statement (`erased`: the number's erasure key, whose opt-out
         outlives an erased person)."""
-        key = (phone, message_sid, campaign_slug, pseudonym, erased)
         if self._groups is not None:
-            return _facts_of(self._groups.read(key))
-        return _facts_of(self._connections.run(self._sql, dict(zip(_PARAMETERS, key, strict=True))))
+            return _facts_of(
+                self._groups.read((phone, message_sid, campaign_slug, pseudonym, erased))
+            )
+        parameters = {"phone": phone, "sid": message_sid, "slug": campaign_slug}
+        parameters |= {"pseudonym": pseudonym, "erased": erased}
+        return _facts_of(self._connections.run(_FACTS_SQL, parameters))
 
     def _read_group(self, keys: Sequence[tuple[str, ...]]) -> list[list[Any]]:
         """Each key's rows, read in one statement (its first column is the key's place)."""
@@ -137,7 +142,7 @@ def _facts_of(rows: Sequence[Any]) -> Facts:
 GROUP_MOST = 32  # reads answered by one statement at most
 
 # PostgreSQL's statement for a group of texts: the same facts, for each text of the group
-# (their parameters come as one array per name of _PARAMETERS, so one statement serves every
+# (their parameters come as one array each, in `facts`' order, so one statement serves every
 # group size and is planned once). Each lookup is a LATERAL subquery fenced by OFFSET 0 whose
 # only indexable condition is the one its index is for, so it stays that index lookup whatever
 # the statistics say. Joined as plain tables, a plan made while inbound_messages was nearly
@@ -145,9 +150,7 @@ GROUP_MOST = 32  # reads answered by one statement at most
 # per text went from 65 us to 850 us), and with `state = 'pending'` as an index condition an
 # empty deferred_codes could be searched by state: every owed code of a stadium, per text.
 _GROUPED_SQL = (
-    "SELECT q.n, c.customer_id, c.first_name, COALESCE(o.opted_out, e.opted_out), m.state, "
-    "ic.identifier, ic.code, ic.expires_at, ic.starts_at, dc.id, m.reply, m.outcome, ic.warm, "
-    "EXISTS (SELECT 1 FROM issued_coupons AS any_code "
+    "SELECT q.n, " + _COLUMNS + "EXISTS (SELECT 1 FROM issued_coupons AS any_code "  # noqa: S608
     "WHERE any_code.customer_id = COALESCE(c.customer_id, q.pseudonym) OFFSET 0), "
     "COALESCE((SELECT bool_or(owed.campaign_slug = q.slug AND owed.state = 'pending') "
     "FROM deferred_codes AS owed "

@@ -46,8 +46,6 @@ from selfserve.sms import ComplianceWords, first_word, normalise_body
 from selfserve.texts.facts import AnsweredBefore, FactReader, KnownCode
 from selfserve.texts.message_log import BatchInsert, MessageLogWriter
 
-__all__ = ["AnsweredBefore", "KnownCode", "NewCustomer", "ReturningCustomers", "ReturningText"]
-
 
 @dataclass(frozen=True)
 class Sender:
@@ -108,7 +106,7 @@ class ReturningCustomers:
         # few suffice: each statement is one round trip, so 4 serve thousands of texts a
         # second, and every worker of every host holds its own (max_connections adds up).
         self._connections = SetAsideConnections(engine, cap=4 if postgres else 128)
-        self._reader = FactReader(self._connections, postgres, leaders=1)
+        self._reader = FactReader(self._connections, postgres)
         self._claim = BatchInsert(engine, returning="id")
         self._write_turn = write_turn(engine)
         self._campaigns = campaigns
