@@ -43,3 +43,21 @@ def test_gevent_workers_look_names_up_with_c_ares():
 )
 def test_an_explicit_resolver_or_threads_are_left_alone(env, expected):
     assert resolver_after_loading(**env) == expected
+
+
+def test_each_worker_freezes_what_the_app_loaded():
+    """Full garbage collections walked everything the app loads once (p99 268 -> 70 ms with
+    the freeze, bench scenario 4): a worker's post_worker_init hook freezes it."""
+    check = (
+        "import gc, runpy; hooks = runpy.run_path('gunicorn.conf.py'); "
+        "import app; before = gc.get_freeze_count(); hooks['post_worker_init'](None); "
+        "print(before, gc.get_freeze_count())"
+    )
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(ROOT / ".pytest_cache")}
+    finished = subprocess.run(
+        [sys.executable, "-c", check], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert finished.returncode == 0, finished.stderr
+    before, after = (int(n) for n in finished.stdout.split())
+    assert before == 0
+    assert after > 10_000  # the app's modules and their objects
