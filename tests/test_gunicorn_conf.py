@@ -16,9 +16,9 @@ READ_RESOLVER = (
 )
 
 
-def resolver_after_loading(**env: str) -> str:
+def resolver_after_loading(metrics: Path, **env: str) -> str:
     environment = {k: v for k, v in os.environ.items() if k != "GEVENT_RESOLVER"}
-    environment |= {"PROMETHEUS_MULTIPROC_DIR": str(ROOT / ".pytest_cache"), **env}
+    environment |= {"PROMETHEUS_MULTIPROC_DIR": str(metrics), **env}
     finished = subprocess.run(
         [sys.executable, "-c", READ_RESOLVER],
         cwd=ROOT,
@@ -30,8 +30,8 @@ def resolver_after_loading(**env: str) -> str:
     return finished.stdout.strip()
 
 
-def test_gevent_workers_look_names_up_with_c_ares():
-    assert resolver_after_loading() == "ares"
+def test_gevent_workers_look_names_up_with_c_ares(tmp_path):
+    assert resolver_after_loading(tmp_path) == "ares"
 
 
 @pytest.mark.parametrize(
@@ -41,11 +41,11 @@ def test_gevent_workers_look_names_up_with_c_ares():
         ({"GUNICORN_WORKER_CLASS": "gthread"}, ""),  # threads: gevent is not there
     ],
 )
-def test_an_explicit_resolver_or_threads_are_left_alone(env, expected):
-    assert resolver_after_loading(**env) == expected
+def test_an_explicit_resolver_or_threads_are_left_alone(env, expected, tmp_path):
+    assert resolver_after_loading(tmp_path, **env) == expected
 
 
-def test_each_worker_freezes_what_the_app_loaded():
+def test_each_worker_freezes_what_the_app_loaded(tmp_path):
     """Full garbage collections walked everything the app loads once (p99 268 -> 70 ms with
     the freeze, bench scenario 4): a worker's post_worker_init hook freezes it."""
     check = (
@@ -53,7 +53,7 @@ def test_each_worker_freezes_what_the_app_loaded():
         "import app; before = gc.get_freeze_count(); hooks['post_worker_init'](None); "
         "print(before, gc.get_freeze_count())"
     )
-    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(ROOT / ".pytest_cache")}
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     finished = subprocess.run(
         [sys.executable, "-c", check], cwd=ROOT, env=environment, capture_output=True, text=True
     )
