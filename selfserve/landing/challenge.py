@@ -22,6 +22,8 @@ import limits
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from selfserve.ops import redis_pool
+
 ALGORITHM = "PBKDF2/SHA-256"
 COST = 5_000  # PBKDF2 iterations per try; ~256 tries on average for the "00" prefix
 LIFETIME_SECONDS = 10 * 60
@@ -44,9 +46,7 @@ class BotChallenge:
         self._pool: Any = None
         options: dict[str, Any] = {}
         if storage_uri.startswith(("redis://", "rediss://")):
-            import redis
-
-            self._pool = redis.ConnectionPool.from_url(storage_uri)
+            self._pool = redis_pool(storage_uri)
             options["connection_pool"] = self._pool
         self._used = FixedWindowRateLimiter(storage_from_string(storage_uri, **options))
         # One use per signature, remembered a little longer than a challenge lives.

@@ -41,6 +41,7 @@ from selfserve.errors import (
     VerificationMissing,
 )
 from selfserve.models import PhoneVerification, utcnow
+from selfserve.ops import redis_pool
 
 log = logging.getLogger(__name__)
 
@@ -295,10 +296,8 @@ class SendThrottle:
         self._pool: Any = None
         options: dict[str, Any] = {}
         if storage_uri.startswith(("redis://", "rediss://")):
-            import redis
-
             # Our own pool, so close() can release its sockets (tests build many apps).
-            self._pool = redis.ConnectionPool.from_url(storage_uri)
+            self._pool = redis_pool(storage_uri)
             options["connection_pool"] = self._pool
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
         self._per_number = limits.parse_many(per_number)

@@ -38,11 +38,25 @@ from selfserve.ops.metrics import (
     observe_talon_call,
 )
 from selfserve.ops.quiet_hours import QuietHours
+from selfserve.ops.resilience import (
+    DeadlineExceeded,
+    gevent_patched,
+    is_database_unavailable,
+    redis_client,
+    redis_pool,
+    within,
+)
 from selfserve.ops.settings import SANDBOX_TALON_KEY, SUPPORTED_LANGUAGES, Settings
 from selfserve.ops.translations import Catalogues
 
 __all__ = [
     "CAP_REFUSED",
+    "DeadlineExceeded",
+    "gevent_patched",
+    "is_database_unavailable",
+    "redis_client",
+    "redis_pool",
+    "within",
     "CHALLENGE_FAILED",
     "Catalogues",
     "PendingCounts",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import math
 import os
 import queue
 import threading
@@ -20,16 +21,29 @@ from sqlalchemy.orm import Session, sessionmaker
 WRITE_FIRST = "selfserve_write_first"
 
 
-def build_engine(database_url: str) -> Engine:
-    """Create the engine for `database_url`; SQLite gets WAL, a busy timeout and foreign keys."""
+def build_engine(database_url: str, timeout_seconds: float = 30.0) -> Engine:
+    """Create the engine for `database_url`; SQLite gets WAL, a busy timeout and foreign keys.
+
+    `timeout_seconds` (DATABASE_TIMEOUT_SECONDS for the app) bounds connecting to PostgreSQL
+    (libpq `connect_timeout`: a host that drops packets would otherwise hold a request for
+    minutes) and SQLite's busy wait. PostgreSQL connections that died with a server restart
+    are replaced when checked out (`pool_pre_ping`), so the first request after it succeeds.
+    """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+        return create_engine(
+            url,
+            pool_size=20,
+            max_overflow=40,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": max(2, math.ceil(timeout_seconds))},
+        )
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    # pysqlite's own arguments ride on the URL: a 30 s busy timeout, and connections that
+    # pysqlite's own arguments ride on the URL: the busy timeout, and connections that
     # the pool hands between threads.
-    url = url.update_query_dict({"timeout": "30", "check_same_thread": "false"})
+    busy_ms = int(timeout_seconds * 1000)
+    url = url.update_query_dict({"timeout": str(timeout_seconds), "check_same_thread": "false"})
     engine = create_engine(url, pool_size=20, max_overflow=40)
 
     @event.listens_for(engine, "connect")
@@ -38,8 +52,10 @@ def build_engine(database_url: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # FULL: a committed claim, code or opt-out survives a power cut (NORMAL in WAL mode
+        # may lose the last commits); bench/README.md has its cost, measured side by side.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -115,10 +131,11 @@ class SetAsideConnections:
     of a worker). Safe across fork: a child never uses its parent's connections.
     """
 
-    def __init__(self, engine: Engine, cap: int) -> None:
+    def __init__(self, engine: Engine, cap: int, timeout_seconds: float = 2.0) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
         self._cap = cap
+        self._timeout_ms = max(1, int(timeout_seconds * 1000))
         self._opening = threading.Lock()  # only taken to open or discard a connection
         self._reset()
 
@@ -128,18 +145,31 @@ class SetAsideConnections:
         self._pid = os.getpid()
 
     def run(self, sql: str, parameters: Any) -> list[Any]:
-        """Execute one statement on a set-aside connection; its rows (empty without any)."""
-        connection = self._take()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(sql, parameters)
-            rows = cursor.fetchall() if cursor.description is not None else []
-            cursor.close()
-        except Exception:
-            self._discard(connection)
-            raise
-        self._idle.put(connection)
-        return rows
+        """Execute one statement on a set-aside connection; its rows (empty without any).
+
+        An idle connection that died meanwhile (the server restarted) is replaced and the
+        statement tried once more on a fresh one, so the first text after a restart is
+        answered, not failed. Anything interrupting the statement (an error, a deadline)
+        throws the connection away: its state is unknown.
+        """
+        for attempt in (1, 2):
+            connection, reused = self._take()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(sql, parameters)
+                rows = cursor.fetchall() if cursor.description is not None else []
+                cursor.close()
+            except BaseException as error:
+                dead = bool(
+                    getattr(connection, "closed", False) or getattr(connection, "broken", False)
+                )
+                self._discard(connection)
+                if attempt == 1 and reused and dead and isinstance(error, Exception):
+                    continue
+                raise
+            self._idle.put(connection)
+            return rows
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def close(self) -> None:
         """Close the idle connections."""
@@ -153,7 +183,8 @@ class SetAsideConnections:
                     self._open -= 1
                 connection.close()
 
-    def _take(self) -> Any:
+    def _take(self) -> tuple[Any, bool]:
+        """A connection, and whether it was used before (False: opened just now)."""
         if self._pid != os.getpid():  # forked: the parent's connections are not ours
             with self._opening:
                 if self._pid != os.getpid():
@@ -162,9 +193,12 @@ class SetAsideConnections:
             try:
                 connection = self._idle.get_nowait()
             except queue.Empty:
-                connection = self._open_one() or self._idle.get()  # at the cap: wait for one
+                connection = self._open_one()
+                if connection is not None:
+                    return connection, False
+                connection = self._idle.get()  # at the cap: wait for one
             if connection is not None:  # None: a discarded one's place is free again
-                return connection
+                return connection, True
 
     def _open_one(self) -> Any:
         with self._opening:
@@ -192,7 +226,17 @@ class SetAsideConnections:
         if self._postgres:
             connection.autocommit = True
             connection.execute(_INDEX_LOOKUPS_ONLY)
+            # The hot path's bound (DATABASE_TIMEOUT_SECONDS): a statement stuck behind a lock
+            # or a slow disk fails and the text is spooled, instead of holding the webhook.
+            connection.execute(f"SET statement_timeout = {self._timeout_ms}")
+        else:
+            connection.execute(f"PRAGMA busy_timeout={self._timeout_ms}")
         return connection
+
+
+def _is_dead(connection: Any) -> bool:
+    """psycopg marks a connection whose server went away `broken` (or `closed`)."""
+    return bool(getattr(connection, "closed", False) or getattr(connection, "broken", False))
 
 
 class _WriteTurn:

@@ -80,6 +80,12 @@ class Settings:
     # The landing form's bot challenge: "altcha" (proof of work) or "off". Empty: "altcha",
     # except on a local install (the SMS sandbox, or a plain-http PUBLIC_BASE_URL).
     landing_challenge: str = ""
+    # Outages (docs/deploy.md): the database's bound on the webhook, the spool's reply, and
+    # reconciliation with Twilio's Messages list.
+    database_timeout_seconds: float = 2.0
+    spooled_reply: str = "Got it! We'll text you back in a moment."
+    reconcile_every_minutes: int = 10
+    reconcile_max_age_minutes: int = 120
 
     @property
     def sms_sandbox(self) -> bool:
@@ -203,6 +209,14 @@ class Settings:
             )
         if self.worker_threads < 1:
             raise SettingsError("WORKER_THREADS must be at least 1")
+        if not 0 < self.database_timeout_seconds <= 10:
+            raise SettingsError("DATABASE_TIMEOUT_SECONDS must be more than 0 and at most 10")
+        if self.reconcile_every_minutes < 1 or self.reconcile_max_age_minutes < 1:
+            raise SettingsError(
+                "RECONCILE_EVERY_MINUTES and RECONCILE_MAX_AGE_MINUTES must be at least 1"
+            )
+        if not self.spooled_reply.strip():
+            raise SettingsError("SPOOLED_REPLY must not be empty")
 
     def _validate_one_time_codes(self) -> None:
         """The regions that may get a one-time code, and the limits on sending them."""
@@ -247,6 +261,11 @@ class Settings:
     def queue_path(self) -> Path:
         """The embedded task queue's SQLite file (used when REDIS_URL is unset)."""
         return Path(self.instance_path) / "queue.db"
+
+    @property
+    def spool_path(self) -> Path:
+        """The folder of texts held while the database is away (ops/spool.py)."""
+        return Path(self.instance_path) / "spool"
 
     @property
     def budget_path(self) -> Path:

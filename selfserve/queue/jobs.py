@@ -23,6 +23,7 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from selfserve.journeys import RETRY, Awards, Birthdays
+from selfserve.ops import redis_pool
 from selfserve.queue.deferred_codes import DeferredCodes
 from selfserve.sms import Outbox, backoff_seconds
 
@@ -35,7 +36,9 @@ AWARD_ATTEMPTS = 8  # after these, a still-failing award waits for the customer'
 def build_huey(redis_url: str, queue_path: Path) -> Huey:
     """Huey on Redis when REDIS_URL is set, else on a SQLite file (the embedded mode)."""
     if redis_url:
-        return RedisHuey(QUEUE_NAME, url=redis_url, results=False)
+        # Retries with backoff and health checks (ops/resilience.py): a Redis restart costs
+        # a moment, not the enqueue.
+        return RedisHuey(QUEUE_NAME, connection_pool=redis_pool(redis_url), results=False)
     queue_path.parent.mkdir(parents=True, exist_ok=True)
     # No fsync per enqueue: the database rows are the durable record and the sweeper re-enqueues
     # anything a power cut takes from the queue file, so the webhook need not wait on the disk.

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from selfserve.ops import redis_client, redis_pool
+
 MARGIN_SECONDS = 1.0
 LONGEST_HOLD_SECONDS = 600.0  # a Retry-After longer than this is read as this
 LOCK_WAIT_SECONDS = 2.0  # the webhook never waits longer than this for the budget's lock
@@ -217,7 +219,6 @@ class RedisBudget:
     """The `limits` moving window on Redis, shared by every process on every host."""
 
     def __init__(self, redis_url: str, limit: int, window_seconds: float) -> None:
-        import redis
         from limits import RateLimitItemPerSecond
         from limits.storage import RedisStorage
         from limits.strategies import MovingWindowRateLimiter
@@ -225,10 +226,10 @@ class RedisBudget:
         self.limit = limit
         # `limits` counts whole seconds: round the window (with its margin) up, never down.
         self.window_seconds = float(math.ceil(window_seconds + MARGIN_SECONDS))
-        self._storage = RedisStorage(redis_url)
+        self._storage = RedisStorage(redis_url, connection_pool=redis_pool(redis_url))
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._item = RateLimitItemPerSecond(limit, int(self.window_seconds), namespace="selfserve")
-        self._redis = redis.Redis.from_url(redis_url)
+        self._redis = redis_client(redis_url)
         self._hold_key = "selfserve:talon-budget-hold"
 
     def try_spend(self) -> bool:

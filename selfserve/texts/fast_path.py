@@ -100,12 +100,15 @@ class ReturningCustomers:
         identity_secret: str,
         log_writer: MessageLogWriter,
         compliance: ComplianceWords,
+        timeout_seconds: float = 2.0,
     ) -> None:
         postgres = engine.dialect.name == "postgresql"
         # SQLite connections are cheap (one per busy thread); PostgreSQL ones are not, and a
         # few suffice: each statement is one round trip, so 4 serve thousands of texts a
         # second, and every worker of every host holds its own (max_connections adds up).
-        self._connections = SetAsideConnections(engine, cap=4 if postgres else 128)
+        self._connections = SetAsideConnections(
+            engine, cap=4 if postgres else 128, timeout_seconds=timeout_seconds
+        )
         self._reader = FactReader(self._connections, postgres)
         self._claim = BatchInsert(engine, returning="id")
         self._write_turn = write_turn(engine)

@@ -144,6 +144,7 @@ def _services(
         identity_secret=settings.identity_secret,
         log_writer=MessageLogWriter(core.engine),
         compliance=compliance,
+        timeout_seconds=settings.database_timeout_seconds,
     )
     return Services(
         settings=settings,

@@ -94,7 +94,7 @@ class Core:
 
 def build_core(settings: Settings, talon_sandbox: Callable[[], Any]) -> Core:
     """Storage, Talon.One, SMS and the campaign book, from settings."""
-    engine = build_engine(settings.database_url)
+    engine = build_engine(settings.database_url, settings.database_timeout_seconds)
     sessions = build_sessionmaker(engine)
     http, budget, talon = build_talon(settings, talon_sandbox)
     return Core(
