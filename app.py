@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # signatures do not depend on this: they are checked against PUBLIC_BASE_URL.
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    # Every web process drains its host's spool once the database is back (texts/spooled.py).
+    services.drainer.start()
     for command in build_cli(lambda: services):
         app.cli.add_command(command)
     log.debug(

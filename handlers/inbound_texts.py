@@ -87,7 +87,7 @@ class InboundTexts:
         token = environ.get("HTTP_I_TWILIO_IDEMPOTENCY_TOKEN")
         if token:
             log.debug("twilio_idempotency_token", extra={"token": token[:64]})
-        reply = self._services.texts.answer(
+        reply = self._services.inbound.answer(
             InboundText(
                 message_sid=_required(form, "MessageSid")[:64],
                 sender=_required(form, "From"),

@@ -12,11 +12,17 @@ from selfserve.campaigns import CampaignBook
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Birthdays
 from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
-from selfserve.ops import ReadinessCheck, Settings, SharedGauge, metrics
+from selfserve.ops import ReadinessCheck, Settings, SharedGauge, Spool, metrics
 from selfserve.queue import DeferredCodes, Jobs
 from selfserve.sms import Outbox, SmsSender, record_status
 from selfserve.talon import HttpRequests, TalonBudget, TalonClient
-from selfserve.texts import ReturningCustomers, TextAnswerer
+from selfserve.texts import (
+    LateAnswers,
+    ReturningCustomers,
+    SpoolDrainer,
+    SpoolingAnswerer,
+    TextAnswerer,
+)
 
 
 @dataclass
@@ -35,6 +41,10 @@ class Services:
     worker_coupons: Coupons  # the worker's claims (owed codes, birthdays): the full timeout
     warm_ups: WarmUps  # codes fetched ahead for directory customers (coupons/warm_up.py)
     texts: TextAnswerer
+    inbound: SpoolingAnswerer  # the webhook's answer: texts, or the spool when the DB is away
+    late_answers: LateAnswers  # answer a text later, by outbound text (drainer, reconcile)
+    spool: Spool  # texts held on this host's disk during a database outage
+    drainer: SpoolDrainer  # feeds the spool to late_answers once the database is back
     budget: TalonBudget  # the Talon.One calls every process shares (talon/budget.py)
     jobs: Jobs  # the task queue (queue/jobs.py)
     outbox: Outbox  # every text we send ourselves: outbox.send(...) (sms/outbox.py)
@@ -55,6 +65,7 @@ class Services:
     def close(self) -> None:
         """Write what is queued, then release connections (tests build many apps)."""
         metrics.flush()
+        self.drainer.stop()
         self.returning.close()
         self.http.close()
         self.budget.close()

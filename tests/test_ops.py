@@ -30,9 +30,13 @@ class TestHealth:
     def test_readyz_is_ready_when_the_database_answers(self, client):
         response = client.get("/readyz")
         assert response.status_code == 200
-        assert response.json == {"status": "ready", "checks": {"database": "ok", "queue": "ok"}}
+        assert response.json == {
+            "status": "ready",
+            "checks": {"database": "ok", "queue": "ok", "spool": "ok"},
+            "spool": {"depth": 0, "oldest_age_seconds": 0},
+        }
 
-    def test_readyz_is_503_naming_the_database_and_no_secret(self, settings):
+    def test_readyz_is_degraded_naming_the_database_and_no_secret(self, settings):
         password = "s3cret-db-password"  # noqa: S105 - a fake password to look for
         broken = replace(
             settings,
@@ -43,10 +47,12 @@ class TestHealth:
             response = application.test_client().get("/readyz")
         finally:
             application.extensions["selfserve"].close()
-        assert response.status_code == 503
+        # The database is away but texts are spooled: load balancers keep the host.
+        assert response.status_code == 200
         assert response.json == {
-            "status": "not ready",
-            "checks": {"database": "failing", "queue": "ok"},
+            "status": "degraded",
+            "checks": {"database": "failing", "queue": "ok", "spool": "ok"},
+            "spool": {"depth": 0, "oldest_age_seconds": 0},
         }
         assert password not in response.get_data(as_text=True)
 
@@ -58,7 +64,7 @@ class TestHealth:
         finally:
             application.extensions["selfserve"].close()
         assert response.status_code == 503
-        assert response.json["checks"] == {"database": "failing", "queue": "ok"}
+        assert response.json["checks"] == {"database": "failing", "queue": "ok", "spool": "ok"}
 
     def test_readyz_checks_redis_when_it_is_configured(self, settings):
         application = create_app(

@@ -156,6 +156,11 @@ class CampaignBook:
         self._refresh()
         return self._by_keyword.get(keyword)
 
+    def cached_by_keyword(self, keyword: str) -> CampaignSpec | None:
+        """The campaign of a keyword as last loaded, without asking the database (which may
+        be what is down)."""
+        return self._by_keyword.get(keyword)
+
     def by_slug(self, slug: str) -> CampaignSpec | None:
         """The campaign with this slug, active or not."""
         self._refresh()

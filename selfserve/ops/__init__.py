@@ -25,10 +25,13 @@ from selfserve.ops.database import (
 from selfserve.ops.grouped_reads import GroupedReads
 from selfserve.ops.health import (
     ReadinessCheck,
+    database_answers,
     database_check,
     queue_check,
+    readiness_status,
     redis_check,
     run_checks,
+    spool_check,
 )
 from selfserve.ops.logs import configure_logging, scrub
 from selfserve.ops.metrics import (
@@ -36,6 +39,7 @@ from selfserve.ops.metrics import (
     SharedGauge,
     observe_pumping_block,
     observe_talon_call,
+    spool_gauges,
 )
 from selfserve.ops.quiet_hours import QuietHours
 from selfserve.ops.resilience import (
@@ -47,6 +51,7 @@ from selfserve.ops.resilience import (
     within,
 )
 from selfserve.ops.settings import SANDBOX_TALON_KEY, SUPPORTED_LANGUAGES, Settings
+from selfserve.ops.spool import Spool, Taken
 from selfserve.ops.translations import Catalogues
 
 __all__ = [
@@ -68,6 +73,8 @@ __all__ = [
     "SetAsideConnections",
     "GroupedReads",
     "Settings",
+    "Spool",
+    "Taken",
     "SharedGauge",
     "WRITE_FIRST",
     "abuse_per_day",
@@ -75,7 +82,11 @@ __all__ = [
     "build_sessionmaker",
     "configure_logging",
     "count_abuse",
+    "database_answers",
     "database_check",
+    "readiness_status",
+    "spool_check",
+    "spool_gauges",
     "insert_ignoring_duplicates",
     "observe_pumping_block",
     "observe_talon_call",

@@ -201,6 +201,29 @@ class SharedStateCollector(Collector):
                 yield GaugeMetricFamily(gauge.name, gauge.documentation, value=value)
 
 
+def spool_gauges(depth: Callable[[], tuple[int, float | None]]) -> list[SharedGauge]:
+    """The spool's depth and the age of its oldest text, this host's (ops/spool.py).
+
+    `depth()` returns (texts waiting, epoch seconds of the oldest or None)."""
+
+    def oldest_age() -> float:
+        _count, oldest = depth()
+        return max(0.0, time.time() - oldest) if oldest is not None else 0.0
+
+    return [
+        SharedGauge(
+            "selfserve_spool_depth",
+            "Texts held in this host's spool while the database was away, not yet answered",
+            lambda: float(depth()[0]),
+        ),
+        SharedGauge(
+            "selfserve_spool_oldest_age_seconds",
+            "Age of the oldest text in this host's spool (0: empty)",
+            oldest_age,
+        ),
+    ]
+
+
 def multiprocess_dir() -> str | None:
     """The folder gunicorn's workers share their values through, when there is one."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

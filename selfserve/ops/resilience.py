@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import exc as sqlalchemy_errors
 
 REDIS_TIMEOUT_SECONDS = 2.0
+_SQLITE_MISTAKES = ("no such table", "no such column", "syntax error")
 
 
 def redis_options() -> dict[str, Any]:
@@ -61,11 +62,13 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def is_database_unavailable(error: BaseException) -> bool:
+def is_database_unavailable(error: BaseException | None) -> bool:
     """True when `error` means the database cannot answer now (down, refusing, too slow,
     locked), as opposed to a mistake in a statement."""
     if isinstance(error, DeadlineExceeded):
         return True
+    if any(mistake in str(error) for mistake in _SQLITE_MISTAKES):
+        return False  # SQLite names these OperationalError too
     if isinstance(
         error,
         sqlalchemy_errors.OperationalError

@@ -10,13 +10,27 @@ message log. It may import `journeys`, `coupons` and everything below; never `la
 from selfserve.texts.answerer import TextAnswerer
 from selfserve.texts.data_rights import DataRights
 from selfserve.texts.fast_path import ReturningCustomers
+from selfserve.texts.later import LateAnswers
 from selfserve.texts.matching import KeywordMatcher
 from selfserve.texts.message_log import MessageLogWriter
 from selfserve.texts.outcomes import InboundText, Wording
 from selfserve.texts.routing import Router
+from selfserve.texts.spooled import (
+    SPOOLED,
+    DatabaseGate,
+    SpoolDrainer,
+    SpooledReply,
+    SpoolingAnswerer,
+)
 
 __all__ = [
+    "SPOOLED",
     "DataRights",
+    "DatabaseGate",
+    "LateAnswers",
+    "SpoolDrainer",
+    "SpooledReply",
+    "SpoolingAnswerer",
     "InboundText",
     "KeywordMatcher",
     "MessageLogWriter",

@@ -24,12 +24,15 @@ from selfserve.ops import (
     database_check,
     queue_check,
     redis_check,
+    spool_check,
+    spool_gauges,
 )
 from selfserve.queue import DeferredCodes, Jobs, OwedReferrals, build_huey, operational_gauges
 from selfserve.services import Services
 from selfserve.sms import ComplianceWords, Outbox
 from selfserve.texts import MessageLogWriter, ReturningCustomers
 from selfserve.wiring.core import Core, build_core
+from selfserve.wiring.outages import build_outages
 from selfserve.wiring.use_cases import (
     CouponPaths,
     build_code_pages,
@@ -146,6 +149,8 @@ def _services(
         compliance=compliance,
         timeout_seconds=settings.database_timeout_seconds,
     )
+    texts = build_texts(core, coupons.webhook, awards, returning, compliance, outbox)
+    outages = build_outages(core, texts, outbox)
     return Services(
         settings=settings,
         engine=core.engine,
@@ -158,7 +163,11 @@ def _services(
         coupons=coupons.webhook,
         worker_coupons=coupons.worker,
         warm_ups=coupons.warm_ups,
-        texts=build_texts(core, coupons.webhook, awards, returning, compliance, outbox),
+        texts=texts,
+        inbound=outages.inbound,
+        late_answers=outages.late,
+        spool=outages.spool,
+        drainer=outages.drainer,
         budget=core.budget,
         jobs=jobs,
         outbox=outbox,
@@ -169,7 +178,7 @@ def _services(
         returning=returning,
         birthdays=birthdays,
         readiness=_readiness(core, jobs),
-        shared_gauges=_gauges(core, jobs),
+        shared_gauges=_gauges(core, jobs) + spool_gauges(outages.spool.depth),
     )
 
 
@@ -180,6 +189,7 @@ def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
         database_check(core.engine),
         *([redis_check(redis_url)] if redis_url else []),
         queue_check(jobs.huey),
+        spool_check(core.settings.spool_path),
     ]
 
 

@@ -1,0 +1,49 @@
+"""What keeps texts answered through an outage: the spool, its drainer, late answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from selfserve.ops import Catalogues, Spool, database_answers
+from selfserve.sms import Outbox
+from selfserve.texts import (
+    DatabaseGate,
+    LateAnswers,
+    SpoolDrainer,
+    SpooledReply,
+    SpoolingAnswerer,
+    TextAnswerer,
+)
+from selfserve.wiring.core import Core
+
+# The webhook's answer may include Talon.One's inline call; past DATABASE_TIMEOUT_SECONDS and
+# this margin the text is spooled (default 2.5 s: Twilio's answer within 3 s).
+DEADLINE_MARGIN_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Outages:
+    """The webhook's spooling answer, the late answers (drainer, reconcile), the drainer."""
+
+    spool: Spool
+    inbound: SpoolingAnswerer
+    late: LateAnswers
+    drainer: SpoolDrainer
+
+
+def build_outages(core: Core, answerer: TextAnswerer, outbox: Outbox) -> Outages:
+    """The spool under INSTANCE_PATH, and what answers through it."""
+    settings = core.settings
+    spool = Spool(settings.spool_path)
+    gate = DatabaseGate()
+    reply = SpooledReply(settings.spooled_reply, core.campaigns, Catalogues(), settings.languages)
+    late = LateAnswers(answerer, outbox, core.sessions, default_region=settings.default_region)
+    timeout = settings.database_timeout_seconds
+    return Outages(
+        spool=spool,
+        inbound=SpoolingAnswerer(
+            answerer, spool, gate, reply, deadline_seconds=timeout + DEADLINE_MARGIN_SECONDS
+        ),
+        late=late,
+        drainer=SpoolDrainer(spool, gate, late, database_answers(core.engine, timeout)),
+    )
