@@ -18,6 +18,7 @@ from selfserve.sms import Outbox, SmsSender, record_status
 from selfserve.talon import HttpRequests, TalonBudget, TalonClient
 from selfserve.texts import (
     LateAnswers,
+    Reconciler,
     ReturningCustomers,
     SpoolDrainer,
     SpoolingAnswerer,
@@ -45,6 +46,7 @@ class Services:
     late_answers: LateAnswers  # answer a text later, by outbound text (drainer, reconcile)
     spool: Spool  # texts held on this host's disk during a database outage
     drainer: SpoolDrainer  # feeds the spool to late_answers once the database is back
+    reconciler: Reconciler | None  # texts only Twilio knows about (None: no credentials)
     budget: TalonBudget  # the Talon.One calls every process shares (talon/budget.py)
     jobs: Jobs  # the task queue (queue/jobs.py)
     outbox: Outbox  # every text we send ourselves: outbox.send(...) (sms/outbox.py)

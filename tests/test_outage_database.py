@@ -143,7 +143,7 @@ def test_postgresql_frozen_still_gets_every_text_answered_in_time(
     finally:
         outage.postgres.thaw()
     assert all(status == 200 for _, status, _, _ in answers)
-    assert max(seconds for _, _, seconds, _ in answers) < 3.0
+    assert max(seconds for _, _, seconds, _ in answers) < 5.0  # a frozen server: 5 s at most
 
     def settled() -> bool:
         got = each_has_one_code(answers, numbers, twilio_stand_in)

@@ -10,6 +10,7 @@ from selfserve.commands.data_files import data_file_groups
 from selfserve.commands.database import db_group
 from selfserve.commands.journeys import journeys_groups
 from selfserve.commands.posters import posters_group
+from selfserve.commands.texts import texts_group
 from selfserve.commands.users import users_group
 from selfserve.commands.wallet import check_command, wallet_group
 from selfserve.console import PosterCampaign, poster_campaign_from
@@ -50,6 +51,7 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         posters,
         users,
         worker_command(get_services),
+        texts_group(get_services),
         *journeys_groups(get_services),
         check_command(get_services),
         wallet_group,

@@ -72,6 +72,8 @@ class Jobs:
         warm_up: Callable[[str, float], bool] | None = None,
         retry_base_seconds: float = 2.0,
         retry_max_seconds: float = 120.0,
+        reconcile: Callable[[], object] | None = None,
+        reconcile_every_minutes: int = 10,
     ) -> None:
         self.huey = huey
         self._codes = codes
@@ -89,6 +91,11 @@ class Jobs:
         self.birthday_tick = huey.periodic_task(crontab(minute="*"), name="birthday_tick")(
             self._run_tick
         )
+        self._reconcile = reconcile
+        if reconcile is not None:  # only with Twilio credentials (texts/reconcile.py)
+            self.reconcile_texts = huey.periodic_task(
+                _every(reconcile_every_minutes), name="reconcile_texts"
+            )(self._run_reconcile)
 
     def enqueue_code(
         self, deferred_id: int, attempt: int, delay_seconds: float | None = None
@@ -149,6 +156,10 @@ class Jobs:
     def _run_tick(self) -> None:
         self.tick()
 
+    def _run_reconcile(self) -> None:
+        if self._reconcile is not None:
+            self._reconcile()
+
     def _run_deliver_code(self, deferred_id: int, attempt: int) -> None:
         retry = self._codes.deliver(deferred_id, attempt)
         if retry is not None:
@@ -169,6 +180,13 @@ class Jobs:
         if state == RETRY and attempt + 1 < AWARD_ATTEMPTS:
             delay = backoff_seconds(attempt + 1, self._retry_base, self._retry_max)
             self.enqueue_award(campaign_slug, customer_id, attempt + 1, delay)
+
+
+def _every(minutes: int) -> Callable[..., bool]:
+    """A crontab firing every `minutes` (whole hours past 59)."""
+    if minutes < 60:
+        return crontab(minute=f"*/{minutes}")
+    return crontab(minute="0", hour=f"*/{max(1, minutes // 60)}")
 
 
 def _enqueue(task: TaskWrapper, args: tuple[object, ...], delay_seconds: float | None) -> None:

@@ -7,6 +7,7 @@ register), `ops`, `models` and `errors`; it knows nothing of campaigns or coupon
 """
 
 from selfserve.sms.encoding import clean_template, encoding_of
+from selfserve.sms.inbox import InboundRecord, TwilioInbox
 from selfserve.sms.metered import MeteredSender
 from selfserve.sms.outbox import (
     DEFAULT_RETRIES,
@@ -33,6 +34,8 @@ from selfserve.sms.words import (
 )
 
 __all__ = [
+    "InboundRecord",
+    "TwilioInbox",
     "Compliance",
     "ComplianceWords",
     "DEFAULT_RETRIES",

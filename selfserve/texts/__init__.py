@@ -14,6 +14,7 @@ from selfserve.texts.later import LateAnswers
 from selfserve.texts.matching import KeywordMatcher
 from selfserve.texts.message_log import MessageLogWriter
 from selfserve.texts.outcomes import InboundText, Wording
+from selfserve.texts.reconcile import MISSED, Reconciler, ReconcileReport
 from selfserve.texts.routing import Router
 from selfserve.texts.spooled import (
     SPOOLED,
@@ -24,6 +25,9 @@ from selfserve.texts.spooled import (
 )
 
 __all__ = [
+    "MISSED",
+    "ReconcileReport",
+    "Reconciler",
     "SPOOLED",
     "DataRights",
     "DatabaseGate",

@@ -46,7 +46,7 @@ class LateAnswers:
         sessions: sessionmaker[Session],
         *,
         default_region: str,
-        stale_claim_seconds: float = 20.0,
+        stale_claim_seconds: float = 10.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._answerer = answerer

@@ -30,7 +30,7 @@ from selfserve.ops import (
 from selfserve.queue import DeferredCodes, Jobs, OwedReferrals, build_huey, operational_gauges
 from selfserve.services import Services
 from selfserve.sms import ComplianceWords, Outbox
-from selfserve.texts import MessageLogWriter, ReturningCustomers
+from selfserve.texts import MessageLogWriter, Reconciler, ReturningCustomers
 from selfserve.wiring.core import Core, build_core
 from selfserve.wiring.outages import build_outages
 from selfserve.wiring.use_cases import (
@@ -78,8 +78,27 @@ def build_services(settings: Settings, talon_sandbox: Callable[[], Any]) -> Serv
         retries=core.retries,
     )
     birthdays = birthdays_factory(core, coupons.worker, outbox, jobs)
-    queue.append(build_jobs(core, deferred, outbox, birthdays, awards, coupons.warm_ups))
-    return _services(core, awards, outbox, coupons, deferred, birthdays, jobs())
+    reconcilers: list[Reconciler] = []  # built with the texts, after the queue
+
+    def reconcile() -> object:
+        every = settings.reconcile_every_minutes
+        return reconcilers[0].run_scheduled(every) if reconcilers else None
+
+    queue.append(
+        build_jobs(
+            core,
+            deferred,
+            outbox,
+            birthdays,
+            awards,
+            coupons.warm_ups,
+            reconcile=None if settings.sms_sandbox else reconcile,
+        )
+    )
+    services = _services(core, awards, outbox, coupons, deferred, birthdays, jobs())
+    if services.reconciler is not None:
+        reconcilers.append(services.reconciler)
+    return services
 
 
 def birthdays_factory(
@@ -113,6 +132,7 @@ def build_jobs(
     birthdays: Callable[..., Birthdays],
     awards: Awards,
     warm_ups: WarmUps,
+    reconcile: Callable[[], object] | None = None,
 ) -> Jobs:
     """The task queue (SQLite or Redis) with what each of its jobs runs."""
     settings = core.settings
@@ -125,6 +145,8 @@ def build_jobs(
         warm_up=warm_ups.run_slice,
         retry_base_seconds=settings.talon_retry_base_seconds,
         retry_max_seconds=settings.talon_retry_max_seconds,
+        reconcile=reconcile,
+        reconcile_every_minutes=settings.reconcile_every_minutes,
     )
 
 
@@ -168,6 +190,7 @@ def _services(
         late_answers=outages.late,
         spool=outages.spool,
         drainer=outages.drainer,
+        reconciler=outages.reconciler,
         budget=core.budget,
         jobs=jobs,
         outbox=outbox,

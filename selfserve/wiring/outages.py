@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from selfserve.ops import Catalogues, Spool, database_answers
-from selfserve.sms import Outbox
+from selfserve.sms import Outbox, TwilioInbox
 from selfserve.texts import (
     DatabaseGate,
     LateAnswers,
+    Reconciler,
     SpoolDrainer,
     SpooledReply,
     SpoolingAnswerer,
@@ -17,8 +18,8 @@ from selfserve.texts import (
 from selfserve.wiring.core import Core
 
 # The webhook's answer may include Talon.One's inline call; past DATABASE_TIMEOUT_SECONDS and
-# this margin the text is spooled (default 2.5 s: Twilio's answer within 3 s).
-DEADLINE_MARGIN_SECONDS = 0.5
+# this margin the text is spooled (default 2.25 s: answered within 3 s).
+DEADLINE_MARGIN_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Outages:
     inbound: SpoolingAnswerer
     late: LateAnswers
     drainer: SpoolDrainer
+    reconciler: Reconciler | None  # None without Twilio credentials: nothing to list
 
 
 def build_outages(core: Core, answerer: TextAnswerer, outbox: Outbox) -> Outages:
@@ -46,4 +48,17 @@ def build_outages(core: Core, answerer: TextAnswerer, outbox: Outbox) -> Outages
         ),
         late=late,
         drainer=SpoolDrainer(spool, gate, late, database_answers(core.engine, timeout)),
+        reconciler=None
+        if settings.sms_sandbox
+        else Reconciler(
+            TwilioInbox(
+                settings.twilio_account_sid,
+                settings.twilio_auth_token,
+                settings.twilio_api_base_url,
+            ),
+            late,
+            core.sessions,
+            our_numbers=[settings.twilio_from_number],
+            max_age_minutes=settings.reconcile_max_age_minutes,
+        ),
     )

@@ -1,7 +1,11 @@
-"""A stand-in for Twilio's Messages resource (POST /2010-04-01/Accounts/{sid}/Messages.json).
+"""A stand-in for Twilio's Messages resource (/2010-04-01/Accounts/{sid}/Messages.json).
 
-Checks Basic auth and the form, answers 201 with Twilio's message JSON, mirrors Twilio's
-magic test numbers, records every request, and can be scripted to fail.
+POST: checks Basic auth and the form, answers 201 with Twilio's message JSON, mirrors
+Twilio's magic test numbers, records every request, and can be scripted to fail.
+GET: the Messages list as Twilio pages it: `To`, `From`, `DateSent>` (on or after a
+YYYY-MM-DD day), `PageSize` (default 50), newest first, `next_page_uri` naming the next page
+(with `Page` and a `PageToken`) and null on the last. Inbound messages the webhook never saw
+are added with `received(...)`; the ones the app sent are listed as `outbound-api`.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
@@ -40,6 +46,7 @@ class SentSms:
     sender: str
     status_callback: str
     media_urls: list[str] = field(default_factory=list)  # MMS: every MediaUrl it carried
+    sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class TwilioRestStandIn:
@@ -49,12 +56,25 @@ class TwilioRestStandIn:
         self.messages: list[SentSms] = []
         self.requests: list[dict[str, str]] = []
         self.opted_out: set[str] = set()
+        self.inbound: list[dict[str, Any]] = []
+        self.list_requests: list[dict[str, str]] = []
         self._scripted: deque[tuple[int, int | None, float]] = deque()
         self._lock = threading.Lock()
 
     def fail_next(self, status: int, code: int | None = None, delay_seconds: float = 0.0) -> None:
         """Answer the next create with this HTTP status and Twilio error code."""
         self._scripted.append((status, code, delay_seconds))
+
+    def received(
+        self, sender: str, body: str, sent_at: datetime, to: str = FROM_NUMBER, sid: str = ""
+    ) -> str:
+        """Record an inbound message (as if Twilio had received it); its MessageSid."""
+        sid = sid or "SM" + secrets.token_hex(16)
+        with self._lock:
+            self.inbound.append(
+                {"sid": sid, "from": sender, "to": to, "body": body, "sent_at": sent_at}
+            )
+        return sid
 
     def messages_to(self, number: str) -> list[SentSms]:
         """Messages accepted for one recipient."""
@@ -73,6 +93,8 @@ class TwilioRestStandIn:
         expected_auth = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
         if request.headers.get("Authorization") != expected_auth:
             return _error(401, 20003, "Authenticate")
+        if request.path == expected_path and request.method == "GET":
+            return self._list(request)
         if request.path != expected_path or request.method != "POST":
             return _error(404, 20404, "The requested resource was not found")
         if scripted is not None:
@@ -133,6 +155,69 @@ class TwilioRestStandIn:
             status=201,
             mimetype="application/json",
         )
+
+    def _list(self, request: Request) -> Response:
+        """One page of the Messages list, newest first."""
+        args = request.args.to_dict()
+        with self._lock:
+            self.list_requests.append(args)
+            everything = [_listed(m, "inbound") for m in self.inbound] + [
+                _listed(vars(m) | {"from": m.sender}, "outbound-api") for m in self.messages
+            ]
+        day = args.get("DateSent>")
+        chosen = [
+            m
+            for m in everything
+            if (not args.get("To") or m["to"] == args["To"])
+            and (not args.get("From") or m["from"] == args["From"])
+            and (not day or m["_at"].strftime("%Y-%m-%d") >= day)
+        ]
+        chosen.sort(key=lambda m: m["_at"], reverse=True)
+        size, page = int(args.get("PageSize", 50)), int(args.get("Page", 0))
+        shown = chosen[page * size : (page + 1) * size]
+        base = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+        query = {k: v for k, v in args.items() if k not in ("Page", "PageToken")}
+
+        def uri(number: int) -> str:
+            token = {"PageToken": "PA" + secrets.token_hex(8)} if number else {}
+            return base + "?" + urlencode({**query, "PageSize": size, "Page": number, **token})
+
+        more = (page + 1) * size < len(chosen)
+        body = {
+            "messages": [{k: v for k, v in m.items() if k != "_at"} for m in shown],
+            "page": page,
+            "page_size": size,
+            "start": page * size,
+            "end": page * size + max(len(shown) - 1, 0),
+            "uri": uri(page),
+            "first_page_uri": uri(0),
+            "previous_page_uri": uri(page - 1) if page else None,
+            "next_page_uri": uri(page + 1) if more else None,
+        }
+        return Response(json.dumps(body), mimetype="application/json")
+
+
+def _listed(message: dict[str, Any], direction: str) -> dict[str, Any]:
+    """A message as the list shows it (Twilio's fields; `_at` only for sorting here)."""
+    at: datetime = message["sent_at"]
+    stamp = formatdate(at.timestamp(), usegmt=True)
+    return {
+        "sid": message["sid"],
+        "account_sid": ACCOUNT_SID,
+        "from": message["from"],
+        "to": message["to"],
+        "body": message["body"],
+        "direction": direction,
+        "status": "received" if direction == "inbound" else "sent",
+        "num_segments": "1",
+        "num_media": "0",
+        "date_created": stamp,
+        "date_sent": stamp,
+        "date_updated": stamp,
+        "api_version": "2010-04-01",
+        "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{message['sid']}.json",
+        "_at": at,
+    }
 
 
 def _error(status: int, code: int | None, message: str) -> Response:
