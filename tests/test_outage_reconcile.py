@@ -85,16 +85,11 @@ def test_the_inbox_follows_every_page_and_keeps_only_inbound_texts(twilio_stand_
     sids = {twilio_stand_in.received(f"+614915702{n:02d}", "HI", now) for n in range(7)}
     twilio_stand_in.received("+61491570299", "HI", now, to="+61400000000")  # another number
     inbox = TwilioInbox(
-        settings.twilio_account_sid, settings.twilio_auth_token, twilio_stand_in.url
+        settings.twilio_account_sid, settings.twilio_auth_token, twilio_stand_in.url, page_size=3
     )
-    import selfserve.sms.inbox as inbox_module
-
-    page_size = inbox_module.PAGE_SIZE
-    inbox_module.PAGE_SIZE = 3
     try:
         found = list(inbox.inbound_since(OUR_NUMBER, now - timedelta(minutes=1)))
     finally:
-        inbox_module.PAGE_SIZE = page_size
         inbox.close()
     assert {record.message_sid for record in found} == sids
     assert len(twilio_stand_in.list_requests) == 3  # 3 + 3 + 1, following next_page_uri
