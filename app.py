@@ -50,6 +50,7 @@ def register_pages(app: Flask, settings: Settings) -> None:
     handlers; the blueprints are imported here, so importing app.py starts nothing."""
     from handlers import code_pages, home, landing, ops, phone, screen
     from handlers.admin import init_console
+    from handlers.landing.pages import render_unavailable
     from handlers.page_words import init_page_words
     from handlers.web import init_web_protections
 
@@ -66,7 +67,7 @@ def register_pages(app: Flask, settings: Settings) -> None:
         screen.bp,
     ):
         app.register_blueprint(blueprint)
-    register_error_handlers(app)
+    register_error_handlers(app, visitor_page=render_unavailable)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

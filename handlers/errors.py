@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -25,8 +27,14 @@ from selfserve.errors import (
     VerificationLocked,
     VerificationMissing,
 )
+from selfserve.ops import is_database_unavailable
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 30  # a database restart or failover takes 20-60 s
+PUBLIC_PAGES = ("/q/", "/r/", "/c/", "/screen/")  # visitors' pages: their own 503 page
+# (slug or None, Retry-After seconds) -> the visitor's 503 page (handlers/landing/pages.py)
+VisitorPage = Callable[[str | None, int], Any]
 
 CUSTOMER_ANSWERS: dict[type[SelfserveError], tuple[HTTPStatus, str]] = {
     InvalidPhoneNumber: (HTTPStatus.BAD_REQUEST, "That doesn't look like a mobile number."),
@@ -92,8 +100,9 @@ def answer_for(error: SelfserveError) -> tuple[HTTPStatus, str]:
     return HTTPStatus.BAD_REQUEST, "Sorry, we couldn't do that."
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Install the handlers: domain errors → 4xx, anything unexpected → a logged 500."""
+def register_error_handlers(app: Flask, visitor_page: VisitorPage | None = None) -> None:
+    """Install the handlers: domain errors → 4xx, the database away → 503 (`visitor_page`
+    renders it for visitors' pages), anything else unexpected → a logged 500."""
 
     @app.errorhandler(SelfserveError)
     def domain_error(error: SelfserveError) -> tuple[str, int]:
@@ -101,8 +110,28 @@ def register_error_handlers(app: Flask) -> None:
         return message, int(status)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> Response | HTTPException | tuple[str, int]:
+    def unexpected(error: Exception) -> Any:
         if isinstance(error, HTTPException):
             return error
+        if is_database_unavailable(error):
+            return database_unavailable(error, visitor_page)
         log.exception("unhandled_error", extra={"path": request.path})
         return "Something went wrong on our side. Please try again.", 500
+
+
+def database_unavailable(error: BaseException, visitor_page: VisitorPage | None) -> Any:
+    """503 with Retry-After while the database is away: never a 500 or a trace. Landing and
+    code pages get their own page in the visitor's language; the console a short one."""
+    log.warning(
+        "database_unavailable_page", extra={"path": request.path, "error": type(error).__name__}
+    )
+    if visitor_page is not None and request.path.startswith(PUBLIC_PAGES):
+        slug = (request.view_args or {}).get("slug")
+        return visitor_page(slug if isinstance(slug, str) else None, RETRY_AFTER_SECONDS)
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Back in a moment</title>"
+        "<h1>Back in a moment</h1><p>The database is not answering just now. "
+        "Nothing was lost: please try again in a minute.</p>"
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    return Response(body, 503, headers, mimetype="text/html")

@@ -8,6 +8,7 @@ two, a STOP spooled before a SPRING is honoured first, and the spool ends empty.
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -57,7 +58,7 @@ class Outage:
         self.looking = create_app(replace(self.settings, instance_path=str(tmp_path / "look")))
         import_campaigns_text(self.looking, SPRING_CAMPAIGNS)
         env = {**environment_for(self.settings), "REDIS_URL": self.redis.url}
-        self.env = {**env, "WEB_CONCURRENCY": "2"}
+        self.env = {**env, "WEB_CONCURRENCY": "2", "LANDING_CHALLENGE": "off"}
         self.server = Server(self.env, tmp_path / "server.log")
         self.server.wait_until_ready()
 
@@ -153,3 +154,35 @@ def test_postgresql_frozen_still_gets_every_text_answered_in_time(
     time.sleep(1.5)
     got = each_has_one_code(answers, numbers, twilio_stand_in)
     assert {number: len(codes) for number, codes in got.items()} == dict.fromkeys(numbers, 1)
+
+
+def test_pages_during_the_outage_are_a_503_with_retry_after_keeping_what_was_typed(outage):
+    visitor = httpx.Client(base_url=outage.server.url, timeout=10)
+    page = visitor.get("/q/spring")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    # The session cookie is Secure (PUBLIC_BASE_URL is https): send it by hand over http.
+    cookie = {"Cookie": page.headers["set-cookie"].split(";", 1)[0]}
+    login = visitor.get("/admin/login", headers=cookie)
+    login_token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+    outage.postgres.stop()
+    try:
+        again = visitor.get("/q/spring")
+        typed = visitor.post(
+            "/q/spring", data={"csrf_token": token, "phone": "0491 570 156"}, headers=cookie
+        )
+        console = visitor.post(
+            "/admin/login",
+            data={"csrf_token": login_token, "email": "a@example.com", "password": "x" * 12},
+            headers=cookie,
+        )
+    finally:
+        outage.postgres.start()
+        visitor.close()
+    for answer in (again, typed, console):
+        assert answer.status_code == 503
+        assert int(answer.headers["Retry-After"]) > 0
+        assert "Traceback" not in answer.text
+    assert '<html lang="en">' in again.text
+    assert 'value="0491 570 156"' in typed.text  # the form keeps what was typed
+    assert f'value="{token}"' in typed.text  # and can be sent again as it is

@@ -249,6 +249,31 @@ def render_not_found(slug: str, error: SelfserveError) -> tuple[str, int]:
     ), int(HTTPStatus.NOT_FOUND)
 
 
+def render_unavailable(
+    slug: str | None, retry_after_seconds: int
+) -> tuple[str, int, dict[str, str]]:
+    """The database is away: 503 with Retry-After, in the campaign's language as last
+    loaded (no database read), and the number form again with what was typed."""
+    campaign = services().campaigns.cached_by_slug(slug) if slug else None
+    use_page_language(landing_flow().words.language_of(campaign))
+    typed = request.form.get("phone", "")[:PHONE_ECHO_LIMIT] if request.method == "POST" else ""
+    kept = [(k, v) for k, v in request.form.items(multi=True) if k != "phone"] if typed else []
+    return (
+        render_template(
+            "landing/unavailable.html",
+            page=None,
+            brand_name=services().settings.program_name,
+            palette=palette_for("", ""),
+            nonce=csp_nonce(),
+            typed=typed,
+            typed_form=kept,
+            action=request.path,
+        ),
+        int(HTTPStatus.SERVICE_UNAVAILABLE),
+        {"Retry-After": str(retry_after_seconds), "Cache-Control": "no-store"},
+    )
+
+
 def _common(page: LandingPage) -> dict[str, Any]:
     ios = bool(APPLE_DEVICES.search(request.headers.get("User-Agent", "")))
     sms_href = sms_uri(page.sms_number, page.keyword, ios) if page.sms_number else ""

@@ -161,6 +161,10 @@ class CampaignBook:
         be what is down)."""
         return self._by_keyword.get(keyword)
 
+    def cached_by_slug(self, slug: str) -> CampaignSpec | None:
+        """The campaign with this slug as last loaded, without asking the database."""
+        return self._by_slug.get(slug)
+
     def by_slug(self, slug: str) -> CampaignSpec | None:
         """The campaign with this slug, active or not."""
         self._refresh()
