@@ -81,14 +81,14 @@ class SpoolingAnswerer:
     ) -> None:
         self._answerer = answerer
         self._spool = spool
-        self._gate = gate
+        self.gate = gate  # shared with the drainer
         self._reply = reply
         self._deadline = deadline_seconds
         self._clock = clock
 
     def answer(self, text: InboundText) -> Reply:
         """Answer now, or spool the text durably and say we will text back."""
-        if self._gate.spooling:
+        if self.gate.spooling:
             return self.spool(text)
         try:
             with within(self._deadline):
@@ -100,7 +100,7 @@ class SpoolingAnswerer:
                 "database_unavailable_spooling",
                 extra={"message_sid": text.message_sid, "error": type(error).__name__},
             )
-            self._gate.trip()
+            self.gate.trip()
             return self.spool(text)
 
     def spool(self, text: InboundText) -> Reply:
