@@ -20,6 +20,7 @@ from tests.conftest import (
     new_message_sid,
     send_text,
 )
+from tests.console_support import create_console_user, log_in
 
 
 def codes_in(text: str) -> list[str]:
@@ -62,6 +63,14 @@ def test_reconcile_answers_texts_only_twilio_saw_once_and_records_old_ones_misse
         rows = dict(db.execute(select(InboundMessage.message_sid, InboundMessage.state)).all())
     assert rows[old] == "missed"
     assert all(rows[sid] == "done" for sid in unseen.values())
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert "selfserve_texts_missed 1.0" in metrics
+    create_console_user(app)
+    console = app.test_client()
+    log_in(console)
+    board = console.get("/admin/").get_data(as_text=True)
+    assert "Texts missed: 1" in board
+    assert "+61 4•• ••• •04" in board  # masked, never the whole number
 
 
 def test_the_default_window_leaves_a_text_of_three_hours_ago_alone(app, runner, twilio_stand_in):

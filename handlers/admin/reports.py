@@ -16,6 +16,7 @@ from selfserve.console import (
     dashboard,
     log_filters,
     message_log,
+    missed_texts,
     source_chart,
 )
 from selfserve.journeys import competition_summaries
@@ -32,11 +33,13 @@ def dashboard_page() -> str:
         board = dashboard(db, campaigns, now())
         competitions = competition_summaries(db, campaigns)
         consent = consent_counts(db)
+        missed = missed_texts(db)
     return render_template(
         "admin/dashboard.html",
         board=board,
         competitions=competitions,
         consent=consent,
+        missed=missed,
         campaign_names={campaign.slug: campaign.name for campaign in campaigns},
         today=now().date(),
     )

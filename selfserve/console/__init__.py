@@ -10,6 +10,7 @@ from selfserve.console.activity import dashboard
 from selfserve.console.charts import daily_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
 from selfserve.console.log_entries import log_filters, message_log
+from selfserve.console.missed import MissedText, MissedTexts, missed_texts
 from selfserve.console.near_misses import NearMiss, recent_near_misses
 from selfserve.console.poster_locations import read_locations
 from selfserve.console.poster_payloads import (
@@ -37,6 +38,8 @@ from selfserve.console.users import (
 __all__ = [
     "ConsentCount",
     "ConsoleAccount",
+    "MissedText",
+    "MissedTexts",
     "FORMATS",
     "MODES",
     "NearMiss",
@@ -58,6 +61,7 @@ __all__ = [
     "list_users",
     "log_filters",
     "message_log",
+    "missed_texts",
     "poster_campaign_from",
     "poster_filename",
     "qr_payload",

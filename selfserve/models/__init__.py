@@ -25,10 +25,11 @@ from selfserve.models.journeys import (
     LoyaltyAward,
 )
 from selfserve.models.landing import LandingVisit, PhoneVerification
-from selfserve.models.messages import InboundMessage, OutboundMessage
+from selfserve.models.messages import MISSED_STATE, InboundMessage, OutboundMessage
 from selfserve.models.referrals import Erasure, ErasureRequest, ReferralCode, ReferralUse
 
 __all__ = [
+    "MISSED_STATE",
     "AbuseCount",
     "Base",
     "BirthdayRun",

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from selfserve.models.base import Base, utcnow
 
+MISSED_STATE = "missed"  # a text only Twilio had, found too late to answer (texts/reconcile.py)
+
 
 class InboundMessage(Base):
     """One received text: claimed by MessageSid before any work, then its outcome and reply."""

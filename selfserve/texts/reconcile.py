@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.customers import mask_phone
-from selfserve.models import InboundMessage, utcnow
+from selfserve.models import MISSED_STATE, InboundMessage, utcnow
 from selfserve.ops import insert_ignoring_duplicates
 from selfserve.sms import InboundRecord, TwilioInbox
 from selfserve.texts.later import LateAnswers
@@ -31,7 +31,7 @@ from selfserve.texts.outcomes import InboundText
 
 log = logging.getLogger(__name__)
 
-MISSED = "missed"  # the message log's state and outcome for a text found too late
+MISSED = MISSED_STATE  # the message log's state and outcome for a text found too late
 SOURCE = "reconcile"
 NUMBERS_SEEN_DAYS = 30  # our numbers: the configured one, and those texted lately
 

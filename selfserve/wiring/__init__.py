@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from selfserve.console import missed_texts
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Awards, Birthdays
 from selfserve.models import utcnow
@@ -201,7 +202,7 @@ def _services(
         returning=returning,
         birthdays=birthdays,
         readiness=_readiness(core, jobs),
-        shared_gauges=_gauges(core, jobs) + spool_gauges(outages.spool.depth),
+        shared_gauges=_gauges(core, jobs) + spool_gauges(outages.spool.depth) + [_missed(core)],
     )
 
 
@@ -214,6 +215,20 @@ def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
         queue_check(jobs.huey),
         spool_check(core.settings.spool_path),
     ]
+
+
+def _missed(core: Core) -> SharedGauge:
+    """Texts found by reconciliation too late to answer (texts/reconcile.py)."""
+
+    def read() -> float:
+        with core.sessions() as db:
+            return float(missed_texts(db, limit=0).count)
+
+    return SharedGauge(
+        "selfserve_texts_missed",
+        "Inbound texts only Twilio had, found past RECONCILE_MAX_AGE_MINUTES and not answered",
+        read,
+    )
 
 
 def _gauges(core: Core, jobs: Jobs) -> list[SharedGauge]:
