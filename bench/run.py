@@ -56,6 +56,7 @@ import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from bench.spool import spool_scenario  # noqa: E402
 from selfserve.campaigns import import_campaigns  # noqa: E402
 from selfserve.ops import (  # noqa: E402
     build_engine,
@@ -912,7 +913,7 @@ class Bench:
 def main() -> None:
     """Parse arguments, run the chosen scenarios, print and save the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="scenarios to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="scenarios to run, e.g. 1,3")
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per figure")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (1, 3, 4)")
@@ -941,6 +942,7 @@ def main() -> None:
         "4": bench.scale_out,
         "5": bench.replayed,
         "6": bench.warm_burst,
+        "7": lambda: spool_scenario(bench, sys.modules[__name__]),
     }
     try:
         for key in sorted(chosen):

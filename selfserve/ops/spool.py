@@ -9,7 +9,9 @@ returns, so a text answered "we'll text you back" survives SIGKILL and a power c
   place: a file whose lock is free belongs to nobody (its process died, or handed it over).
 - fsyncs are grouped: a writer that finds another's fsync under way waits for it and, if its
   line was written before that fsync began, is done; the first in line lets the texts already
-  in flight append first, so one fsync covers a burst (bench/spool.py).
+  in flight append first, so one fsync covers a burst. Under gevent the fsync runs in the
+  hub's thread pool, so the worker keeps answering (and appending) meanwhile (bench/spool.py:
+  done on the event loop, each ~1 ms fsync held the whole worker: 570 texts/s, p99 1.4 s).
 - Draining: `rotate()` hands the process's own file over (renamed `ready-…`, unlocked);
   `take()`, under the host-wide `drain.lock`, locks every file nobody holds and returns their
   records oldest first; `Taken.finish(remaining)` writes what is left into one new file and
@@ -31,6 +33,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from selfserve.ops.resilience import gevent_patched
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +79,7 @@ class Spool:
             with self._lock:
                 target, fd = self._appended, self._fd
             if fd is not None:
-                os.fdatasync(fd)
+                _fdatasync(fd)
             self._synced = max(self._synced, target)
 
     def _open(self) -> int:
@@ -206,6 +210,18 @@ class Taken:
         if self.drain_fd >= 0:
             os.close(self.drain_fd)
             self.drain_fd = -1
+
+
+def _fdatasync(fd: int) -> None:
+    """fdatasync, off the event loop under gevent: the worker keeps serving texts meanwhile,
+    and those append and wait for the next fsync, which covers them all (group commit).
+    Threads need nothing: the call releases the GIL."""
+    if gevent_patched():
+        import gevent
+
+        gevent.get_hub().threadpool.apply(os.fdatasync, (fd,))
+    else:
+        os.fdatasync(fd)
 
 
 def _files(folder: Path) -> list[Path]:
