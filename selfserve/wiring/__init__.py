@@ -80,26 +80,22 @@ def build_services(settings: Settings, talon_sandbox: Callable[[], Any]) -> Serv
     )
     birthdays = birthdays_factory(core, coupons.worker, outbox, jobs)
     reconcilers: list[Reconciler] = []  # built with the texts, after the queue
+    reconcile = None if settings.sms_sandbox else _scheduled(reconcilers, settings)
+    queue.append(build_jobs(core, deferred, outbox, birthdays, awards, coupons.warm_ups, reconcile))
+    services = _services(core, awards, outbox, coupons, deferred, birthdays, jobs())
+    if services.reconciler is not None:
+        reconcilers.append(services.reconciler)
+    return services
+
+
+def _scheduled(reconcilers: list[Reconciler], settings: Settings) -> Callable[[], object]:
+    """The worker's periodic reconciliation, once the Reconciler is built."""
 
     def reconcile() -> object:
         every = settings.reconcile_every_minutes
         return reconcilers[0].run_scheduled(every) if reconcilers else None
 
-    queue.append(
-        build_jobs(
-            core,
-            deferred,
-            outbox,
-            birthdays,
-            awards,
-            coupons.warm_ups,
-            reconcile=None if settings.sms_sandbox else reconcile,
-        )
-    )
-    services = _services(core, awards, outbox, coupons, deferred, birthdays, jobs())
-    if services.reconciler is not None:
-        reconcilers.append(services.reconciler)
-    return services
+    return reconcile
 
 
 def birthdays_factory(
@@ -164,14 +160,7 @@ def _services(
     compliance = ComplianceWords(settings.languages)  # one list for the fast and slow paths
     claims = build_landing_claims(core, coupons.pages, awards)
     landing = build_landing(core, claims, outbox)
-    returning = ReturningCustomers(
-        core.engine,
-        core.campaigns,
-        identity_secret=settings.identity_secret,
-        log_writer=MessageLogWriter(core.engine),
-        compliance=compliance,
-        timeout_seconds=settings.database_timeout_seconds,
-    )
+    returning = _returning(core, compliance)
     texts = build_texts(core, coupons.webhook, awards, returning, compliance, outbox)
     outages = build_outages(core, texts, outbox)
     return Services(
@@ -203,6 +192,18 @@ def _services(
         birthdays=birthdays,
         readiness=_readiness(core, jobs),
         shared_gauges=_gauges(core, jobs) + spool_gauges(outages.spool.depth) + [_missed(core)],
+    )
+
+
+def _returning(core: Core, compliance: ComplianceWords) -> ReturningCustomers:
+    """The returning customer's fast path and its message-log writer."""
+    return ReturningCustomers(
+        core.engine,
+        core.campaigns,
+        identity_secret=core.settings.identity_secret,
+        log_writer=MessageLogWriter(core.engine),
+        compliance=compliance,
+        timeout_seconds=core.settings.database_timeout_seconds,
     )
 
 
