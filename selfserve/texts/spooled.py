@@ -32,7 +32,6 @@ from selfserve.texts.outcomes import InboundText, Reply
 log = logging.getLogger(__name__)
 
 SPOOLED = "spooled"  # the outcome counted for a text answered with SPOOLED_REPLY
-MAX_TRIES = 5  # a text failing this often for a reason other than the database is set aside
 
 
 class DatabaseGate:
@@ -212,11 +211,13 @@ class SpoolDrainer:
             except Exception as error:
                 if is_database_unavailable(error):
                     return records[index:]
+                # Never dropped (a schema not migrated yet looks like this too): kept, with
+                # this number's later texts, and tried again each round; the spool's depth
+                # and age alert someone.
                 tries = int(record.get("tries", 0)) + 1
-                log.exception("spooled_text_failed", extra={"message_sid": record.get("sid")})
-                if tries >= MAX_TRIES:
-                    log.error("spooled_text_set_aside", extra={"message_sid": record.get("sid")})
-                    continue
+                log.exception(
+                    "spooled_text_failed", extra={"message_sid": record.get("sid"), "tries": tries}
+                )
                 return [{**record, "tries": tries}, *records[index + 1 :]]
             if not done:
                 return records[index:]
