@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 
+from selfserve.customers import is_opted_out
 from selfserve.ops import Spool
 from tests.conftest import (
     SPRING_CAMPAIGNS,
@@ -114,9 +115,11 @@ def test_texts_while_the_gate_is_shut_are_spooled_then_answered_once(app, twilio
     assert spring.status_code == ete.status_code == 200
     assert reply_text(spring) == "Got it! We'll text you back in a moment."
     assert reply_text(ete) == "C'est noté ! Nous vous répondons par SMS dans un instant."
+    stop = send_text(client, "STOP", sender="+61491570305")
+    assert reply_text(stop) is None  # no "we'll text you back" to a STOP
     forged = post_signed(client, inbound_form("SPRING"), token="not-the-token")
     assert forged.status_code == 403
-    assert services.spool.depth()[0] == 2  # the forged one never reached the spool
+    assert services.spool.depth()[0] == 3  # the forged one never reached the spool
 
     def answered() -> bool:
         services.drainer.drain_once()
@@ -129,6 +132,8 @@ def test_texts_while_the_gate_is_shut_are_spooled_then_answered_once(app, twilio
         assert len(codes_in(texted.body)) == 1
     services.drainer.drain_once()
     time.sleep(0.2)
-    assert len(twilio_stand_in.messages) == 2  # nothing texted twice
+    assert len(twilio_stand_in.messages) == 2  # nothing texted twice, nothing after the STOP
+    with services.sessions() as db:
+        assert is_opted_out(db, "+61491570305", services.settings.identity_secret)
     live = send_text(client, "SPRING", sender="+61491570304")
     assert codes_in(reply_text(live))  # the gate is open again: answered at once

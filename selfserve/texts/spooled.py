@@ -24,7 +24,7 @@ from typing import Any
 
 from selfserve.campaigns import CampaignBook
 from selfserve.ops import Catalogues, Spool, is_database_unavailable, within
-from selfserve.sms import first_word
+from selfserve.sms import Compliance, ComplianceWords, first_word
 from selfserve.texts.answerer import TextAnswerer
 from selfserve.texts.later import LateAnswers
 from selfserve.texts.outcomes import InboundText, Reply
@@ -48,18 +48,29 @@ class DatabaseGate:
 
 
 class SpooledReply:
-    """SPOOLED_REPLY in the language of the keyword's campaign, else the default language."""
+    """SPOOLED_REPLY in the language of the keyword's campaign, else the default language;
+    nothing for an opt-out (it is recorded when drained, and "we'll text you back" is the
+    last thing a STOP should hear)."""
 
     def __init__(
-        self, text: str, campaigns: CampaignBook, catalogues: Catalogues, languages: tuple[str, ...]
+        self,
+        text: str,
+        campaigns: CampaignBook,
+        catalogues: Catalogues,
+        languages: tuple[str, ...],
+        compliance: ComplianceWords,
     ) -> None:
         self._text = text
         self._campaigns = campaigns
         self._catalogues = catalogues
         self._default = languages[0] if languages else "en"
+        self._compliance = compliance
 
-    def for_body(self, body: str) -> str:
-        """The reply for a text whose body is `body` (no database read)."""
+    def for_text(self, body: str, opt_out_type: str = "") -> str | None:
+        """The reply for a text (no database read); None for an opt-out."""
+        found = self._compliance.classify(body, opt_out_type)
+        if found is not None and found.kind is Compliance.OPT_OUT:
+            return None
         campaign = self._campaigns.cached_by_keyword(first_word(body))
         language = (campaign.language if campaign else None) or self._default
         return self._catalogues.gettext(language, self._text)
@@ -115,7 +126,7 @@ class SpoolingAnswerer:
                 "at": self._clock(),
             }
         )
-        return Reply(self._reply.for_body(text.body), SPOOLED)
+        return Reply(self._reply.for_text(text.body, text.opt_out_type), SPOOLED)
 
 
 class SpoolDrainer:

@@ -162,7 +162,7 @@ def _services(
     landing = build_landing(core, claims, outbox)
     returning = _returning(core, compliance)
     texts = build_texts(core, coupons.webhook, awards, returning, compliance, outbox)
-    outages = build_outages(core, texts, outbox)
+    outages = build_outages(core, texts, outbox, compliance)
     return Services(
         settings=settings,
         engine=core.engine,

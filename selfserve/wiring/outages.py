@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from selfserve.ops import Catalogues, Spool, database_answers
-from selfserve.sms import Outbox, TwilioInbox
+from selfserve.sms import ComplianceWords, Outbox, TwilioInbox
 from selfserve.texts import (
     DatabaseGate,
     LateAnswers,
@@ -33,12 +33,16 @@ class Outages:
     reconciler: Reconciler | None  # None without Twilio credentials: nothing to list
 
 
-def build_outages(core: Core, answerer: TextAnswerer, outbox: Outbox) -> Outages:
+def build_outages(
+    core: Core, answerer: TextAnswerer, outbox: Outbox, compliance: ComplianceWords
+) -> Outages:
     """The spool under INSTANCE_PATH, and what answers through it."""
     settings = core.settings
     spool = Spool(settings.spool_path)
     gate = DatabaseGate()
-    reply = SpooledReply(settings.spooled_reply, core.campaigns, Catalogues(), settings.languages)
+    reply = SpooledReply(
+        settings.spooled_reply, core.campaigns, Catalogues(), settings.languages, compliance
+    )
     late = LateAnswers(answerer, outbox, core.sessions, default_region=settings.default_region)
     timeout = settings.database_timeout_seconds
     return Outages(
