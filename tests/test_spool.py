@@ -52,10 +52,13 @@ def test_records_come_back_oldest_first_and_leave_once_finished(tmp_path):
     spool.rotate()
     first = spool.take()
     assert [record["sid"] for record in first.records] == ["b", "c"]  # the other's is held
+    # ... and its "a" is older: "b" and "c" wait for it (a STOP there may precede them).
+    assert first.ready() == ([], first.records)
     first.release()
     other.rotate()
     taken = spool.take()
     assert [record["sid"] for record in taken.records] == ["a", "b", "c"]
+    assert taken.ready() == (taken.records, [])
     assert spool.take() is None  # one drainer at a time on a host (this one still holds it)
     taken.finish([taken.records[2]])  # "c" could not be answered yet
     assert spool.depth() == (1, 3.0)

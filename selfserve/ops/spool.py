@@ -123,7 +123,8 @@ class Spool:
             return None
         taken = Taken(self.folder, drain_fd)
         for path in sorted(_files(self.folder)):
-            taken.add(path)
+            if not taken.add(path):
+                taken.held_since(path)
         taken.records.sort(key=lambda record: float(record.get("at", 0)))
         return taken
 
@@ -160,21 +161,44 @@ class Taken:
     folder: Path
     drain_fd: int
     records: list[dict[str, Any]] = field(default_factory=list)
+    # The oldest record in a file a live process still holds: records from then on must
+    # wait for it (a STOP in that file may precede a SPRING here).
+    held_oldest: float | None = None
     _files: list[tuple[Path, int]] = field(default_factory=list)
 
-    def add(self, path: Path) -> None:
-        """Lock `path` and read its records, unless a live process holds it."""
+    def ready(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(records to answer now, records to keep until the held files are handed over)."""
+        if self.held_oldest is None:
+            return self.records, []
+        cut = self.held_oldest
+        return (
+            [record for record in self.records if float(record.get("at", 0)) < cut],
+            [record for record in self.records if float(record.get("at", 0)) >= cut],
+        )
+
+    def held_since(self, path: Path) -> None:
+        """Note the oldest record of a file a live process holds."""
+        with contextlib.suppress(OSError):
+            first = _first_at(path.read_bytes())
+            if first is not None and (self.held_oldest is None or first < self.held_oldest):
+                self.held_oldest = first
+
+    def add(self, path: Path) -> bool:
+        """Lock `path` and read its records; False when a live process holds it."""
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
-            return
+            return True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if os.fstat(fd).st_ino != path.stat().st_ino:  # removed and replaced meanwhile
-                raise BlockingIOError
-        except (BlockingIOError, FileNotFoundError):
+                raise FileNotFoundError
+        except BlockingIOError:
             os.close(fd)
-            return
+            return False
+        except FileNotFoundError:
+            os.close(fd)
+            return True
         with os.fdopen(os.dup(fd), "rb") as handle:
             for line in handle:
                 try:
@@ -182,6 +206,7 @@ class Taken:
                 except ValueError:  # a line torn by a crash mid-write was never answered 200
                     log.warning("spool_line_unreadable", extra={"file": path.name})
         self._files.append((path, fd))
+        return True
 
     def finish(self, remaining: list[dict[str, Any]]) -> None:
         """Keep `remaining` in one new file, then remove the taken files and unlock."""

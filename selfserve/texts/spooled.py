@@ -189,11 +189,13 @@ class SpoolDrainer:
         taken = self._spool.take()
         if taken is None:  # another process of this host is draining
             return 0
+        now, later = taken.ready()
         try:
-            remaining = self._feed(taken.records)
+            remaining = self._feed(now)
         except BaseException:
             taken.release()
             raise
+        remaining = sorted(remaining + later, key=lambda record: float(record.get("at", 0)))
         taken.finish(remaining)
         answered = len(taken.records) - len(remaining)
         if answered:
@@ -209,9 +211,7 @@ class SpoolDrainer:
             by_number.setdefault(str(record.get("from", "")), []).append(record)
         with ThreadPoolExecutor(self._lanes, thread_name_prefix="spool-lane") as lanes:
             left = list(lanes.map(self._feed_one_number, by_number.values()))
-        remaining = [record for kept in left for record in kept]
-        remaining.sort(key=lambda record: float(record.get("at", 0)))
-        return remaining
+        return [record for kept in left for record in kept]
 
     def _feed_one_number(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """One number's texts in order; from the first that cannot be answered now, all
