@@ -63,7 +63,7 @@ class TwilioInbox:
         since = since.astimezone(UTC)
         url: str | None = f"{self._base}/2010-04-01/Accounts/{self._account}/Messages.json"
         params: dict[str, Any] | None = {
-            "To": to_number,
+            **({"To": to_number} if to_number else {}),  # "": every number of the account
             # `DateSent>=YYYY-MM-DD` in Twilio's docs: the name is `DateSent>`, then `=`.
             "DateSent>": since.strftime("%Y-%m-%d"),
             "PageSize": self._page_size,
@@ -78,7 +78,7 @@ class TwilioInbox:
                 if record is not None and record.sent_at >= since:
                     yield record
             next_uri = page.get("next_page_uri")
-            url = f"{self._base}{next_uri}" if next_uri else None
+            url = next_uri if not next_uri or "://" in next_uri else f"{self._base}{next_uri}"
 
     def _page(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         try:
@@ -101,14 +101,24 @@ class TwilioInbox:
         self._http.close()
 
 
+def _moment(stamp: object) -> datetime | None:
+    """Twilio's RFC 2822 time (`Mon, 07 Dec 2026 23:00:00 +0000`); ISO 8601 read too."""
+    text = str(stamp or "")
+    for parse in (parsedate_to_datetime, datetime.fromisoformat):
+        try:
+            moment = parse(text.replace("Z", "+00:00") if parse is datetime.fromisoformat else text)
+        except (TypeError, ValueError):
+            continue
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    return None
+
+
 def _inbound(message: dict[str, Any]) -> InboundRecord | None:
     """The record of an inbound message; None for outbound ones or unreadable entries."""
     if message.get("direction") != "inbound" or not message.get("sid"):
         return None
-    stamp = message.get("date_sent") or message.get("date_created")
-    try:
-        sent_at = parsedate_to_datetime(str(stamp)).astimezone(UTC)
-    except (TypeError, ValueError):
+    sent_at = _moment(message.get("date_sent") or message.get("date_created"))
+    if sent_at is None:
         log.warning("twilio_message_undated", extra={"message_sid": message.get("sid")})
         return None
     return InboundRecord(

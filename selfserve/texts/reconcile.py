@@ -100,7 +100,8 @@ class Reconciler:
                 .where(InboundMessage.received_at >= recent, InboundMessage.to_number.is_not(None))
                 .distinct()
             ).all()
-        return list(dict.fromkeys([*self._configured, *(n for n in seen if n)]))
+        # None known yet (a Messaging Service, nothing received): every number of the account.
+        return list(dict.fromkeys([*self._configured, *(n for n in seen if n)])) or [""]
 
     def _reconcile(self, record: InboundRecord, now: datetime, report: ReconcileReport) -> None:
         if self._known(record.message_sid):
