@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app import create_app
 from selfserve.models import InboundMessage
 from selfserve.sms import TwilioInbox
 from tests.conftest import (
@@ -103,3 +104,21 @@ def test_the_inbox_follows_every_page_and_keeps_only_inbound_texts(twilio_stand_
     assert {record.message_sid for record in found} == sids
     assert len(twilio_stand_in.list_requests) == 3  # 3 + 3 + 1, following next_page_uri
     assert twilio_stand_in.list_requests[0]["DateSent>"] == now.strftime("%Y-%m-%d")
+
+
+def test_the_worker_reconciles_every_few_minutes_with_twilio_credentials_only(
+    app, twilio_stand_in, sandbox_settings
+):
+    import_campaigns_text(app, SPRING_CAMPAIGNS)
+    jobs = app.extensions["selfserve"].jobs
+    assert jobs.reconcile_texts.task_class().validate_datetime(datetime(2026, 12, 8, 3, 10))
+    assert not jobs.reconcile_texts.task_class().validate_datetime(datetime(2026, 12, 8, 3, 11))
+    twilio_stand_in.received("+61491570106", "SPRING", datetime.now(UTC) - timedelta(minutes=2))
+    jobs.reconcile_texts.call_local()  # what the worker's scheduler runs
+    [texted] = twilio_stand_in.messages_to("+61491570106")
+    assert len(codes_in(texted.body)) == 1
+    sandbox = create_app(sandbox_settings)
+    try:
+        assert not hasattr(sandbox.extensions["selfserve"].jobs, "reconcile_texts")
+    finally:
+        sandbox.extensions["selfserve"].close()
