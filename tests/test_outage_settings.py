@@ -8,6 +8,7 @@ import pytest
 
 from selfserve.errors import SettingsError
 from selfserve.ops import SetAsideConnections, Settings, build_engine
+from selfserve.texts import MessageLogWriter
 
 
 def test_the_outage_settings_are_read_from_the_environment(tmp_path):
@@ -60,4 +61,20 @@ def test_the_hot_path_statements_are_bounded_by_the_timeout(database_url):
             assert level == 2  # FULL: a committed row survives a power cut
     finally:
         connections.close()
+        engine.dispose()
+
+
+def test_the_batched_message_log_leaves_every_connection_fully_durable(database_url):
+    engine = build_engine(database_url)
+    writer = MessageLogWriter(engine)
+    try:
+        writer.add({"message_sid": "SM" + "5" * 32, "phone_masked": "+61 4•• ••• •56"})
+        writer.flush()
+        assert writer.written == 1
+        if engine.dialect.name == "sqlite":  # its own commit was relaxed, and only its own
+            with engine.connect() as connection:
+                [(level,)] = connection.exec_driver_sql("PRAGMA synchronous").all()
+            assert level == 2
+    finally:
+        writer.close()
         engine.dispose()

@@ -20,6 +20,7 @@ from selfserve.ops.database import (
     build_engine,
     build_sessionmaker,
     insert_ignoring_duplicates,
+    relaxed_durability,
     write_turn,
 )
 from selfserve.ops.grouped_reads import GroupedReads
@@ -88,6 +89,7 @@ __all__ = [
     "spool_check",
     "spool_gauges",
     "insert_ignoring_duplicates",
+    "relaxed_durability",
     "observe_pumping_block",
     "observe_talon_call",
     "queue_check",

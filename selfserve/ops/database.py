@@ -10,6 +10,7 @@ import os
 import queue
 import threading
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,8 @@ def build_engine(database_url: str, timeout_seconds: float = 30.0) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed claim, code or opt-out survives a power cut (NORMAL in WAL mode
-        # may lose the last commits); bench/README.md has its cost, measured side by side.
+        # may lose the last commits); bench/README.md has its cost. The batched message log
+        # relaxes it for its own commits (relaxed_durability).
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -70,6 +72,22 @@ def build_engine(database_url: str, timeout_seconds: float = 30.0) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+@contextlib.contextmanager
+def relaxed_durability(connection: Any) -> Iterator[None]:
+    """On SQLite, commit what runs inside with `synchronous=NORMAL` (no fsync per commit; a
+    power cut may lose it), for writes that are records, not decisions (the batched message
+    log); FULL again after. Enter it before the transaction begins. Elsewhere, nothing."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA synchronous=FULL")
 
 
 def build_sessionmaker(engine: Engine, *, write_first: bool = False) -> sessionmaker[Session]:

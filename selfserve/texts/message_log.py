@@ -11,6 +11,8 @@ answered returning customers 5 % slower than every 0.5 s). Why this is safe:
 - A clean stop (gunicorn's SIGTERM, `Services.close()`, interpreter exit) flushes first.
 - MessageSid stays unique: a duplicate delivery computes the same reply again, and its row
   loses the ON CONFLICT race, in this process or any other.
+- On SQLite the batch commits with `synchronous=NORMAL` (every other write is FULL): these
+  rows are records, and a gevent worker would otherwise stop for an fsync twice a second.
 - A failed write (database briefly away, SQLite busy) keeps the rows and tries again; only
   past `max_pending` rows are the oldest dropped, loudly, so memory stays bounded.
 
@@ -35,7 +37,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from selfserve.models import InboundMessage
-from selfserve.ops import write_turn
+from selfserve.ops import relaxed_durability, write_turn
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,12 @@ class MessageLogWriter:
             # steps per row, and each step waits its turn for the GIL under load). Its text
             # is built once per batch size (SQLAlchemy compiled it afresh for every batch,
             # ~0.8 ms per row: more than answering the text).
-            with self._write_turn, self._engine.begin() as connection:
+            with (
+                self._write_turn,
+                self._engine.connect() as connection,
+                relaxed_durability(connection),
+                connection.begin(),
+            ):
                 rows = self._first_asks.settle(connection, rows)
                 sql, parameters = self._statement.render(rows)
                 connection.exec_driver_sql(sql, parameters)
