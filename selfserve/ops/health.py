@@ -28,7 +28,7 @@ class ReadinessCheck:
     probe: Callable[[], None]
 
 
-def database_check(engine: Engine) -> ReadinessCheck:
+def database_check(engine: Engine, timeout_seconds: float = 2.0) -> ReadinessCheck:
     """The database answers, and has a schema (`flask --app app db upgrade` has run).
 
     Any migrated version counts: during a deploy the schema may be one release ahead of
@@ -36,7 +36,7 @@ def database_check(engine: Engine) -> ReadinessCheck:
     """
 
     def probe() -> None:
-        with engine.connect() as connection:
+        with within(timeout_seconds), engine.connect() as connection:  # a frozen server too
             version = connection.execute(text("SELECT version_num FROM alembic_version"))
             if version.first() is None:
                 raise LookupError("the database has no schema version")

@@ -211,7 +211,7 @@ def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
     """What /readyz checks: the database, Redis when set, the queue."""
     redis_url = core.settings.redis_url
     return [
-        database_check(core.engine),
+        database_check(core.engine, core.settings.database_timeout_seconds),
         *([redis_check(redis_url)] if redis_url else []),
         queue_check(jobs.huey),
         spool_check(core.settings.spool_path),
