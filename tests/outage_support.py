@@ -41,7 +41,9 @@ def _as_postgres() -> dict[str, object]:
 class ThrowawayPostgres:
     """A PostgreSQL cluster of this test's own: stop, start, freeze and thaw it at will."""
 
-    def __init__(self) -> None:
+    def __init__(self, template: Path | None = None) -> None:
+        """A fresh cluster: `initdb`, or a copy of `template` (a stopped cluster's data
+        folder, e.g. one already migrated: copying it is seconds faster than both)."""
         # Not under pytest's tmp_path: its folders are private to root, and the server
         # runs as postgres.
         folder = Path(tempfile.mkdtemp(prefix="selfserve-pg-"))
@@ -53,6 +55,11 @@ class ThrowawayPostgres:
         self._log: Any = None
         if os.geteuid() == 0:
             shutil.chown(folder, "postgres", "postgres")
+        if template is not None:
+            shutil.copytree(template, self.data)
+            if os.geteuid() == 0:
+                subprocess.run(["chown", "-R", "postgres:postgres", str(self.data)], check=True)
+            return
         subprocess.run(
             [_postgres_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"],
             check=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -37,16 +38,26 @@ def codes_in(text: str) -> list[str]:
     return [word.strip("().,<>/") for word in text.split() if word.startswith("T1-")]
 
 
+@pytest.fixture(scope="session")
+def migrated_cluster() -> Iterator[Path]:
+    """A stopped cluster migrated to head, copied by each test (initdb and migrating once)."""
+    template = ThrowawayPostgres()
+    template.start()
+    engine = build_engine(template.url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    template.stop()
+    yield template.data
+    template.remove()
+
+
 class Outage:
     """The app under gunicorn on a throwaway PostgreSQL and Redis; an app of the test's own
     (its own instance folder, so its drainer never touches the server's spool) to look."""
 
-    def __init__(self, settings, tmp_path: Path) -> None:
-        self.postgres = ThrowawayPostgres()
+    def __init__(self, settings, tmp_path: Path, cluster: Path) -> None:
+        self.postgres = ThrowawayPostgres(template=cluster)
         self.postgres.start()
-        engine = build_engine(self.postgres.url)
-        migrate.upgrade(engine)
-        engine.dispose()
         self.redis = ThrowawayRedis(tmp_path)
         self.redis.start()
         self.settings = replace(
@@ -80,8 +91,8 @@ class Outage:
 
 
 @pytest.fixture
-def outage(settings, tmp_path):
-    running = Outage(settings, tmp_path)
+def outage(settings, tmp_path, migrated_cluster):
+    running = Outage(settings, tmp_path, migrated_cluster)
     yield running
     running.close()
 

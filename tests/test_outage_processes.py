@@ -17,7 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.conftest import wait_for
-from tests.test_outage_database import Outage, codes_in, each_has_one_code
+from tests.test_outage_database import (  # noqa: F401 - migrated_cluster: a fixture
+    Outage,
+    codes_in,
+    each_has_one_code,
+    migrated_cluster,
+)
 from tests.test_scale_out import ROOT, Server
 
 pytestmark = [pytest.mark.needs_postgresql, pytest.mark.needs_redis]
@@ -31,8 +36,8 @@ def database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def outage(settings, tmp_path):
-    running = Outage(settings, tmp_path)
+def outage(settings, tmp_path, request):
+    running = Outage(settings, tmp_path, request.getfixturevalue("migrated_cluster"))
     yield running
     running.close()
 
