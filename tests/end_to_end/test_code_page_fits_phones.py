@@ -1,4 +1,5 @@
-"""The code page (/c/<token>) on phones 320-430 px wide and a till's desktop, in Chromium.
+"""The code page (/c/<token>) on phones 320-430 px wide and a till's desktop, in Chromium;
+the landing page's code view too.
 
 The one screen a cashier looks at: the code on ONE line and as large as the ticket allows,
 the barcode (with its white quiet zone) inside the card, scannable from a screenshot. The
@@ -25,7 +26,9 @@ from tests.conftest import (
     import_campaigns_text,
     reply_text,
     send_text,
+    wait_for,
 )
+from tests.phone_visitor import one_time_code
 from tests.stand_ins.server import ServedApp
 from tests.stand_ins.talon import DEFAULT_EXPIRY_DATE, DEFAULT_START_DATE
 
@@ -162,3 +165,31 @@ def test_the_code_is_one_large_line_and_the_barcode_lies_inside_the_card(
     assert not sizes["pageWiderThanScreen"], sizes
     symbols = pyzbar.decode(Image.open(io.BytesIO(picture)))
     assert [symbol.data.decode() for symbol in symbols] == [LONG_CODE]
+
+
+def test_the_landing_pages_code_view_fits_every_phone_width(
+    browser, app, talon_stand_in, twilio_stand_in, served
+):
+    """The coupon a QR visitor sees after the one-time code: the same ticket and barcode."""
+    import_campaigns_text(app, CAMPAIGN.replace("BARCODE", "code128"))
+    talon_stand_in.answer_next(200, long_coupon())
+    context = browser.new_context(viewport={"width": 320, "height": 800}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{served.url}/q/spring")
+    page.get_by_label("Mobile number").fill("0491 570 156")
+    page.get_by_role("button", name="Text me a code").click()
+    page.get_by_label("6-digit code").wait_for()
+    sms = wait_for(lambda: twilio_stand_in.messages_to("+61491570156"))[-1]
+    page.get_by_label("6-digit code").fill(one_time_code(sms.body))
+    page.get_by_role("button", name="Show my code").click()
+    page.locator("#coupon-code").wait_for()
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.wait_for_function("document.querySelector('img.barcode').complete")
+        sizes = page.evaluate(MEASURE)
+        assert sizes["lines"] == 1, (width, sizes)
+        assert inside(sizes["text"], sizes["ticket"]), (width, sizes)
+        assert sizes["text"]["width"] >= 0.8 * sizes["ticketInner"], (width, sizes)
+        assert inside(sizes["barcode"], sizes["card"]), (width, sizes)
+        assert not sizes["pageWiderThanScreen"], (width, sizes)
+    context.close()
