@@ -157,7 +157,7 @@ def settings(
         worker_lease_seconds=3.0,
         talon_retry_base_seconds=0.2,
         talon_retry_max_seconds=1.0,
-        # The bot challenge has tests of its own (test_abuse.py); elsewhere it is in the way.
+        # The bot challenge has tests of its own (tests/abuse/); elsewhere it is in the way.
         landing_challenge="off",
     ).completed()
 
