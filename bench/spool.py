@@ -11,8 +11,6 @@
   a MessageSid claim) in WAL mode under each setting, alternating rounds, side by side; the
   ratio is FULL's rate over NORMAL's.
 
-`run` is the bench/run.py module (its helpers: gunicorn, app_env, run_wrk, check_reply …),
-handed over so this module needs no import of a script.
 """
 
 from __future__ import annotations
@@ -21,53 +19,58 @@ import sqlite3
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+
+from bench.load import check_reply, run_wrk
+from bench.scenario import Scenario
+from bench.servers import app_env, free_port, gunicorn, stranger_phone
 
 SPOOLED = "text you back"
 SPOOL_TARGET_RATE = 1000.0
 SPOOL_TARGET_P99_MS = 100.0
 
 
-def spool_scenario(bench: Any, run: Any) -> None:
+class SpoolBurst(Scenario):
     """7: the spool under a burst with the database down; SQLite FULL against NORMAL."""
-    print("7. spool burst with the database down; SQLite synchronous FULL vs NORMAL", flush=True)
-    results: dict[str, object] = {"spool_burst": spool_burst(bench, run)}
-    results["sqlite_synchronous"] = sqlite_synchronous(bench.workdir / "durability.db")
-    bench.report.results["7_spool"] = results
 
+    def spool(self) -> None:
+        """7: both parts, in one report entry."""
+        print("7. spool burst, the database down; SQLite synchronous FULL vs NORMAL", flush=True)
+        results: dict[str, object] = {"spool_burst": self._spool_burst()}
+        results["sqlite_synchronous"] = sqlite_synchronous(self.workdir / "durability.db")
+        self.report.results["7_spool"] = results
 
-def spool_burst(bench: Any, run: Any) -> dict[str, object]:
-    """The app with its database refusing: every text spooled; rate, p99, depth after."""
-    instance = bench.workdir / "spool-instance"
-    down = f"postgresql+psycopg://bench@127.0.0.1:{run.free_port()}/bench"
-    env = run.app_env(down, "http://127.0.0.1:9", instance)
-    phones = [run.stranger_phone(i) for i in range(5000)]
-    count = int(bench.args.duration * bench.args.max_rate)
-    with (
-        run.gunicorn("app:create_app()", env, bench.log) as app,
-        run.gunicorn("bench.bare:create_app()", env, bench.log) as bare,
-    ):
-        run.check_reply(app, phones[0], SPOOLED)
-        for url in (app, bare):  # warm both up
-            run.run_wrk(url, bench.requests(phones, 3000), 3, 64)
-        result = run.run_wrk(app, bench.requests(phones, count), bench.args.duration, 64)
-        baseline = run.run_wrk(bare, bench.requests(phones, count), bench.args.duration, 64)
-    depth = _spooled_lines(instance / "spool")
-    print(f"    spooled: {result.line()}", flush=True)
-    print(f"    bare:    {baseline.line()}", flush=True)
-    print(f"    texts on disk after the run: {depth}; of bare {result.rate / baseline.rate:.2f}")
-    return {
-        "of_bare": round(result.rate / baseline.rate, 2),
-        "bare_rate": round(baseline.rate, 1),
-        "rate": round(result.rate, 1),
-        "p50_ms": round(result.p50_ms, 1),
-        "p99_ms": round(result.p99_ms, 1),
-        "max_ms": round(result.max_ms, 1),
-        "errors": result.errors,
-        "texts_on_disk": depth,
-        "target": f">= {SPOOL_TARGET_RATE:.0f}/s, p99 < {SPOOL_TARGET_P99_MS:.0f} ms",
-        "met": result.rate >= SPOOL_TARGET_RATE and result.p99_ms < SPOOL_TARGET_P99_MS,
-    }
+    def _spool_burst(self) -> dict[str, object]:
+        """The app with its database refusing: every text spooled; rate, p99, depth after."""
+        instance = self.workdir / "spool-instance"
+        down = f"postgresql+psycopg://bench@127.0.0.1:{free_port()}/bench"
+        env = app_env(down, "http://127.0.0.1:9", instance)
+        phones = [stranger_phone(i) for i in range(5000)]
+        count = int(self.args.duration * self.args.max_rate)
+        with (
+            gunicorn("app:create_app()", env, self.log) as app,
+            gunicorn("bench.bare:create_app()", env, self.log) as bare,
+        ):
+            check_reply(app, phones[0], SPOOLED)
+            for url in (app, bare):  # warm both up
+                run_wrk(url, self.requests(phones, 3000), 3, 64)
+            result = run_wrk(app, self.requests(phones, count), self.args.duration, 64)
+            baseline = run_wrk(bare, self.requests(phones, count), self.args.duration, 64)
+        depth = _spooled_lines(instance / "spool")
+        print(f"    spooled: {result.line()}", flush=True)
+        print(f"    bare:    {baseline.line()}", flush=True)
+        print(f"    texts on disk after: {depth}; of bare {result.rate / baseline.rate:.2f}")
+        return {
+            "of_bare": round(result.rate / baseline.rate, 2),
+            "bare_rate": round(baseline.rate, 1),
+            "rate": round(result.rate, 1),
+            "p50_ms": round(result.p50_ms, 1),
+            "p99_ms": round(result.p99_ms, 1),
+            "max_ms": round(result.max_ms, 1),
+            "errors": result.errors,
+            "texts_on_disk": depth,
+            "target": f">= {SPOOL_TARGET_RATE:.0f}/s, p99 < {SPOOL_TARGET_P99_MS:.0f} ms",
+            "met": result.rate >= SPOOL_TARGET_RATE and result.p99_ms < SPOOL_TARGET_P99_MS,
+        }
 
 
 def _spooled_lines(folder: Path) -> int:

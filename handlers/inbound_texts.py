@@ -12,8 +12,9 @@ So this route alone is answered here, with the same rules as every other webhook
 3. MessageSid and From are required (400);
 4. the texts service answers (`services.inbound`: live, or spooled on disk with
    SPOOLED_REPLY when the database is away, texts/spooled.py); the TwiML goes out with the
-   security headers every response of ours carries. A domain error gets its 4xx from handlers.errors; anything else is logged
-   and answered 500, as the Flask apps' error handlers do.
+   security headers every response of ours carries. A domain error gets its 4xx from
+   handlers.errors; anything else is logged and answered 500, as the Flask apps' error
+   handlers do.
 
 Everything else under /webhooks/twilio (delivery statuses) goes on to the webhooks' Flask app.
 """
