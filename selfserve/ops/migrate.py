@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -38,6 +39,7 @@ def alembic_config(engine: Engine | None, versions: Path | None = None) -> Confi
     return config
 
 
+@cache
 def head_revision() -> str:
     """The revision the code expects the schema at."""
     head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
@@ -46,16 +48,18 @@ def head_revision() -> str:
     return head
 
 
-def known_revisions() -> list[str]:
-    """Every revision in migrations/versions, oldest first."""
+@cache
+def known_revisions() -> tuple[str, ...]:
+    """Every revision in migrations/versions, oldest first (read once per process)."""
     script = ScriptDirectory.from_config(alembic_config(None))
-    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+    return tuple(revision.revision for revision in reversed(list(script.walk_revisions())))
 
 
-def legacy_revisions() -> set[str]:
+@cache
+def legacy_revisions() -> frozenset[str]:
     """The pre-baseline revision ids (migrations/legacy/)."""
     script = ScriptDirectory.from_config(alembic_config(None, LEGACY))
-    return {revision.revision for revision in script.walk_revisions()}
+    return frozenset(revision.revision for revision in script.walk_revisions())
 
 
 def stamped_revision(engine: Engine) -> str | None:

@@ -24,6 +24,7 @@ from huey.consumer import Consumer
 
 from selfserve.journeys import RETRY, Awards, Birthdays
 from selfserve.queue.deferred_codes import DeferredCodes
+from selfserve.queue.heartbeat import WorkerHeartbeat
 from selfserve.sms import Outbox, backoff_seconds
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class Jobs:
         retry_max_seconds: float = 120.0,
     ) -> None:
         self.huey = huey
+        self.heartbeat = WorkerHeartbeat(huey)  # /metrics: is any worker consuming?
+        self.heartbeat.listen()
         self._codes = codes
         self._outbox = outbox
         self._birthdays = birthdays  # a fresh Birthdays (and clock) for each run
