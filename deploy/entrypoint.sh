@@ -4,8 +4,9 @@
 #   worker   `flask --app app worker` (SIGTERM: the job in flight finishes, then it stops)
 #   migrate  `flask --app app db upgrade`
 #   flask …  any flask command, as is
-#   a program on PATH (sh, python3): run it
-#   anything else: a `flask --app app` command, e.g. `users create you@example.com`
+#   sh, bash, python3: a shell or Python (debugging)
+#   anything else: a `flask --app app` command, e.g. `users create you@example.com` (even where
+#   a program of that name exists: /usr/bin/users is not what was meant)
 # `exec` makes the server itself PID 1, so it receives `docker stop`'s SIGTERM directly.
 set -eu
 command="${1:-web}"
@@ -15,8 +16,6 @@ case "$command" in
   worker) exec flask --app app worker "$@" ;;
   migrate) exec flask --app app db upgrade "$@" ;;
   flask) exec flask "$@" ;;
+  sh | bash | python3 | python) exec "$command" "$@" ;;
 esac
-if command -v "$command" >/dev/null 2>&1; then
-  exec "$command" "$@"
-fi
 exec flask --app app "$command" "$@"
