@@ -72,6 +72,14 @@ def _spool_with(depth: int) -> Passed:
             "ready",
             {"migrations": "ahead"},
         ),
+        (  # a passing probe may name its state: it still passes
+            [
+                ReadinessCheck("spool", lambda: Passed("draining")),
+                ReadinessCheck("database", _passes, covered_by="spool"),
+            ],
+            "ready",
+            {"spool": "draining", "database": "ok"},
+        ),
     ],
 )
 def test_the_status_follows_from_each_checks_state(checks, status, states):

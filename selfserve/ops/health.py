@@ -8,6 +8,11 @@ each dependency's state: `ok`, or why not (`down`, `behind`, …). The instance 
   check is `unknown` because the one it `depends_on` is down and covered;
 - `not ready` (503) otherwise: it cannot take texts at all.
 A failing check is logged with its name and the kind of error only, never a URL or password.
+
+The outage spool (issue 29) slots in as one more check before the database's, e.g.
+`ReadinessCheck("spool", probe)` whose probe returns `Passed(facts={"spool_depth": n})` or
+raises `NotReady("unwritable")`, with `database_check(engine, covered_by="spool")` in
+selfserve/wiring: a database that is down then gives `degraded` (200) with the depth.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ OK = "ok"
 DOWN = "down"
 AHEAD = "ahead"  # the schema is newer than this code: usable during a rolling deploy
 UNKNOWN = "unknown"  # not checked: a dependency it needs is down
-USABLE = (OK, AHEAD)
 
 
 class NotReady(Exception):
@@ -72,19 +76,18 @@ class Readiness:
         return 503 if self.status == "not ready" else 200
 
 
-def _probe(check: ReadinessCheck) -> tuple[str, Mapping[str, int]]:
+def _probe(check: ReadinessCheck) -> tuple[bool, str, Mapping[str, int]]:
+    """(passed, state, facts) of one check."""
     try:
         passed = check.probe() or Passed()
     except NotReady as failure:
-        state = failure.state
+        return False, failure.state, {}
     except Exception as error:  # noqa: BLE001 - any failure means "not usable"
         log.warning(
             "readiness_check_failed", extra={"check": check.name, "error": type(error).__name__}
         )
-        state = DOWN
-    else:
-        return passed.state, passed.facts
-    return state, {}
+        return False, DOWN, {}
+    return True, passed.state, passed.facts
 
 
 def assess(checks: Sequence[ReadinessCheck]) -> Readiness:
@@ -92,14 +95,19 @@ def assess(checks: Sequence[ReadinessCheck]) -> Readiness:
     judge the instance: ready, degraded or not ready."""
     states: dict[str, str] = {}
     facts: dict[str, int] = {}
+    passed: set[str] = set()
+    failing: list[ReadinessCheck] = []
     for check in checks:
-        if check.depends_on and states.get(check.depends_on) not in USABLE:
+        if check.depends_on and check.depends_on not in passed:
             states[check.name] = UNKNOWN
             continue
-        states[check.name], found = _probe(check)
+        usable, states[check.name], found = _probe(check)
         facts.update(found)
-    failing = [check for check in checks if states[check.name] not in (*USABLE, UNKNOWN)]
-    covered = [check for check in failing if states.get(check.covered_by or "") in USABLE]
+        if usable:
+            passed.add(check.name)
+        else:
+            failing.append(check)
+    covered = [check for check in failing if check.covered_by in passed]
     if len(covered) < len(failing):
         status = "not ready"
     elif covered or UNKNOWN in states.values():
