@@ -12,19 +12,29 @@ from sqlalchemy import Engine, create_engine, make_url, text
 
 from app import create_app
 from selfserve.ops import build_engine, migrate
-from tests.conftest import BASE_DATABASE_URL, DATABASES, TEST_DATABASE_URL
+from tests.conftest import (
+    BASE_DATABASE_URL,
+    DATABASES,
+    TEST_DATABASE_URL,
+    _create_worker_database,
+)
 from tests.schema_dump import differences, schema_of
+
+SCHEMA = "baseline_check"
 
 
 def _scratch_postgres() -> str:
-    """A database of this test's own (the shared test database keeps its migrated schema)."""
-    name = f"{make_url(TEST_DATABASE_URL).database}_baseline"
-    admin = create_engine(BASE_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    """A schema of this test's own in the worker's database (the shared schema keeps its
+    migrated tables); a schema, not a database: DROP DATABASE waits for a checkpoint."""
+    if TEST_DATABASE_URL != BASE_DATABASE_URL:
+        _create_worker_database()
+    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {SCHEMA}"))
     admin.dispose()
-    return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    url = make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=DATABASES)

@@ -97,7 +97,7 @@ def test_alembic_history_at_the_top_lists_the_revisions_in_file_name_order():
     newest_first = re.findall(r"-> (\w+)", listed)
     files = [str(_assigned(path, "revision")) for path in sorted(VERSIONS.glob("*.py"))]
     assert list(reversed(newest_first)) == files
-    assert migrate.known_revisions() == files  # `flask --app app db history`, oldest first
+    assert list(migrate.known_revisions()) == files  # `flask --app app db history`, oldest first
 
 
 def test_a_new_revision_gets_the_next_number_and_the_message_as_its_name():
