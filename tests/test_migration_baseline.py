@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, make_url, text
 
 from app import create_app
 from selfserve.ops import build_engine, migrate
-from tests.conftest import (
+from tests.backends import (
     BASE_DATABASE_URL,
     DATABASES,
     TEST_DATABASE_URL,

@@ -4,12 +4,9 @@ Revision ID: 0001_baseline
 Revises:
 Create Date: 2026-12-08 02:00:00.000000
 
-Each table is created in its final shape: columns in the order the old chain left them (later
-additions at the end, as ALTER TABLE put them), with the same names, types, server defaults,
-constraints and indexes, so a database made here and one made by the old chain are the same
-(tests/test_migration_baseline.py compares them on SQLite and PostgreSQL). A database stamped
-with an old revision is brought here by `flask --app app db upgrade` (selfserve/ops/migrate.py:
-the old chain in migrations/legacy/ finishes, then the stamp becomes 0001_baseline).
+Tables in their final shape, columns in the old chain's order (tests/test_migration_baseline.py
+compares both schemas on SQLite and PostgreSQL). `db upgrade` carries a database stamped with
+an old revision here (selfserve/ops/migrate.py; the old chain is in migrations/legacy/).
 """
 
 from alembic import op
@@ -28,11 +25,9 @@ def _utc() -> selfserve.models.UtcDateTime:
 
 
 def upgrade() -> None:
-    _core_tables()
-    _console_consent_and_landing()
-    _deferred_codes_and_journeys()
-    _referrals_and_data_rights()
-    _abuse_languages_and_warm_ups()
+    for create in (_core_tables, _console_consent_and_landing, _deferred_codes_and_journeys,
+                   _referrals_and_data_rights, _abuse_languages_and_warm_ups):
+        create()
 
 
 def _core_tables() -> None:
@@ -391,13 +386,12 @@ def _abuse_languages_and_warm_ups() -> None:
 
 # Children before the tables their foreign keys point at.
 TABLES_LAST_FIRST = (
-    'warm_ups', 'number_languages', 'screen_keys', 'abuse_counts',
-    'erasures', 'erasure_requests', 'referral_uses', 'referral_codes',
-    'competition_winners', 'loyalty_awards', 'competition_entries', 'competition_draws',
-    'competition_counters', 'birthday_sends', 'birthday_runs', 'deferred_codes',
-    'phone_verifications', 'landing_visits', 'console_users', 'consent_records',
-    'keywords', 'outbound_messages', 'opt_outs', 'issued_coupons', 'inbound_messages',
-    'customers', 'campaigns',
+    'warm_ups', 'number_languages', 'screen_keys', 'abuse_counts', 'erasures', 'erasure_requests',
+    'referral_uses', 'referral_codes', 'competition_winners', 'loyalty_awards',
+    'competition_entries', 'competition_draws', 'competition_counters', 'birthday_sends',
+    'birthday_runs', 'deferred_codes', 'phone_verifications', 'landing_visits', 'console_users',
+    'consent_records', 'keywords', 'outbound_messages', 'opt_outs', 'issued_coupons',
+    'inbound_messages', 'customers', 'campaigns',
 )
 
 
