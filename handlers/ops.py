@@ -4,13 +4,11 @@ and free of secrets and phone numbers (restrict /metrics at the proxy if it must
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, Response, jsonify, request
 
 from handlers.services import services
 from handlers.web import limiter
-from selfserve.ops import metrics, readiness_status, run_checks
+from selfserve.ops import assess, metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -32,24 +30,12 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """200 when every dependency this deployment uses answers; 503 naming the failing ones.
-
-    With only the database failing and the spool writable, 200 and `degraded` with the
-    spool's depth: the host still answers every text (texts/spooled.py)."""
-    errors: dict[str, BaseException] = {}
-    results = run_checks(services().readiness, errors)
-    status, code = readiness_status(results, errors)
-    depth, oldest = services().spool.depth()
-    response = jsonify(
-        status=status,
-        checks={name: "ok" if passed else "failing" for name, passed in results.items()},
-        spool={
-            "depth": depth,
-            "oldest_age_seconds": round(time.time() - oldest, 1) if oldest else 0,
-        },
-    )
+    """Can this instance take texts? `ready` or `degraded` (200) or `not ready` (503), with
+    each dependency's state (`ok`, `down`, `behind`, …) and facts such as a queue's depth."""
+    readiness = assess(services().readiness)
+    response = jsonify(status=readiness.status, checks=readiness.checks, **readiness.facts)
     response.headers["Cache-Control"] = "no-store"
-    return response, code
+    return response, readiness.http_status
 
 
 @bp.get("/metrics")

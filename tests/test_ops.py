@@ -32,8 +32,9 @@ class TestHealth:
         assert response.status_code == 200
         assert response.json == {
             "status": "ready",
-            "checks": {"database": "ok", "queue": "ok", "spool": "ok"},
-            "spool": {"depth": 0, "oldest_age_seconds": 0},
+            "checks": {"spool": "ok", "database": "ok", "migrations": "ok", "queue": "ok"},
+            "spool_depth": 0,
+            "spool_oldest_age_seconds": 0,
         }
 
     def test_readyz_is_degraded_naming_the_database_and_no_secret(self, settings):
@@ -47,12 +48,13 @@ class TestHealth:
             response = application.test_client().get("/readyz")
         finally:
             application.extensions["selfserve"].close()
-        # The database is away but texts are spooled: load balancers keep the host.
+        # The database is down but the spool answers every text: load balancers keep it.
         assert response.status_code == 200
         assert response.json == {
             "status": "degraded",
-            "checks": {"database": "failing", "queue": "ok", "spool": "ok"},
-            "spool": {"depth": 0, "oldest_age_seconds": 0},
+            "checks": {"spool": "ok", "database": "down", "migrations": "unknown", "queue": "ok"},
+            "spool_depth": 0,
+            "spool_oldest_age_seconds": 0,
         }
         assert password not in response.get_data(as_text=True)
 
@@ -64,7 +66,12 @@ class TestHealth:
         finally:
             application.extensions["selfserve"].close()
         assert response.status_code == 503
-        assert response.json["checks"] == {"database": "failing", "queue": "ok", "spool": "ok"}
+        assert response.json["checks"] == {
+            "spool": "ok",
+            "database": "ok",
+            "migrations": "behind",
+            "queue": "ok",
+        }
 
     def test_readyz_checks_redis_when_it_is_configured(self, settings):
         application = create_app(
@@ -75,7 +82,7 @@ class TestHealth:
         finally:
             application.extensions["selfserve"].close()
         assert response.status_code == 503
-        assert response.json["checks"]["redis"] == "failing"
+        assert response.json["checks"]["redis"] == "down"
         assert response.json["checks"]["database"] == "ok"
         assert "hunter2" not in response.get_data(as_text=True)
 

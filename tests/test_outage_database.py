@@ -81,7 +81,7 @@ class Outage:
         return number, answer.status_code, time.monotonic() - started, answer.text
 
     def spool_depth(self) -> int:
-        return httpx.get(self.server.url + "/readyz", timeout=10).json()["spool"]["depth"]
+        return httpx.get(self.server.url + "/readyz", timeout=10).json()["spool_depth"]
 
     def close(self) -> None:
         self.server.stop()

@@ -22,7 +22,10 @@ from selfserve.ops import (
     ReadinessCheck,
     Settings,
     SharedGauge,
+    Spool,
     database_check,
+    migrate,
+    migrations_check,
     queue_check,
     redis_check,
     spool_check,
@@ -190,7 +193,7 @@ def _services(
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
         birthdays=birthdays,
-        readiness=_readiness(core, jobs),
+        readiness=_readiness(core, jobs, outages.spool),
         shared_gauges=_gauges(core, jobs) + spool_gauges(outages.spool.depth) + [_missed(core)],
     )
 
@@ -207,14 +210,20 @@ def _returning(core: Core, compliance: ComplianceWords) -> ReturningCustomers:
     )
 
 
-def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
-    """What /readyz checks: the database, Redis when set, the queue."""
-    redis_url = core.settings.redis_url
+def _readiness(core: Core, jobs: Jobs, spool: Spool) -> list[ReadinessCheck]:
+    """What /readyz checks: the spool, the database, its migrations, Redis when set, the
+    queue."""
+    settings = core.settings
+    redis_url = settings.redis_url
+    head, known = migrate.head_revision(), migrate.known_revisions()
     return [
-        database_check(core.engine, core.settings.database_timeout_seconds),
+        spool_check(settings.spool_path, spool.depth),  # before the database: it covers it
+        database_check(
+            core.engine, covered_by="spool", timeout_seconds=settings.database_timeout_seconds
+        ),
+        migrations_check(core.engine, head, known, migrate.legacy_revisions()),
         *([redis_check(redis_url)] if redis_url else []),
         queue_check(jobs.huey),
-        spool_check(core.settings.spool_path),
     ]
 
 
@@ -235,5 +244,9 @@ def _missed(core: Core) -> SharedGauge:
 def _gauges(core: Core, jobs: Jobs) -> list[SharedGauge]:
     """What /metrics reads from shared state at scrape time."""
     return operational_gauges(
-        core.sessions, core.budget, jobs.huey, core.settings.talon_rate_limit_per_minute
+        core.sessions,
+        core.budget,
+        jobs.huey,
+        core.settings.talon_rate_limit_per_minute,
+        jobs.heartbeat,
     )
