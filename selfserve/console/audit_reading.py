@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, distinct, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from selfserve.models import AuditEvent
@@ -110,8 +110,8 @@ def audit_page(db: Session, chosen: AuditFilter, page: int = 1) -> tuple[list[Au
 
 def audit_choices(db: Session) -> tuple[list[str], list[str]]:
     """The actors and actions in the trail, for the page's filters."""
-    actors = db.scalars(select(distinct(AuditEvent.actor)).order_by(AuditEvent.actor)).all()
-    actions = db.scalars(select(distinct(AuditEvent.action)).order_by(AuditEvent.action)).all()
+    actors = db.scalars(select(AuditEvent.actor).distinct().order_by(AuditEvent.actor)).all()
+    actions = db.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
     return list(actors), list(actions)
 
 
