@@ -11,6 +11,7 @@ from sqlalchemy import select, text, update
 
 from selfserve.console import append_event, mask_numbers
 from selfserve.models import AuditEvent, utcnow
+from tests.conftest import import_campaigns_text
 from tests.console_support import PASSWORD, create_console_user, csrf_token, log_in, post_form
 
 OWNER = "owner@acme.example"
@@ -19,6 +20,15 @@ VIEWER = "viewer@acme.example"
 OLD_REPLY = "Your Spring code: {code} (valid until {expiry:%d %b})"
 NEW_REPLY = "Spring is here! Your code: {code}"
 NUMBER = "+61491570006"
+COMPETITION = """
+[[campaign]]
+slug = "bike"
+name = "Win a bike"
+keywords = ["BIKE"]
+action = "competition"
+closes_at = "2026-01-31T00:00:00"
+reply = "You're in! Entry {entry_number}."
+"""
 
 
 def _logged_in(app, email: str, role: str):
@@ -193,3 +203,32 @@ class TestRetention:
 )
 def test_numbers_are_masked_before_they_are_stored(written, stored):
     assert mask_numbers(written) == stored
+
+
+@pytest.mark.parametrize(
+    ("arguments", "action"),
+    [
+        (["consent", "export", "--reveal"], "consent_export_reveal"),
+        (["customers", "forget", NUMBER, "--yes"], "customer_forget"),
+        (["campaigns", "warm", "spring"], "campaign_warm"),
+        (["competitions", "draw", "bike", "--winners", "1"], "competition_draw"),
+        (["users", "list"], "user_list"),
+    ],
+)
+def test_commands_that_change_data_or_reveal_numbers_are_audited(app, runner, arguments, action):
+    import_campaigns_text(app, COMPETITION)
+    runner.invoke(args=arguments)
+    with app.extensions["selfserve"].sessions() as db:
+        rows = db.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+    assert len(rows) == 1
+    assert rows[0].actor.startswith("cli:")
+    assert "491570006" not in rows[0].target
+
+
+def test_campaigns_import_is_audited_with_the_file_name(app, runner, tmp_path):
+    campaigns = tmp_path / "spring-campaigns.toml"
+    campaigns.write_text(runner.invoke(args=["campaigns", "export"]).output, encoding="utf-8")
+    assert runner.invoke(args=["campaigns", "import", str(campaigns)]).exit_code == 0
+    with app.extensions["selfserve"].sessions() as db:
+        row = db.scalars(select(AuditEvent).where(AuditEvent.action == "campaigns_import")).one()
+    assert (row.target, row.outcome) == ("spring-campaigns.toml", "ok")

@@ -129,3 +129,10 @@ def test_every_console_view_declares_its_role(app):
         and not hasattr(app.view_functions[rule.endpoint], "required_role")
     ]
     assert undeclared == []
+
+
+def test_the_simulator_needs_an_editor_when_twilio_is_live(app, client):
+    viewer = _as(app, client, VIEWER, "viewer")
+    assert viewer.get("/dev/phone").status_code == 403
+    editor = _as(app, app.test_client(), EDITOR, "editor")
+    assert editor.get("/dev/phone").status_code == 200
