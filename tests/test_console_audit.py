@@ -95,9 +95,9 @@ class TestTheOwnersPage:
         rows = _csv_rows(owner.get("/admin/audit.csv").get_data(as_text=True))
         found = {(row["actor"], row["action"], row["outcome"]) for row in rows}
         assert (OWNER, "login", "failed") in found
-        assert (VIEWER, "pause_campaign", "refused: needs editor") in found
+        assert (VIEWER, "pause_campaign", "refused (403): needs editor") in found
         page = owner.get(f"/admin/audit?actor={VIEWER}").get_data(as_text=True)
-        assert "refused: needs editor" in page
+        assert "refused (403): needs editor" in page
         assert (
             "login"
             not in owner.get(f"/admin/audit?actor={VIEWER}&action=pause_campaign")

@@ -59,7 +59,7 @@ class TestViewer:
         assert "editor role" in answer.get_data(as_text=True)
         assert _reply(app) == before
         refused = _audit_rows(app)[-1]
-        assert (refused.actor, refused.outcome) == (VIEWER, "refused: needs editor")
+        assert (refused.actor, refused.outcome) == (VIEWER, "refused (403): needs editor")
 
     def test_a_post_without_a_csrf_token_is_the_same_403(self, app, viewer):
         answer = viewer.post("/admin/campaigns/spring/pause")

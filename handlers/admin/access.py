@@ -65,7 +65,7 @@ def refuse(needed: str) -> tuple[str, int]:
     """The 403 page saying which role is needed; the attempt goes into the audit trail."""
     action = (request.endpoint or "unknown").rpartition(".")[2]
     target = str(next(iter((request.view_args or {}).values()), request.path))
-    audit(action, target, outcome=f"refused: needs {needed}")
+    audit(action, target, outcome=f"refused (403): needs {needed}")
     log.info("console_refused", extra={"action": action, "needed": needed})
     message = (
         f"This needs the {needed} role; your account is a {current_user.role}. "
