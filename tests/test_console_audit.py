@@ -199,6 +199,8 @@ class TestRetention:
         ("+61491570006", "+61 4•• ••• •06"),
         ("call +61 491 570 006 now", "call +61 4•• ••• •06 now"),
         ("campaign 34, app 12", "campaign 34, app 12"),
+        ("opens 2026-03-01 09:00", "opens 2026-03-01 09:00"),
+        ("0491 570 006", "••••••••06"),
     ],
 )
 def test_numbers_are_masked_before_they_are_stored(written, stored):

@@ -83,9 +83,11 @@ def change_role(user_id: int) -> Response:
         flash(f"Could not change the role: {error}.", "error")
         return redirect(url_for("admin.users_page"))
     audit("user_role", account.email, changes={"role": {"before": old_role, "after": changed.role}})
+    flash(f"{changed.email} now has the {changed.role} role.", "success")
     if changed.id == current_user.id:
         renew_session(changed)  # a privilege change: a new session id, at the new generation
-    flash(f"{changed.email} now has the {changed.role} role.", "success")
+        if changed.role != "owner":
+            return redirect(url_for("admin.dashboard_page"))  # this page is for owners
     return redirect(url_for("admin.users_page"))
 
 

@@ -26,11 +26,21 @@ from selfserve.models import AuditAnchor, AuditEvent, utcnow
 GENESIS = ""  # the previous hash of the first row ever written
 _LOCK_KEY = 3_000_030  # PostgreSQL advisory lock: one writer extends the chain at a time
 _PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{6,}\d(?!\w)")
+_DATE = re.compile(r"^\d{4}-\d\d-\d\d")
+MIN_PHONE_DIGITS = 9  # shorter runs are ids, amounts, dates; no mobile number is that short
+
+
+def _masked_match(found: re.Match[str]) -> str:
+    text_value = found.group(0)
+    digits = sum(char.isdigit() for char in text_value)
+    if digits < MIN_PHONE_DIGITS or _DATE.match(text_value):
+        return text_value
+    return mask_phone(text_value)
 
 
 def mask_numbers(text_value: str) -> str:
     """`text_value` with anything that looks like a phone number masked."""
-    return _PHONE.sub(lambda found: mask_phone(found.group(0)), text_value)
+    return _PHONE.sub(_masked_match, text_value)
 
 
 def _masked(value: Any) -> Any:
