@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-from selfserve.console import append_event, mask_numbers
+from selfserve.console import append_event, mask_numbers, verify_chain
 from selfserve.models import AuditEvent, utcnow
 from tests.conftest import import_campaigns_text
 from tests.console_support import PASSWORD, create_console_user, csrf_token, log_in, post_form
@@ -234,3 +234,21 @@ def test_campaigns_import_is_audited_with_the_file_name(app, runner, tmp_path):
     with app.extensions["selfserve"].sessions() as db:
         row = db.scalars(select(AuditEvent).where(AuditEvent.action == "campaigns_import")).one()
     assert (row.target, row.outcome) == ("spring-campaigns.toml", "ok")
+
+
+def test_the_worker_prunes_past_retention_and_says_so_in_the_trail(app):
+    with app.extensions["selfserve"].writes.begin() as db:
+        append_event(
+            db,
+            at=utcnow() - timedelta(days=401),
+            actor="cli:ops",
+            action="old",
+            target="",
+            outcome="ok",
+        )
+        append_event(db, at=utcnow(), actor="cli:ops", action="new", target="", outcome="ok")
+    assert app.extensions["selfserve"].jobs.prune_audit() == 1
+    with app.extensions["selfserve"].sessions() as db:
+        actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert verify_chain(db).is_intact
+    assert actions == ["new", "audit_prune"]

@@ -7,10 +7,9 @@ from collections.abc import Callable
 
 import click
 
-from selfserve.commands.audited import audit_cli
+from selfserve.commands.audited import audit_cli, cli_actor
 from selfserve.commands.groups import group_with, write_output
-from selfserve.console import audit_csv, prune_before, verify_chain
-from selfserve.models import utcnow
+from selfserve.console import AuditRetention, audit_csv, verify_chain
 from selfserve.services import Services
 
 GetServices = Callable[[], Services]
@@ -59,10 +58,8 @@ def export(get_services: GetServices, file: str | None) -> None:
 @click.command("prune")
 @click.pass_obj
 def prune(get_services: GetServices) -> None:
-    """Delete rows older than AUDIT_RETENTION_DAYS; the chain stays checkable (run daily)."""
+    """Delete rows older than AUDIT_RETENTION_DAYS now (the worker does it daily)."""
     services = get_services()
     days = services.settings.audit_retention_days
-    with services.writes.begin() as db:
-        removed = prune_before(db, utcnow(), days)
-    audit_cli(services, "audit_prune", f"older than {days} days", changes={"rows": removed})
+    removed = AuditRetention(services.writes, days).prune_now(actor=cli_actor())
     click.echo(f"pruned {removed} audit rows older than {days} days")

@@ -8,7 +8,13 @@ import `journeys`, `coupons` and everything below; never `texts`, `landing` or `
 
 from selfserve.console.activity import dashboard
 from selfserve.console.audit import AuditTrail, append_event, field_changes, mask_numbers
-from selfserve.console.audit_checks import AuditProblem, Verification, prune_before, verify_chain
+from selfserve.console.audit_checks import (
+    AuditProblem,
+    AuditRetention,
+    Verification,
+    prune_before,
+    verify_chain,
+)
 from selfserve.console.audit_reading import (
     AuditEntry,
     AuditFilter,
@@ -58,6 +64,7 @@ __all__ = [
     "AuditEntry",
     "AuditFilter",
     "AuditProblem",
+    "AuditRetention",
     "AuditTrail",
     "ConsentCount",
     "ConsoleAccount",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.console.audit import GENESIS, row_hash
-from selfserve.models import AuditAnchor, AuditEvent
+from selfserve.console.audit import GENESIS, append_event, row_hash
+from selfserve.models import AuditAnchor, AuditEvent, utcnow
 
 VERIFY_BATCH = 1000  # rows read at a time: the trail can be long
 
@@ -110,3 +111,33 @@ def prune_before(db: Session, now: datetime, retention_days: int) -> int:
     db.execute(delete(AuditEvent).where(AuditEvent.id <= last_old.id))
     db.flush()
     return int(count or 0)
+
+
+class AuditRetention:
+    """AUDIT_RETENTION_DAYS applied: the worker runs `prune_now` daily, `audit prune` on demand."""
+
+    def __init__(
+        self,
+        writes: sessionmaker[Session],
+        retention_days: int,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._writes = writes
+        self._retention_days = retention_days
+        self._clock = clock
+
+    def prune_now(self, actor: str = "system:worker") -> int:
+        """Prune rows past retention and record that it happened; returns how many."""
+        with self._writes.begin() as db:
+            removed = prune_before(db, self._clock(), self._retention_days)
+            append_event(
+                db,
+                at=self._clock(),
+                actor=actor,
+                action="audit_prune",
+                target=f"older than {self._retention_days} days",
+                outcome="ok",
+                address="localhost",
+                changes={"rows": removed},
+            )
+        return removed

@@ -67,6 +67,7 @@ class Jobs:
         birthdays: Callable[[], Birthdays],
         awards: Awards,
         warm_up: Callable[[str, float], bool] | None = None,
+        prune_audit: Callable[[], int] | None = None,
         retry_base_seconds: float = 2.0,
         retry_max_seconds: float = 120.0,
     ) -> None:
@@ -76,6 +77,7 @@ class Jobs:
         self._birthdays = birthdays  # a fresh Birthdays (and clock) for each run
         self._awards = awards
         self._warm_up = warm_up  # run one slice; True when more remains
+        self._prune_audit = prune_audit  # AUDIT_RETENTION_DAYS, applied once a day
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
         self._deliver_code = huey.task(name="deliver_deferred_code")(self._run_deliver_code)
@@ -85,6 +87,9 @@ class Jobs:
         self._warm_up_slice = huey.task(name="warm_up")(self._run_warm_up)
         self.birthday_tick = huey.periodic_task(crontab(minute="*"), name="birthday_tick")(
             self._run_tick
+        )
+        self.audit_prune = huey.periodic_task(crontab(minute="17", hour="3"), name="audit_prune")(
+            self.prune_audit
         )
 
     def enqueue_code(
@@ -138,6 +143,10 @@ class Jobs:
     def tick(self) -> int:
         """Run the birthday campaigns that are due and re-enqueue lost jobs; returns runs."""
         return len(self._birthdays().run_due())
+
+    def prune_audit(self) -> int:
+        """Delete audit rows past their retention; returns how many (0 when not wired)."""
+        return self._prune_audit() if self._prune_audit is not None else 0
 
     def _run_warm_up(self, campaign_slug: str, share: float) -> None:
         if self._warm_up is not None and self._warm_up(campaign_slug, share):
@@ -211,7 +220,8 @@ class Sweeper:
 def build_consumer(huey: Huey, threads: int) -> Consumer:
     """Huey's consumer with worker threads polling briskly (deferred codes should be prompt).
 
-    Its scheduler runs the periodic tasks (the journeys' birthday tick, every minute).
+    Its scheduler runs the periodic tasks (the journeys' birthday tick, every minute; the
+    audit trail's retention, daily at 03:17 UTC).
     """
     return huey.create_consumer(
         workers=threads,

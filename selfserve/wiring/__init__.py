@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from selfserve.console import AuditTrail, PasswordPolicy, PwnedPasswords
+from selfserve.console import AuditRetention, AuditTrail, PasswordPolicy, PwnedPasswords
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Awards, Birthdays
 from selfserve.models import utcnow
@@ -123,6 +123,7 @@ def build_jobs(
         birthdays=birthdays,
         awards=awards,
         warm_up=warm_ups.run_slice,
+        prune_audit=AuditRetention(core.writes, settings.audit_retention_days).prune_now,
         retry_base_seconds=settings.talon_retry_base_seconds,
         retry_max_seconds=settings.talon_retry_max_seconds,
     )
