@@ -66,3 +66,8 @@ class OutboundMessage(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     # MMS: the picture Twilio attaches (the code's barcode PNG, campaign `mms = true`).
     media_url: Mapped[str | None] = mapped_column(String(512))
+    # WhatsApp (sms/whatsapp.py): the channel it goes by, and the campaign's approved Content
+    # template (sid and JSON variables) for when the 24-hour window has closed.
+    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
+    content_sid: Mapped[str | None] = mapped_column(String(34))
+    content_variables: Mapped[str | None] = mapped_column(Text)
