@@ -34,6 +34,9 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column('content_sid', sa.String(length=34), nullable=True))
         batch_op.add_column(sa.Column('content_variables', sa.Text(), nullable=True))
+        batch_op.add_column(
+            sa.Column('template_only', sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     with op.batch_alter_table('deferred_codes', schema=None) as batch_op:
         batch_op.add_column(
             sa.Column('channel', sa.String(length=16), server_default='sms', nullable=False)
@@ -50,6 +53,7 @@ def downgrade() -> None:
     with op.batch_alter_table('deferred_codes', schema=None) as batch_op:
         batch_op.drop_column('channel')
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.drop_column('template_only')
         batch_op.drop_column('content_variables')
         batch_op.drop_column('content_sid')
         batch_op.drop_column('channel')

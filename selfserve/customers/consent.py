@@ -169,9 +169,7 @@ def pending_subscription(
     return consent
 
 
-def revoke(
-    db: Session, phone_e164: str, method: str, wording: str, channel: str = "sms"
-) -> bool:
+def revoke(db: Session, phone_e164: str, method: str, wording: str, channel: str = "sms") -> bool:
     """Record a revoke unless the number's newest record is one already; True when recorded.
 
     The revoke names the campaign and source of the consent it ends, so counts per campaign

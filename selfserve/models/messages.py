@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selfserve.models.base import Base, utcnow
@@ -71,3 +71,5 @@ class OutboundMessage(Base):
     channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
     content_sid: Mapped[str | None] = mapped_column(String(34))
     content_variables: Mapped[str | None] = mapped_column(Text)
+    # Twilio refused the free-form message (63016): only the template may go now.
+    template_only: Mapped[bool] = mapped_column(default=False, server_default=false())

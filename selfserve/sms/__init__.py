@@ -18,7 +18,7 @@ from selfserve.sms.outbox import (
     RetryPolicy,
     backoff_seconds,
 )
-from selfserve.sms.senders import SandboxSender, SmsSender, TwilioSender, record_status
+from selfserve.sms.senders import SandboxSender, SmsSender, Template, TwilioSender, record_status
 from selfserve.sms.words import (
     FORGET_CONFIRMATION,
     FORGET_REQUEST,
@@ -47,6 +47,7 @@ __all__ = [
     "SKIPPED",
     "SandboxSender",
     "SmsSender",
+    "Template",
     "TwilioSender",
     "WAITING",
     "backoff_seconds",
