@@ -23,7 +23,8 @@ def import_file(runner, tmp_path, fields: str):
 
 
 def test_a_template_with_its_code_variable_imports_and_exports_again(runner, tmp_path):
-    fields = f'whatsapp_template = "{SID}"\nwhatsapp_variables = {{"1" = "{{first_name}}", "2" = "{{code}}"}}'
+    variables = 'whatsapp_variables = {"1" = "{first_name}", "2" = "{code}"}'
+    fields = f'whatsapp_template = "{SID}"\n{variables}'
     assert import_file(runner, tmp_path, fields).exit_code == 0
     exported = tmp_path / "exported.toml"
     assert runner.invoke(args=["campaigns", "export", str(exported)]).exit_code == 0
