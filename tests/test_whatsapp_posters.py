@@ -1,5 +1,5 @@
-"""WhatsApp posters: `posters make SLUG --mode whatsapp` encodes a wa.me link with the keyword,
-read back by zbarimg (an independent reader), through the app's own CLI and settings."""
+"""WhatsApp posters and pages: `posters make SLUG --mode whatsapp` encodes a wa.me link with the
+keyword, read back by zbarimg (an independent reader); landing pages offer the same link."""
 
 from __future__ import annotations
 
@@ -72,3 +72,19 @@ def test_without_whatsapp_set_up_the_command_says_what_to_set(runner, tmp_path):
     result = runner.invoke(args=[*args, str(tmp_path)])
     assert result.exit_code != 0
     assert "WHATSAPP_NUMBER" in result.output
+
+
+class TestLandingPage:
+    def test_it_offers_whatsapp_beside_the_sms_link_when_set_up(self, settings):
+        application = create_app(replace(settings, whatsapp_number=WHATSAPP_NUMBER))
+        import_campaigns_text(application, SPRING_CAMPAIGNS)
+        page = application.test_client().get("/q/spring").get_data(as_text=True)
+        application.extensions["selfserve"].close()
+        assert 'href="https://wa.me/61480000099?text=SPRING"' in page
+        assert "Get it on WhatsApp" in page
+        assert 'href="sms:' in page
+
+    def test_without_whatsapp_there_is_no_whatsapp_link(self, client):
+        page = client.get("/q/spring").get_data(as_text=True)
+        assert "wa.me" not in page
+        assert "WhatsApp" not in page
