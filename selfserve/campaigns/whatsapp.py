@@ -70,10 +70,13 @@ def _placeholders(name: str, text: str, problem: Callable[[str, str], None]) -> 
     return found
 
 
-def whatsapp_template(campaign: CampaignSpec, values: Mapping[str, Any]) -> Template | None:
-    """The campaign's template with every variable filled in, or None when it has none."""
+def whatsapp_template(
+    campaign: CampaignSpec, values: Mapping[str, Any], channel: str = "whatsapp"
+) -> Template | None:
+    """The campaign's template with every variable filled in, or None when it has none (or
+    the text goes by another `channel`)."""
     sid = campaign.option("whatsapp_template")
-    if not sid:
+    if not sid or channel != "whatsapp":
         return None
     variables = campaign.option("whatsapp_variables") or {}
     fields = {"name": campaign.name, **values}

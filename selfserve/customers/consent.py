@@ -208,6 +208,15 @@ def marketing_skip_reason(db: Session, phone_e164: str, channel: str = "sms") ->
     return None
 
 
+def marketing_channel(db: Session, phone_e164: str) -> str | None:
+    """Where a marketing text may reach this person: WhatsApp when they consented there (and
+    did not stop it), else SMS on the same terms; None when neither."""
+    for channel in ("whatsapp", "sms"):
+        if marketing_skip_reason(db, phone_e164, channel) is None:
+            return channel
+    return None
+
+
 def import_consent(db: Session, phone_e164: str, given_on: datetime | None) -> bool:
     """Record a directory's `sms_consent=yes`, once; True when a record was added."""
     return _consent_once(

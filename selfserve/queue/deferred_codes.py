@@ -341,10 +341,10 @@ class DeferredCodes:
     def _template(self, claimed: _Claimed, owed: OwedText) -> Template | None:
         """On WhatsApp, the campaign's template for when the 24-hour window has closed."""
         campaign = self._campaigns.by_slug(claimed.campaign_slug)
-        if claimed.channel != "whatsapp" or campaign is None:
+        if campaign is None:
             return None
         values = {"first_name": claimed.first_name, "code": owed.code, "keyword": claimed.keyword}
-        return whatsapp_template(campaign, values)
+        return whatsapp_template(campaign, values, claimed.channel)
 
     def _end(
         self, claimed: _Claimed, attempt: int, state: str, outcome: str, detail: str | None
