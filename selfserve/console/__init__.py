@@ -7,6 +7,7 @@ rehearsal of a campaign. It may import `journeys`, `coupons` and everything belo
 """
 
 from selfserve.console.activity import dashboard
+from selfserve.console.channel_stats import channel_counts, whatsapp_failures
 from selfserve.console.charts import daily_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
 from selfserve.console.log_entries import log_filters, message_log
@@ -52,6 +53,7 @@ __all__ = [
     "conversation",
     "create_user",
     "daily_chart",
+    "channel_counts",
     "daily_stats",
     "dashboard",
     "find_user",
@@ -67,5 +69,6 @@ __all__ = [
     "render_poster",
     "set_password",
     "source_chart",
+    "whatsapp_failures",
     "write_posters",
 ]

@@ -25,6 +25,7 @@ class SentText:
     message_sid: str
     body: str
     sent_at: datetime
+    channel: str = "sms"  # sms | whatsapp: the simulator's switch when it was sent
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Bubble:
     text: str
     at: datetime
     note: str = ""  # what came of it (outcome) or how it was sent (purpose)
+    channel: str = "sms"  # sms | whatsapp
 
 
 def conversation(
@@ -68,19 +70,24 @@ def conversation(
         }
     bubbles: list[Bubble] = []
     for text in sent:
-        bubbles.append(Bubble(True, text.body, text.sent_at))
+        channel = text.channel
+        bubbles.append(Bubble(True, text.body, text.sent_at, channel=channel))
         row = replies.get(text.message_sid)
         if row is not None and row.reply:
             at = max(row.received_at, text.sent_at)
-            bubbles.append(Bubble(False, row.reply, at, row.outcome or ""))
+            bubbles.append(Bubble(False, row.reply, at, row.outcome or "", channel))
         elif row is not None and row.outcome:
-            bubbles.append(Bubble(False, "", max(row.received_at, text.sent_at), row.outcome))
+            at = max(row.received_at, text.sent_at)
+            bubbles.append(Bubble(False, "", at, row.outcome, channel))
         elif row is None and (answered or {}).get(text.message_sid):
-            bubbles.append(Bubble(False, (answered or {})[text.message_sid], text.sent_at))
+            reply = (answered or {})[text.message_sid]
+            bubbles.append(Bubble(False, reply, text.sent_at, channel=channel))
     query = select(OutboundMessage).where(OutboundMessage.to_e164 == phone_e164)
     if outbox_since is not None:
         query = query.where(OutboundMessage.created_at >= outbox_since)
     for message in db.scalars(query.order_by(OutboundMessage.created_at).limit(200)):
-        bubbles.append(Bubble(False, message.body, message.created_at, message.purpose))
+        bubbles.append(
+            Bubble(False, message.body, message.created_at, message.purpose, message.channel)
+        )
     bubbles.sort(key=lambda bubble: bubble.at)
     return bubbles

@@ -108,7 +108,7 @@ class WhatsAppDelivery:
                     raise SmsError(
                         f"WhatsApp refused ({refused}) and SMS opted out", refused, permanent=True
                     )
-            self._set(outbound_id, channel="sms")
+            self._set(outbound_id, channel="sms", error_code=refused)  # shown in the console
             log.info("whatsapp_sent_by_sms", extra={"to": mask_phone(row.to_e164), "code": refused})
             return _counted("sms_fallback", self._sender.send(row.to_e164, row.body, row.media_url))
         WHATSAPP_OUTBOUND.labels("dropped").inc()
