@@ -129,3 +129,12 @@ class TestDoubleOptInOnWhatsApp:
         header, row = result.output.strip().splitlines()[:2]
         assert header.split(",")[2] == "channel"
         assert row.split(",")[2] == "whatsapp"
+
+
+class TestForget:
+    def test_forget_on_whatsapp_erases_the_whatsapp_contact(self, app, client):
+        send_text(client, "SPRING", WHATSAPP)
+        send_text(client, "FORGET ME", WHATSAPP)
+        reply = reply_text(send_text(client, "FORGET", WHATSAPP))
+        assert reply
+        assert rows(app, WhatsAppContact) == []

@@ -167,8 +167,8 @@ class TwilioSender:
         """`whatsapp:`-prefixed To and From (or the Messaging Service); a template replaces
         Body and media: Twilio fails template text sent as Body (63016)."""
         fields: dict[str, object] = {"to": f"whatsapp:{address}"}
-        if self._whatsapp_from:
-            fields["from_"] = f"whatsapp:{self._whatsapp_from}"
+        if self._whatsapp_from or not self._service:  # else the Messaging Service's sender
+            fields["from_"] = f"whatsapp:{self._whatsapp_from or self._from}"
         else:
             fields["messaging_service_sid"] = self._service
         if template is not None:
