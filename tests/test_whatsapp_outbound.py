@@ -72,6 +72,8 @@ def owe_a_code(app, talon_stand_in, sender: str = "whatsapp:" + NUMBER) -> None:
     services = app.extensions["selfserve"]
     for deferred_id, attempt in services.deferred_codes.overdue() or [(1, 0)]:
         services.deferred_codes.deliver(deferred_id, attempt)
+    # With a worker running, the worker may have taken the job: wait for its outcome.
+    wait_for(lambda: outbound(app) and outbound(app)[0].status != "claimed", what="the send")
 
 
 def close_our_window(app, person: str = NUMBER) -> None:
@@ -160,6 +162,7 @@ class TestStatusCallbacks:
         self, with_template, talon_stand_in, twilio_stand_in, wa_worker
     ):
         owe_a_code(with_template, talon_stand_in)
+        wait_for(lambda: twilio_stand_in.messages, what="the free-form message")
         self.status(with_template, twilio_stand_in.messages[0].sid, 63016)
         wait_for(lambda: len(twilio_stand_in.messages) == 2, what="the template")
         assert twilio_stand_in.messages[1].content_sid == SID
@@ -168,6 +171,7 @@ class TestStatusCallbacks:
         self, wa_app, talon_stand_in, twilio_stand_in, wa_worker
     ):
         owe_a_code(wa_app, talon_stand_in)
+        wait_for(lambda: twilio_stand_in.messages, what="the free-form message")
         self.status(wa_app, twilio_stand_in.messages[0].sid, 63016)
         wait_for(lambda: len(twilio_stand_in.messages) == 2, what="the SMS")
         assert twilio_stand_in.messages[1].to == NUMBER

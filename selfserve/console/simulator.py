@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,18 +71,10 @@ def conversation(
         }
     bubbles: list[Bubble] = []
     for text in sent:
-        channel = text.channel
-        bubbles.append(Bubble(True, text.body, text.sent_at, channel=channel))
-        row = replies.get(text.message_sid)
-        if row is not None and row.reply:
-            at = max(row.received_at, text.sent_at)
-            bubbles.append(Bubble(False, row.reply, at, row.outcome or "", channel))
-        elif row is not None and row.outcome:
-            at = max(row.received_at, text.sent_at)
-            bubbles.append(Bubble(False, "", at, row.outcome, channel))
-        elif row is None and (answered or {}).get(text.message_sid):
-            reply = (answered or {})[text.message_sid]
-            bubbles.append(Bubble(False, reply, text.sent_at, channel=channel))
+        bubbles.append(Bubble(True, text.body, text.sent_at, channel=text.channel))
+        answer = _answer_to(text, replies.get(text.message_sid), answered or {})
+        if answer is not None:
+            bubbles.append(answer)
     query = select(OutboundMessage).where(OutboundMessage.to_e164 == phone_e164)
     if outbox_since is not None:
         query = query.where(OutboundMessage.created_at >= outbox_since)
@@ -91,3 +84,13 @@ def conversation(
         )
     bubbles.sort(key=lambda bubble: bubble.at)
     return bubbles
+
+
+def _answer_to(text: SentText, row: Any, answered: Mapping[str, str]) -> Bubble | None:
+    """Our answer to one text: the message log's reply (or outcome), else the webhook's."""
+    if row is not None and (row.reply or row.outcome):
+        at = max(row.received_at, text.sent_at)
+        return Bubble(False, row.reply or "", at, row.outcome or "", text.channel)
+    if row is None and answered.get(text.message_sid):
+        return Bubble(False, answered[text.message_sid], text.sent_at, channel=text.channel)
+    return None
