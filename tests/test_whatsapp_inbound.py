@@ -68,6 +68,11 @@ class TestBusinessScopedSender:
         assert contact.person == scoped_person(SCOPED_ID)
         assert contact.address == SCOPED_ID
 
+    @pytest.mark.parametrize("scoped_id", ["US.ENT.11815799212886844830", "BR.1502576394655843"])
+    def test_other_scoped_id_forms_get_a_code(self, client, scoped_id):
+        reply = reply_text(send_text(client, "SPRING", "whatsapp:" + scoped_id))
+        assert reply.startswith("Your Spring code: ")
+
     def test_a_scoped_id_never_shows_in_the_message_log(self, app, client):
         send_text(client, "SPRING", "whatsapp:" + SCOPED_ID)
         (message,) = rows(app, InboundMessage)

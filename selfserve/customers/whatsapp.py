@@ -25,8 +25,9 @@ from selfserve.models import WhatsAppContact
 
 WINDOW = timedelta(hours=24)
 SCOPED_PREFIX = "wa."
-# Two-letter country, a dot, alphanumerics (a parent id adds `ENT.`), up to 128 of them.
-SCOPED_ID = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
+# Two-letter country, a dot, up to 128 letters and digits (a parent id adds `ENT.`); a
+# little more is accepted (`_`, `-`, `.`) so a format change never turns a person away.
+SCOPED_ID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9][A-Za-z0-9._-]{0,139}$")
 
 
 def is_scoped_id(address: str) -> bool:
