@@ -222,3 +222,13 @@ class TestErrorCodes:
         )
         assert twilio_stand_in.messages == []
         assert outbound(wa_app)[0].detail.startswith("dropped")
+
+
+def test_whatsapp_number_is_the_sender_when_no_sender_is_named(
+    settings, talon_stand_in, twilio_stand_in
+):
+    application = create_app(replace(settings, whatsapp_number="+61480000077"))
+    import_campaigns_text(application, SPRING_CAMPAIGNS)
+    owe_a_code(application, talon_stand_in)
+    application.extensions["selfserve"].close()
+    assert twilio_stand_in.messages[0].sender == "whatsapp:+61480000077"
