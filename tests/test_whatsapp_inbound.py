@@ -3,12 +3,22 @@ per-channel STOP and consent, the 24-hour window each inbound message opens."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 
+from app import create_app
 from selfserve.customers import is_whatsapp_opted_out, scoped_person
 from selfserve.models import ConsentRecord, InboundMessage, OptOut, WhatsAppContact
-from tests.conftest import import_campaigns_text, inbound_form, post_signed, reply_text, send_text
+from tests.conftest import (
+    SPRING_CAMPAIGNS,
+    import_campaigns_text,
+    inbound_form,
+    post_signed,
+    reply_text,
+    send_text,
+)
 
 NUMBER = "+61491570156"
 WHATSAPP = "whatsapp:" + NUMBER
@@ -95,12 +105,22 @@ class TestProfileName:
 class TestStopPerChannel:
     def test_stop_on_whatsapp_is_confirmed_and_stops_whatsapp_only(self, app, client):
         confirmation = reply_text(send_text(client, "STOP", WHATSAPP))
-        assert confirmation
+        assert "no more WhatsApp messages" in confirmation
         assert reply_text(send_text(client, "SPRING", WHATSAPP)) is None
         assert reply_text(send_text(client, "SPRING", NUMBER)).startswith("Your Spring code")
         assert rows(app, OptOut) == []
         with app.extensions["selfserve"].sessions() as db:
             assert is_whatsapp_opted_out(db, NUMBER)
+
+    def test_stop_in_french_on_whatsapp_is_confirmed_in_french(self, settings):
+        application = create_app(replace(settings, sms_languages="en,fr"))
+        import_campaigns_text(application, SPRING_CAMPAIGNS)
+        client = application.test_client()
+        confirmation = reply_text(send_text(client, "ARRET", WHATSAPP))
+        assert "plus de messages WhatsApp" in confirmation
+        assert reply_text(send_text(client, "SPRING", WHATSAPP)) is None
+        assert reply_text(send_text(client, "SPRING", NUMBER)).startswith("Your Spring code")
+        application.extensions["selfserve"].close()
 
     def test_a_typo_of_stop_on_whatsapp_stops_it(self, client):
         send_text(client, "STPO", WHATSAPP)

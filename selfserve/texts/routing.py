@@ -171,7 +171,9 @@ class Router:
             self._set_stopped(db, phone, True, channel)
             # Twilio confirms its own words itself; a word only we understood, we confirm.
             quiet = word.twilio_confirms and not whatsapp
-            return Outcome(None if quiet else self._wording.opted_out(word.language), "opted_out")
+            return Outcome(
+                None if quiet else self._wording.opted_out(word.language, channel), "opted_out"
+            )
         if normalise_body(body) in CONFIRM_WORDS and not opt_out_type:
             confirmed = self._confirm_subscription(db, phone, channel)
             if confirmed is not None:
@@ -181,7 +183,9 @@ class Router:
         if word is not None and word.kind is Compliance.OPT_IN:
             self._set_stopped(db, phone, False, channel)
             quiet = word.twilio_confirms and not whatsapp
-            return Outcome(None if quiet else self._wording.opted_in(word.language), "opted_in")
+            return Outcome(
+                None if quiet else self._wording.opted_in(word.language, channel), "opted_in"
+            )
         if word is not None and word.kind is Compliance.HELP:
             return Outcome(self._wording.help(word.language), "help")
         return None
