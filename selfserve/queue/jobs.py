@@ -24,11 +24,13 @@ from huey.consumer import Consumer
 
 from selfserve.journeys import RETRY, Awards, Birthdays
 from selfserve.queue.deferred_codes import DeferredCodes
+from selfserve.queue.heartbeat import WorkerHeartbeat
 from selfserve.sms import Outbox, backoff_seconds
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "selfserve"
+SHUTDOWN_SECONDS = 8.0  # within a container's 10 s stop timeout
 AWARD_ATTEMPTS = 8  # after these, a still-failing award waits for the customer's next text
 
 
@@ -71,6 +73,8 @@ class Jobs:
         retry_max_seconds: float = 120.0,
     ) -> None:
         self.huey = huey
+        self.heartbeat = WorkerHeartbeat(huey)  # /metrics: is any worker consuming?
+        self.heartbeat.listen()
         self._codes = codes
         self._outbox = outbox
         self._birthdays = birthdays  # a fresh Birthdays (and clock) for each run
@@ -212,8 +216,13 @@ def build_consumer(huey: Huey, threads: int) -> Consumer:
     """Huey's consumer with worker threads polling briskly (deferred codes should be prompt).
 
     Its scheduler runs the periodic tasks (the journeys' birthday tick, every minute).
+    SIGTERM (what `docker stop` and systemd send) stops it gracefully: no new job starts and
+    a job in flight gets SHUTDOWN_SECONDS to finish (SIGINT stops at once). One still running
+    then is safe to cut short: its database row is the record, and the sweeper hands it on.
     """
     return huey.create_consumer(
+        graceful_signal="TERM",
+        shutdown_timeout=SHUTDOWN_SECONDS,
         workers=threads,
         worker_type="thread",
         periodic=True,

@@ -22,6 +22,8 @@ from selfserve.ops import (
     Settings,
     SharedGauge,
     database_check,
+    migrate,
+    migrations_check,
     queue_check,
     redis_check,
 )
@@ -173,10 +175,12 @@ def _services(
 
 
 def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
-    """What /readyz checks: the database, Redis when set, the queue."""
+    """What /readyz checks: the database, its migrations, Redis when set, the queue."""
     redis_url = core.settings.redis_url
+    head, known = migrate.head_revision(), migrate.known_revisions()
     return [
         database_check(core.engine),
+        migrations_check(core.engine, head, known, migrate.legacy_revisions()),
         *([redis_check(redis_url)] if redis_url else []),
         queue_check(jobs.huey),
     ]
@@ -185,5 +189,9 @@ def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
 def _gauges(core: Core, jobs: Jobs) -> list[SharedGauge]:
     """What /metrics reads from shared state at scrape time."""
     return operational_gauges(
-        core.sessions, core.budget, jobs.huey, core.settings.talon_rate_limit_per_minute
+        core.sessions,
+        core.budget,
+        jobs.huey,
+        core.settings.talon_rate_limit_per_minute,
+        jobs.heartbeat,
     )
