@@ -67,7 +67,7 @@ def test_the_baseline_builds_the_schema_the_old_chain_built(empty_engine):
         connection.execute(text("DROP TABLE alembic_version"))
     assert schema_of(empty_engine) == {}
 
-    migrate.upgrade(empty_engine, migrate.BASELINE)  # later revisions change the schema on
+    migrate.upgrade(empty_engine, migrate.BASELINE)
 
     assert migrate.stamped_revision(empty_engine) == migrate.BASELINE
     assert len(old_chain) >= 27

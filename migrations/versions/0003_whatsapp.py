@@ -1,7 +1,7 @@
 """WhatsApp: the channel of outbound texts, owed codes and consent; WhatsApp contacts
 
-Revision ID: 0002_whatsapp
-Revises: 0001_baseline
+Revision ID: 0003_whatsapp
+Revises: 0002_console_security
 Create Date: 2026-12-08 01:40:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import selfserve.models
 
 
-revision = '0002_whatsapp'
-down_revision = '0001_baseline'
+revision = '0003_whatsapp'
+down_revision = '0002_console_security'
 branch_labels = None
 depends_on = None
 
