@@ -52,6 +52,7 @@ KEPT_TEXTS = 12  # the session cookie holds the last few texts (bodies shortened
 KEPT_BODY = 160
 KEPT_REPLIES = 4  # the webhook's replies to the newest texts, until the message log has them
 KEPT_REPLY = 480
+CHANNELS = ("sms", "whatsapp")  # the simulator's switch: how the text reaches the webhook
 INTERNAL_HOST = "http://selfserve.internal"  # any host: the signature covers PUBLIC_BASE_URL
 
 
@@ -107,10 +108,18 @@ def _chosen_number(raw: str | None) -> tuple[str, str | None]:
         return fallback, f"{raw.strip()[:40]!r} is not a mobile number we can text from."
 
 
+def _chosen_channel(raw: str | None) -> str:
+    """The simulator's SMS / WhatsApp switch: the one asked for, else the last one used."""
+    if raw in CHANNELS:
+        session["phone_channel"] = raw
+        return raw
+    return session.get("phone_channel") if session.get("phone_channel") in CHANNELS else "sms"
+
+
 def _sent_texts(number: str) -> list[SentText]:
     return [
-        SentText(sid, body, datetime.fromisoformat(at))
-        for owner, sid, body, at in session.get("phone_texts", [])
+        SentText(sid, body, datetime.fromisoformat(at), *channel[:1])
+        for owner, sid, body, at, *channel in session.get("phone_texts", [])
         if owner == number
     ]
 
@@ -160,6 +169,7 @@ def phone_page() -> str:
     return render_template(
         "phone/phone.html",
         **_thread_context(number),
+        channel=_chosen_channel(request.args.get("channel")),
         keywords=services().campaigns.active_keywords(),
         sms_sandbox=settings.sms_sandbox,
         talon_sandbox=settings.talon_sandbox,
@@ -179,6 +189,7 @@ def send_from_phone() -> Response | tuple[str, int]:
     """Text the body from the simulated number through the real, signed webhook."""
     wants_fragment = request.headers.get("X-Requested-With") == "selfserve-phone"
     number, problem = _chosen_number(request.form.get("number", ""))
+    channel = _chosen_channel(request.form.get("channel"))
     body = request.form.get("body", "")[:MAX_BODY]
     if problem is None and not body.strip():
         problem = "Type a message first, for example one of the keywords."
@@ -192,10 +203,10 @@ def send_from_phone() -> Response | tuple[str, int]:
     started.setdefault(number, datetime.now(UTC).isoformat())
     message_sid = "SM" + secrets.token_hex(16)
     texts = session.get("phone_texts", [])
-    texts.append([number, message_sid, body[:KEPT_BODY], datetime.now(UTC).isoformat()])
+    texts.append([number, message_sid, body[:KEPT_BODY], datetime.now(UTC).isoformat(), channel])
     session["phone_texts"] = texts[-KEPT_TEXTS:]
     session.modified = True  # `phone_started` changed inside; make sure the cookie is rewritten
-    status, reply = _post_to_webhook(_twilio_form(number, body, message_sid))
+    status, reply = _post_to_webhook(_twilio_form(number, body, message_sid, channel))
     if current_user.is_authenticated:  # a console user texting as a customer (number masked)
         audit("simulator_text", number, outcome="ok" if status == 200 else f"webhook {status}")
     if reply:
@@ -212,10 +223,13 @@ def send_from_phone() -> Response | tuple[str, int]:
     return redirect(url_for("phone.phone_page", number=number))
 
 
-def _twilio_form(number: str, body: str, message_sid: str) -> dict[str, str]:
-    """The form Twilio posts for one inbound SMS (fields as its docs list them)."""
+def _twilio_form(number: str, body: str, message_sid: str, channel: str) -> dict[str, str]:
+    """The form Twilio posts for one inbound SMS (fields as its docs list them); on WhatsApp
+    `From` and `To` carry `whatsapp:`, as Twilio's WhatsApp webhook does."""
     settings = services().settings
     region = phonenumbers.region_code_for_number(phonenumbers.parse(number)) or ""
+    prefix = "whatsapp:" if channel == "whatsapp" else ""
+    ours = settings.twilio_whatsapp_from if prefix else ""
     return {
         "ToCountry": settings.default_region.upper(),
         "ToState": "",
@@ -229,12 +243,12 @@ def _twilio_form(number: str, body: str, message_sid: str) -> dict[str, str]:
         "FromCity": "",
         "Body": body,
         "FromCountry": region,
-        "To": settings.twilio_from_number,
+        "To": prefix + (ours or settings.twilio_from_number),
         "ToZip": "",
         "NumSegments": "1",
         "MessageSid": message_sid,
         "AccountSid": settings.twilio_account_sid or "AC" + "0" * 32,
-        "From": number,
+        "From": prefix + number,
         "ApiVersion": "2010-04-01",
     }
 

@@ -54,6 +54,7 @@ class Services:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""
         with self.sessions.begin() as db:
             record_status(db, message_sid, status, error_code)
+        self.outbox.after_status(message_sid, error_code)  # WhatsApp: template or SMS now
 
     def close(self) -> None:
         """Write what is queued, then release connections (tests build many apps)."""

@@ -36,8 +36,10 @@ class PosterChoice:
 def poster_choices(campaign: CampaignSpec) -> list[PosterChoice]:
     """The campaign's poster modes, each with its QR payload or the reason it has none."""
     settings = services().settings
-    poster = poster_campaign_from(campaign, settings.twilio_from_number)
-    titles = {"sms": "Text the keyword", "web": "Open the web page"}
+    poster = poster_campaign_from(
+        campaign, settings.twilio_from_number, settings.whatsapp_link_number
+    )
+    titles = {"sms": "Text the keyword", "web": "Open the web page", "whatsapp": "Send on WhatsApp"}
     choices = []
     for mode in MODES:
         try:
@@ -56,7 +58,9 @@ def download_poster(slug: str, mode: str, fmt: str) -> Response:
         abort(404)
     campaign = campaign_or_404(slug)
     settings = services().settings
-    poster = poster_campaign_from(campaign, settings.twilio_from_number)
+    poster = poster_campaign_from(
+        campaign, settings.twilio_from_number, settings.whatsapp_link_number
+    )
     src = request.args.get("src", "").strip() or None
     paper = request.args.get("paper", "a4")
     try:

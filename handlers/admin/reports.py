@@ -11,6 +11,7 @@ from handlers.admin.access import audit, role_required
 from handlers.admin.blueprint import bp, now
 from handlers.services import services
 from selfserve.console import (
+    channel_counts,
     consent_counts,
     daily_chart,
     daily_stats,
@@ -18,6 +19,7 @@ from selfserve.console import (
     log_filters,
     message_log,
     source_chart,
+    whatsapp_failures,
 )
 from selfserve.journeys import competition_summaries
 from selfserve.ops import abuse_per_day
@@ -89,9 +91,13 @@ def stats_page() -> str:
     with services().sessions() as db:
         stats = daily_stats(db, now(), days=days, campaign_slug=campaign)
         abuse = abuse_per_day(db, campaign, days=days) if campaign else []
+        channels = channel_counts(db, now(), days=days, campaign_slug=campaign)
+        failures = whatsapp_failures(db, now(), days=days)
     return render_template(
         "admin/stats.html",
         abuse=abuse,
+        channels=channels,
+        whatsapp_failures=failures,
         stats=stats,
         days=days,
         windows=STATS_WINDOWS,

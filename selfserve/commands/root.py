@@ -27,7 +27,10 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         campaign = services.campaigns.by_slug(slug)
         if campaign is None:
             return None
-        return poster_campaign_from(campaign, services.settings.twilio_from_number)
+        settings = services.settings
+        return poster_campaign_from(
+            campaign, settings.twilio_from_number, settings.whatsapp_link_number
+        )
 
     def screen_url(slug: str, rotate: bool) -> str:
         services = get_services()

@@ -22,6 +22,7 @@ from selfserve.console.audit_reading import (
     audit_csv,
     audit_page,
 )
+from selfserve.console.channel_stats import channel_counts, whatsapp_failures
 from selfserve.console.charts import daily_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
 from selfserve.console.invites import Invitation, accept_invite, create_invite, find_invite
@@ -95,6 +96,7 @@ __all__ = [
     "create_invite",
     "create_user",
     "daily_chart",
+    "channel_counts",
     "daily_stats",
     "dashboard",
     "field_changes",
@@ -119,5 +121,6 @@ __all__ = [
     "set_role",
     "source_chart",
     "verify_chain",
+    "whatsapp_failures",
     "write_posters",
 ]

@@ -14,7 +14,13 @@ from selfserve.models.base import Base, UtcDateTime, utcnow
 from selfserve.models.campaigns import Campaign, Keyword
 from selfserve.models.console import AuditAnchor, AuditEvent, ConsoleInvite, ConsoleUser
 from selfserve.models.coupons import DeferredCode, IssuedCoupon, WarmUp
-from selfserve.models.customers import ConsentRecord, Customer, NumberLanguage, OptOut
+from selfserve.models.customers import (
+    ConsentRecord,
+    Customer,
+    NumberLanguage,
+    OptOut,
+    WhatsAppContact,
+)
 from selfserve.models.journeys import (
     BirthdayRun,
     BirthdaySend,
@@ -61,5 +67,6 @@ __all__ = [
     "ScreenKey",
     "UtcDateTime",
     "WarmUp",
+    "WhatsAppContact",
     "utcnow",
 ]

@@ -34,6 +34,10 @@ class Settings:
     twilio_from_number: str = ""
     twilio_messaging_service_sid: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
+    # WhatsApp (docs/whatsapp.md): our WhatsApp sender (E.164; else the Messaging Service's),
+    # and the number posters and pages link to with wa.me (default: the sender).
+    twilio_whatsapp_from: str = ""
+    whatsapp_number: str = ""
     talon_cep_url: str = "https://integration.talon.one"
     talon_api_key: str = field(default="", repr=False)
     talon_deployment_host: str = ""
@@ -90,6 +94,11 @@ class Settings:
     def sms_sandbox(self) -> bool:
         """True when no Twilio credentials are set: outbound SMS go to the sandbox outbox."""
         return not (self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def whatsapp_link_number(self) -> str:
+        """The E.164 number wa.me links open a chat with; "" when WhatsApp is not set up."""
+        return self.whatsapp_number or self.twilio_whatsapp_from
 
     @property
     def talon_sandbox(self) -> bool:
@@ -182,6 +191,10 @@ class Settings:
             raise SettingsError("DEFAULT_REGION must be a two-letter region code such as AU")
         if self.twilio_from_number and self.twilio_messaging_service_sid:
             raise SettingsError("set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, not both")
+        for name in ("twilio_whatsapp_from", "whatsapp_number"):
+            value = getattr(self, name)
+            if value and not (value.startswith("+") and value[1:].isdigit() and len(value) < 17):
+                raise SettingsError(f"{name.upper()} must be an E.164 number such as +61480000000")
         if self.trusted_proxy_hops < 0:
             raise SettingsError("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
         QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS

@@ -19,7 +19,7 @@ from selfserve.sms.outbox import (
     RetryPolicy,
     backoff_seconds,
 )
-from selfserve.sms.senders import SandboxSender, SmsSender, TwilioSender, record_status
+from selfserve.sms.senders import SandboxSender, SmsSender, Template, TwilioSender, record_status
 from selfserve.sms.words import (
     FORGET_CONFIRMATION,
     FORGET_REQUEST,
@@ -48,6 +48,7 @@ __all__ = [
     "SKIPPED",
     "SandboxSender",
     "SmsSender",
+    "Template",
     "TwilioSender",
     "UNCERTAIN",
     "WAITING",
