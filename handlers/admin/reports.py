@@ -7,9 +7,11 @@ import io
 
 from flask import Response, render_template, request
 
+from handlers.admin.access import audit, role_required
 from handlers.admin.blueprint import bp, now
 from handlers.services import services
 from selfserve.console import (
+    channel_counts,
     consent_counts,
     daily_chart,
     daily_stats,
@@ -18,6 +20,7 @@ from selfserve.console import (
     message_log,
     missed_texts,
     source_chart,
+    whatsapp_failures,
 )
 from selfserve.journeys import competition_summaries
 from selfserve.ops import abuse_per_day
@@ -26,6 +29,7 @@ STATS_WINDOWS = (7, 30, 90)
 
 
 @bp.get("/")
+@role_required("viewer")
 def dashboard_page() -> str:
     """Every campaign with its keywords and today's and total activity, and consent counts."""
     campaigns = services().campaigns.all()
@@ -46,6 +50,7 @@ def dashboard_page() -> str:
 
 
 @bp.get("/messages")
+@role_required("viewer")
 def messages_page() -> str:
     """The message log: received and sent texts, newest first, masked numbers only."""
     campaign = request.args.get("campaign", "").strip() or None
@@ -82,15 +87,20 @@ def _stats_arguments() -> tuple[int, str | None]:
 
 
 @bp.get("/stats")
+@role_required("viewer")
 def stats_page() -> str:
     """Texts and codes per day and per poster source: charts, the table, a CSV link."""
     days, campaign = _stats_arguments()
     with services().sessions() as db:
         stats = daily_stats(db, now(), days=days, campaign_slug=campaign)
         abuse = abuse_per_day(db, campaign, days=days) if campaign else []
+        channels = channel_counts(db, now(), days=days, campaign_slug=campaign)
+        failures = whatsapp_failures(db, now(), days=days)
     return render_template(
         "admin/stats.html",
         abuse=abuse,
+        channels=channels,
+        whatsapp_failures=failures,
         stats=stats,
         days=days,
         windows=STATS_WINDOWS,
@@ -102,6 +112,7 @@ def stats_page() -> str:
 
 
 @bp.get("/stats.csv")
+@role_required("viewer")
 def stats_csv() -> Response:
     """The table behind the charts as CSV: one row per day and poster source."""
     days, campaign = _stats_arguments()
@@ -115,6 +126,7 @@ def stats_csv() -> Response:
             [row.day.isoformat(), _csv_cell(row.source or "direct"), row.texts, row.codes]
         )
     name = f"selfserve-stats-{stats.first_day}-to-{stats.last_day}.csv"
+    audit("download", name)  # counts per day and source: no phone numbers
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",

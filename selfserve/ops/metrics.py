@@ -61,6 +61,11 @@ OUTBOUND_SMS = Counter(
     "Texts we sent ourselves (not TwiML replies), by result: accepted, opted_out, failed",
     ["status"],
 )
+WHATSAPP_OUTBOUND = Counter(
+    "selfserve_whatsapp_outbound",
+    "WhatsApp messages we sent ourselves, by how: free_form, template, sms_fallback, dropped",
+    ["result"],
+)
 SMS_DELIVERY = Counter(
     "selfserve_sms_delivery_status",
     "Twilio delivery status callbacks received, by status",

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns import CampaignBook, CampaignSpec
+from selfserve.campaigns import CampaignBook, CampaignSpec, whatsapp_template
 from selfserve.coupons import (
     FAILED,
     OPTED_OUT,
@@ -30,12 +30,12 @@ from selfserve.coupons import (
     IssuedCode,
     set_inbound_outcome,
 )
-from selfserve.customers import is_opted_out, mask_phone
+from selfserve.customers import is_opted_out, is_whatsapp_opted_out, mask_phone
 from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
 from selfserve.journeys import Awards, entry_reply, give_place_back
 from selfserve.models import DeferredCode, utcnow
 from selfserve.queue.owed_referrals import OwedReferrals, OwedText
-from selfserve.sms import DEFAULT_RETRIES, Outbox, Retry, RetryPolicy
+from selfserve.sms import DEFAULT_RETRIES, Outbox, Retry, RetryPolicy, Template
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class _Claimed:
     first_name: str
     kind: str = OWED_COUPON
     referral_code_id: int | None = None
+    channel: str = "sms"
 
 
 class DeferredCodes:
@@ -139,6 +140,7 @@ class DeferredCodes:
         return OwedText(
             self._reply(campaign, claimed, issued),
             self._coupons.code_pages.media_url(campaign, claimed.identifier),
+            code=issued.code,
         )
 
     def _reply(self, campaign: CampaignSpec, claimed: _Claimed, issued: IssuedCode) -> str:
@@ -214,6 +216,7 @@ class DeferredCodes:
                     DeferredCode.first_name,
                     DeferredCode.kind,
                     DeferredCode.referral_code_id,
+                    DeferredCode.channel,
                 )
             ).first()
             if row is None:
@@ -228,8 +231,9 @@ class DeferredCodes:
                 row.first_name or "",
                 row.kind,
                 row.referral_code_id,
+                row.channel,
             )
-            if is_opted_out(db, claimed.phone_e164):
+            if _stopped(db, claimed.phone_e164, claimed.channel):
                 self._end_in(db, claimed, attempt + 1, OPTED_OUT, "opted_out", None)
                 log.info(
                     "deferred_code_opted_out",
@@ -288,7 +292,7 @@ class DeferredCodes:
     def _hand_to_outbox(self, claimed: _Claimed, attempt: int, owed: OwedText) -> None:
         now = self._clock()
         with self._sessions.begin() as db:
-            if is_opted_out(db, claimed.phone_e164):  # STOP while we were asking Talon.One
+            if _stopped(db, claimed.phone_e164, claimed.channel):  # STOP meanwhile
                 self._end_in(db, claimed, attempt, OPTED_OUT, "opted_out", None)
                 return None
             still_ours = db.execute(
@@ -311,6 +315,8 @@ class DeferredCodes:
                 purpose="deferred_code",
                 campaign_slug=claimed.campaign_slug,
                 media_url=owed.media_url,
+                channel=claimed.channel,
+                template=self._template(claimed, owed),
             )
             db.execute(
                 update(DeferredCode)
@@ -331,6 +337,14 @@ class DeferredCodes:
         # The customer took part when they texted; the points come with the code, once.
         self._awards.took_part("code_sent_by_sms", claimed.campaign_slug, claimed.customer_id)
         return None
+
+    def _template(self, claimed: _Claimed, owed: OwedText) -> Template | None:
+        """On WhatsApp, the campaign's template for when the 24-hour window has closed."""
+        campaign = self._campaigns.by_slug(claimed.campaign_slug)
+        if campaign is None:
+            return None
+        values = {"first_name": claimed.first_name, "code": owed.code, "keyword": claimed.keyword}
+        return whatsapp_template(campaign, values, claimed.channel)
 
     def _end(
         self, claimed: _Claimed, attempt: int, state: str, outcome: str, detail: str | None
@@ -359,3 +373,10 @@ class DeferredCodes:
         if claimed.kind == OWED_REFERRAL_COUPON and claimed.referral_code_id is not None:
             # No coupon for this friend after all: their place on the code is free again.
             give_place_back(db, claimed.referral_code_id, claimed.customer_id)
+
+
+def _stopped(db: Session, phone_e164: str, channel: str) -> bool:
+    """Whether the person opted out of the channel their code goes back on."""
+    if channel == "whatsapp":
+        return is_whatsapp_opted_out(db, phone_e164)
+    return is_opted_out(db, phone_e164)

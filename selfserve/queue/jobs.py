@@ -72,6 +72,7 @@ class Jobs:
         birthdays: Callable[[], Birthdays],
         awards: Awards,
         warm_up: Callable[[str, float], bool] | None = None,
+        prune_audit: Callable[[], int] | None = None,
         retry_base_seconds: float = 2.0,
         retry_max_seconds: float = 120.0,
         reconcile: Callable[[], object] | None = None,
@@ -85,6 +86,7 @@ class Jobs:
         self._birthdays = birthdays  # a fresh Birthdays (and clock) for each run
         self._awards = awards
         self._warm_up = warm_up  # run one slice; True when more remains
+        self._prune_audit = prune_audit  # AUDIT_RETENTION_DAYS, applied once a day
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
         self._deliver_code = huey.task(name="deliver_deferred_code")(self._run_deliver_code)
@@ -100,6 +102,9 @@ class Jobs:
             self.reconcile_texts = huey.periodic_task(
                 _every(reconcile_every_minutes), name="reconcile_texts"
             )(self._run_reconcile)
+        self.audit_prune = huey.periodic_task(crontab(minute="17", hour="3"), name="audit_prune")(
+            self.prune_audit
+        )
 
     def enqueue_code(
         self, deferred_id: int, attempt: int, delay_seconds: float | None = None
@@ -152,6 +157,10 @@ class Jobs:
     def tick(self) -> int:
         """Run the birthday campaigns that are due and re-enqueue lost jobs; returns runs."""
         return len(self._birthdays().run_due())
+
+    def prune_audit(self) -> int:
+        """Delete audit rows past their retention; returns how many (0 when not wired)."""
+        return self._prune_audit() if self._prune_audit is not None else 0
 
     def _run_warm_up(self, campaign_slug: str, share: float) -> None:
         if self._warm_up is not None and self._warm_up(campaign_slug, share):
@@ -236,7 +245,8 @@ class Sweeper:
 def build_consumer(huey: Huey, threads: int) -> Consumer:
     """Huey's consumer with worker threads polling briskly (deferred codes should be prompt).
 
-    Its scheduler runs the periodic tasks (the journeys' birthday tick, every minute).
+    Its scheduler runs the periodic tasks (the journeys' birthday tick, every minute; the
+    audit trail's retention, daily at 03:17 UTC).
     SIGTERM (what `docker stop` and systemd send) stops it gracefully: no new job starts and
     a job in flight gets SHUTDOWN_SECONDS to finish (SIGINT stops at once). One still running
     then is safe to cut short: its database row is the record, and the sweeper hands it on.

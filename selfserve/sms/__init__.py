@@ -20,7 +20,7 @@ from selfserve.sms.outbox import (
     RetryPolicy,
     backoff_seconds,
 )
-from selfserve.sms.senders import SandboxSender, SmsSender, TwilioSender, record_status
+from selfserve.sms.senders import SandboxSender, SmsSender, Template, TwilioSender, record_status
 from selfserve.sms.words import (
     FORGET_CONFIRMATION,
     FORGET_REQUEST,
@@ -51,6 +51,7 @@ __all__ = [
     "SKIPPED",
     "SandboxSender",
     "SmsSender",
+    "Template",
     "TwilioSender",
     "UNCERTAIN",
     "WAITING",

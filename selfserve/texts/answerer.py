@@ -24,7 +24,7 @@ from selfserve.coupons import (
     IssuedCode,
     settle_answered_inline,
 )
-from selfserve.customers import remember_language
+from selfserve.customers import remember_language, touch_whatsapp
 from selfserve.errors import TalonError, TalonRejected
 from selfserve.journeys import Awards, Redemption, RedemptionRefused, Referrals
 from selfserve.models import InboundMessage, utcnow
@@ -35,6 +35,7 @@ from selfserve.texts.fast_path import (
     NewCustomer,
     ReturningCustomers,
     ReturningText,
+    Sender,
     read_sender,
 )
 from selfserve.texts.matching import EXACT
@@ -99,7 +100,9 @@ class TextAnswerer:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
         sender = read_sender(text.sender, self._region)
         known: ReturningText | NewCustomer | AnsweredBefore | None = None
-        if sender.phone:
+        # WhatsApp texts take the slow path: their window and per-channel opt-out are
+        # written and read there; the SMS path is unchanged.
+        if sender.phone and sender.channel != "whatsapp":
             known = self._fast_path.find(
                 text.message_sid,
                 sender.phone,
@@ -120,11 +123,11 @@ class TextAnswerer:
             "source": text.source,
             "state": "processing",
         }
-        outcome = self._claim_and_decide(text, sender.phone, claim, known)
+        outcome = self._claim_and_decide(text, sender, claim, known)
         if outcome is None:  # outside the transaction, so the first delivery can finish
             return self._wait_for_first_delivery(text.message_sid)
         if isinstance(outcome, Pending):
-            outcome = self._finish(outcome, text.message_sid)
+            outcome = self._finish(outcome, text.message_sid, sender.channel)
         self._awards.took_part(outcome.outcome, outcome.campaign_slug, outcome.customer_id)
         log.info(
             "text_answered",
@@ -141,11 +144,12 @@ class TextAnswerer:
     def _claim_and_decide(
         self,
         text: InboundText,
-        phone: str,
+        sender: Sender,
         claim: dict[str, object],
         known: NewCustomer | AnsweredBefore | None,
     ) -> Outcome | Pending | None:
         """Claim the MessageSid and decide; None when another delivery claimed it first."""
+        phone = sender.phone
         if isinstance(known, NewCustomer):
             # The fast path's read has decided already: the claim is one INSERT, its own
             # transaction, so SQLite's write lock is held for one statement, not for reads.
@@ -168,8 +172,10 @@ class TextAnswerer:
             if not phone:
                 outcome: Outcome | Pending = Outcome(None, "invalid_sender")
             else:
+                if sender.channel == "whatsapp":  # their 24-hour window starts again
+                    touch_whatsapp(db, phone, sender.address or phone, self._clock())
                 outcome = self._router.decide(
-                    db, phone, text.body, text.opt_out_type, text.message_sid
+                    db, phone, text.body, text.opt_out_type, text.message_sid, sender.channel
                 )
             if isinstance(outcome, Outcome):
                 self._record(db, text.message_sid, outcome)
@@ -182,8 +188,9 @@ class TextAnswerer:
             with self._write_turn, self._sessions.begin() as db:
                 remember_language(db, known.who.phone_e164, known.campaign.language, self._clock())
 
-    def _finish(self, pending: Pending, message_sid: str) -> Outcome:
-        """The Talon.One part, outside the claim's transaction; then the message log."""
+    def _finish(self, pending: Pending, message_sid: str, channel: str = "sms") -> Outcome:
+        """The Talon.One part, outside the claim's transaction; then the message log.
+        An owed code goes back on the channel it was asked on."""
         outcome = self._complete(
             pending, message_sid, record=lambda db, done: self._record(db, message_sid, done)
         )
@@ -193,7 +200,7 @@ class TextAnswerer:
         with self._write_turn, self._sessions.begin() as db:
             self._record(db, message_sid, outcome)
             if outcome.deferral is not None:
-                owed = self._coupons.owe(db, outcome.deferral)
+                owed = self._coupons.owe(db, replace(outcome.deferral, channel=channel))
         self._coupons.hand_to_worker(owed)
         return outcome
 

@@ -13,7 +13,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from selfserve.console import missed_texts
+import httpx
+
+from selfserve.console import (
+    AuditRetention,
+    AuditTrail,
+    PasswordPolicy,
+    PwnedPasswords,
+    missed_texts,
+)
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Awards, Birthdays
 from selfserve.models import utcnow
@@ -143,6 +151,7 @@ def build_jobs(
         birthdays=birthdays,
         awards=awards,
         warm_up=warm_ups.run_slice,
+        prune_audit=AuditRetention(core.writes, settings.audit_retention_days).prune_now,
         retry_base_seconds=settings.talon_retry_base_seconds,
         retry_max_seconds=settings.talon_retry_max_seconds,
         reconcile=reconcile,
@@ -192,6 +201,8 @@ def _services(
         referral_pages=build_referral_pages(core, landing, claims, coupons.pages, outbox),
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
+        audit=AuditTrail(core.writes),
+        passwords=build_password_policy(settings),
         birthdays=birthdays,
         readiness=_readiness(core, jobs, outages.spool),
         shared_gauges=_gauges(core, jobs) + spool_gauges(outages.spool.depth) + [_missed(core)],
@@ -208,6 +219,14 @@ def _returning(core: Core, compliance: ComplianceWords) -> ReturningCustomers:
         compliance=compliance,
         timeout_seconds=core.settings.database_timeout_seconds,
     )
+
+
+def build_password_policy(settings: Settings) -> PasswordPolicy:
+    """Console password rules, with Pwned Passwords when PASSWORD_BREACH_CHECK=hibp."""
+    if settings.password_breach_check != "hibp":  # noqa: S105 - a mode's name, not a secret
+        return PasswordPolicy()
+    http = httpx.Client(timeout=httpx.Timeout(3.0, connect=2.0))  # fails open when slow
+    return PasswordPolicy(PwnedPasswords(http, settings.pwned_passwords_url))
 
 
 def _readiness(core: Core, jobs: Jobs, spool: Spool) -> list[ReadinessCheck]:

@@ -6,6 +6,8 @@ GET: the Messages list as Twilio pages it: `To`, `From`, `DateSent>` (on or afte
 YYYY-MM-DD day), `PageSize` (default 50), newest first, `next_page_uri` naming the next page
 (with `Page` and a `PageToken`) and null on the last. Inbound messages the webhook never saw
 are added with `received(...)`; the ones the app sent are listed as `outbound-api`.
+It speaks WhatsApp too (`whatsapp:` To and From, tests/stand_ins/whatsapp.py): Meta's
+24-hour window, Content templates and their variables, the US marketing block.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
+
+from tests.stand_ins.whatsapp import WhatsAppRules
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "twilio-test-token"
@@ -46,7 +50,15 @@ class SentSms:
     sender: str
     status_callback: str
     media_urls: list[str] = field(default_factory=list)  # MMS: every MediaUrl it carried
+    content_sid: str = ""  # WhatsApp: the Content template sent instead of a Body
+    content_variables: dict[str, str] = field(default_factory=dict)
+    has_body: bool = True  # whether the request carried a Body at all
     sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def channel(self) -> str:
+        """whatsapp when it went to a `whatsapp:` address, else sms."""
+        return "whatsapp" if self.to.startswith("whatsapp:") else "sms"
 
 
 class TwilioRestStandIn:
@@ -58,6 +70,7 @@ class TwilioRestStandIn:
         self.opted_out: set[str] = set()
         self.inbound: list[dict[str, Any]] = []
         self.list_requests: list[dict[str, str]] = []
+        self.whatsapp = WhatsAppRules()  # windows, templates, the US marketing block
         self._scripted: deque[tuple[int, int | None, float]] = deque()
         self._lock = threading.Lock()
 
@@ -102,10 +115,13 @@ class TwilioRestStandIn:
             time.sleep(delay)
             return _error(status, code, "scripted failure")
         to = form.get("To", "")
-        if not to or not (form.get("Body") or media_urls):
+        if not to or not (form.get("Body") or media_urls or form.get("ContentSid")):
             return _error(400, 21602, "Message body is required.")
         if bool(form.get("From")) == bool(form.get("MessagingServiceSid")):
             return _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
+        refusal = self.whatsapp.refusal(form)
+        if refusal is not None:
+            return _error(400, *refusal)
         if to in MAGIC_NUMBERS:
             status, code, message = MAGIC_NUMBERS[to]
             return _error(status, code, message)
@@ -121,6 +137,9 @@ class TwilioRestStandIn:
                     form.get("From") or form.get("MessagingServiceSid", ""),
                     form.get("StatusCallback", ""),
                     media_urls,
+                    form.get("ContentSid", ""),
+                    json.loads(form.get("ContentVariables") or "{}"),
+                    "Body" in form,
                 )
             )
         return _created(sid, to, form, media_urls)
