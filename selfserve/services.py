@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
+from selfserve.console import Passkeys, RecordEvent, SecondFactors
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Birthdays
 from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
@@ -43,6 +44,9 @@ class Services:
     referral_pages: ReferralPages  # /r/<code>: a referral code's landing page
     code_page_flow: CodePageFlow  # /c/<token>: a code at the till, its barcode and wallets
     returning: ReturningCustomers  # the fast path and its message-log writer
+    record_event: RecordEvent  # console security events (MFA, passkeys, SSO): the audit trail
+    factors: SecondFactors  # console users' authenticator apps and recovery codes
+    passkeys: Passkeys  # console users' passkeys (WebAuthn)
     birthdays: Callable[..., Birthdays] = field(repr=False)  # birthdays(clock=utcnow)
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
     shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped

@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from handlers.admin.blueprint import LoggedInUser, bp
+from handlers.admin.factors import hold_for_second_factor
 from handlers.services import services
 from handlers.web import client_address, limiter
 from selfserve.console import authenticate
@@ -68,6 +69,9 @@ def login() -> Response | tuple[str, int] | str:
             render_template("admin/login.html", email=email, error=error, next_url=next_url),
             401,
         )
+    held = hold_for_second_factor(account, next_url)  # factors.py: TOTP, passkey or code
+    if held is not None:
+        return held
     session.clear()  # a fresh session for the new identity
     login_user(LoggedInUser(account))
     session.permanent = True

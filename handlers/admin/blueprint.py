@@ -6,8 +6,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
-from flask_login import LoginManager, UserMixin, current_user
+from flask import Blueprint, Response, abort, render_template, request, session
+from flask_login import LoginManager, UserMixin, current_user, login_user
 from flask_wtf.csrf import CSRFError
 
 from handlers.pages import private_page
@@ -18,6 +18,17 @@ from selfserve.console import ConsoleAccount, find_user
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 login_manager = LoginManager()
+# Pages a visitor without a session may open: the log-in form, its second step (issue 30:
+# TOTP, recovery code or passkey, for the user whose password was right) and SSO.
+PUBLIC_ENDPOINTS = (
+    "admin.login",
+    "admin.static",
+    "admin.second_factor",
+    "admin.passkey_login_options",
+    "admin.passkey_login",
+    "admin.sso_login",
+    "admin.sso_callback",
+)
 
 
 class LoggedInUser(UserMixin):
@@ -26,6 +37,13 @@ class LoggedInUser(UserMixin):
     def __init__(self, account: ConsoleAccount) -> None:
         self.id = account.id
         self.email = account.email
+
+
+def begin_session(account: ConsoleAccount) -> None:
+    """Log `account` in on a fresh session (nothing of the one before carries over)."""
+    session.clear()
+    login_user(LoggedInUser(account))
+    session.permanent = True
 
 
 @login_manager.user_loader
@@ -41,7 +59,7 @@ def load_user(user_id: str) -> LoggedInUser | None:
 @bp.before_request
 def require_login() -> Response | None:
     """Everything under /admin/ except the log-in page needs a logged-in user."""
-    if request.endpoint in ("admin.login", "admin.static"):
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

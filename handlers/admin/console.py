@@ -6,12 +6,21 @@ from datetime import timedelta
 
 from flask import Flask
 
-from handlers.admin import auth, campaigns, posters, reports
+from handlers.admin import (
+    auth,
+    campaigns,
+    factor_settings,
+    factors,
+    passkeys,
+    posters,
+    reports,
+    second_step,
+)
 from handlers.admin.blueprint import bp, login_manager
 
 # The modules whose views hang on `bp`: importing them is what adds their routes, so the
 # blueprint is complete before `init_console` registers it.
-PAGES = (auth, campaigns, posters, reports)
+PAGES = (auth, campaigns, factors, factor_settings, passkeys, posters, reports, second_step)
 
 SESSION_LIFETIME = timedelta(hours=12)
 

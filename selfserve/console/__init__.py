@@ -9,8 +9,18 @@ rehearsal of a campaign. It may import `journeys`, `coupons` and everything belo
 from selfserve.console.activity import dashboard
 from selfserve.console.charts import daily_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
+from selfserve.console.events import RecordEvent, log_event
+from selfserve.console.factors import (
+    RECOVERY_CODE,
+    TOTP,
+    FactorSummary,
+    PasskeySummary,
+    SecondFactors,
+    TotpEnrolment,
+)
 from selfserve.console.log_entries import log_filters, message_log
 from selfserve.console.near_misses import NearMiss, recent_near_misses
+from selfserve.console.passkeys import PasskeyOptions, Passkeys, passkey_host_problem
 from selfserve.console.poster_locations import read_locations
 from selfserve.console.poster_payloads import (
     MODES,
@@ -30,11 +40,24 @@ from selfserve.console.users import (
     authenticate,
     create_user,
     find_user,
+    find_user_by_email,
     list_users,
     set_password,
 )
 
 __all__ = [
+    "FactorSummary",
+    "PasskeyOptions",
+    "PasskeySummary",
+    "Passkeys",
+    "RECOVERY_CODE",
+    "RecordEvent",
+    "SecondFactors",
+    "TOTP",
+    "TotpEnrolment",
+    "find_user_by_email",
+    "log_event",
+    "passkey_host_problem",
     "ConsentCount",
     "ConsoleAccount",
     "FORMATS",

@@ -113,6 +113,16 @@ def find_user(db: Session, user_id: int) -> ConsoleAccount | None:
     return None if user is None else ConsoleAccount(user.id, user.email)
 
 
+def find_user_by_email(db: Session, email: str) -> ConsoleAccount | None:
+    """The account with this email (any case), or None."""
+    try:
+        address = normalise_email(email)
+    except ConsoleUserError:
+        return None
+    user = db.scalar(select(ConsoleUser).where(ConsoleUser.email == address))
+    return None if user is None else ConsoleAccount(user.id, user.email)
+
+
 def list_users(db: Session) -> list[ConsoleAccount]:
     """Every console user, by email."""
     return [

@@ -15,6 +15,12 @@ from selfserve.models.campaigns import Campaign, Keyword
 from selfserve.models.console import ConsoleUser
 from selfserve.models.coupons import DeferredCode, IssuedCoupon, WarmUp
 from selfserve.models.customers import ConsentRecord, Customer, NumberLanguage, OptOut
+from selfserve.models.factors import (
+    ConsolePasskey,
+    ConsoleRecoveryCode,
+    ConsoleSsoIdentity,
+    ConsoleTotp,
+)
 from selfserve.models.journeys import (
     BirthdayRun,
     BirthdaySend,
@@ -39,6 +45,10 @@ __all__ = [
     "CompetitionEntry",
     "CompetitionWinner",
     "ConsentRecord",
+    "ConsolePasskey",
+    "ConsoleRecoveryCode",
+    "ConsoleSsoIdentity",
+    "ConsoleTotp",
     "ConsoleUser",
     "Customer",
     "DeferredCode",

@@ -39,6 +39,7 @@ from selfserve.ops.metrics import (
 )
 from selfserve.ops.quiet_hours import QuietHours
 from selfserve.ops.settings import SANDBOX_TALON_KEY, SUPPORTED_LANGUAGES, Settings
+from selfserve.ops.sign_in_settings import ROLES, RoleClaim, parse_role_claim
 from selfserve.ops.translations import Catalogues
 
 __all__ = [
@@ -48,7 +49,9 @@ __all__ = [
     "PendingCounts",
     "QuietHours",
     "RANGE_BLOCKED",
+    "ROLES",
     "ReadinessCheck",
+    "RoleClaim",
     "SANDBOX_TALON_KEY",
     "SUPPORTED_LANGUAGES",
     "SetAsideConnections",
@@ -58,6 +61,7 @@ __all__ = [
     "WRITE_FIRST",
     "abuse_per_day",
     "build_engine",
+    "parse_role_claim",
     "build_sessionmaker",
     "configure_logging",
     "count_abuse",

@@ -14,6 +14,7 @@ import phonenumbers
 
 from selfserve.errors import SettingsError
 from selfserve.ops.quiet_hours import QuietHours
+from selfserve.ops.sign_in_settings import mfa_setting, validate_sign_in
 
 SUPPORTED_LANGUAGES = ("en", "fr", "es", "de", "it", "nl", "pt")
 
@@ -80,6 +81,13 @@ class Settings:
     # The landing form's bot challenge: "altcha" (proof of work) or "off". Empty: "altcha",
     # except on a local install (the SMS sandbox, or a plain-http PUBLIC_BASE_URL).
     landing_challenge: str = ""
+    # Console sign-in (docs/console-two-factor.md). MFA_REQUIRED empty: true on an https install.
+    mfa_required: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_role_claim: str = ""  # CLAIM, or CLAIM:value=role,value=role
+    oidc_only: bool = False
 
     @property
     def sms_sandbox(self) -> bool:
@@ -155,6 +163,7 @@ class Settings:
         self._validate_web_and_sms()
         self._validate_talon_and_worker()
         self._validate_one_time_codes()
+        validate_sign_in(self)
         if not self.talon_sandbox and not self.talon_deployment_host:
             raise SettingsError(
                 "TALON_DEPLOYMENT_HOST is required with TALON_API_KEY "
@@ -236,6 +245,11 @@ class Settings:
         uses: its session cookies would not even be Secure)."""
         local = self.sms_sandbox or not self.public_base_url.startswith("https://")
         return self.landing_challenge or ("off" if local else "altcha")
+
+    @property
+    def requires_mfa(self) -> bool:
+        """MFA_REQUIRED, or its default: on when PUBLIC_BASE_URL is https (not under `make run`)."""
+        return mfa_setting(self.mfa_required, self.public_base_url)
 
     @property
     def otp_range_block_seconds(self) -> int:

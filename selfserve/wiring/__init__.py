@@ -30,6 +30,7 @@ from selfserve.services import Services
 from selfserve.sms import ComplianceWords, Outbox
 from selfserve.texts import MessageLogWriter, ReturningCustomers
 from selfserve.wiring.core import Core, build_core
+from selfserve.wiring.sign_in import build_sign_in
 from selfserve.wiring.use_cases import (
     CouponPaths,
     build_code_pages,
@@ -145,6 +146,7 @@ def _services(
         log_writer=MessageLogWriter(core.engine),
         compliance=compliance,
     )
+    sign_in = build_sign_in(settings)
     return Services(
         settings=settings,
         engine=core.engine,
@@ -166,6 +168,9 @@ def _services(
         referral_pages=build_referral_pages(core, landing, claims, coupons.pages, outbox),
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
+        record_event=sign_in.record_event,
+        factors=sign_in.factors,
+        passkeys=sign_in.passkeys,
         birthdays=birthdays,
         readiness=_readiness(core, jobs),
         shared_gauges=_gauges(core, jobs),
