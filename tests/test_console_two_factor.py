@@ -12,7 +12,7 @@ from pyzbar import pyzbar
 from sqlalchemy import select
 
 from selfserve.models import ConsoleRecoveryCode, ConsoleTotp
-from tests.console_support import EMAIL, create_console_user, csrf_token, log_in
+from tests.console_support import EMAIL, PASSWORD, create_console_user, csrf_token, log_in
 from tests.two_factor_support import (
     code_at,
     enrol_totp,
@@ -199,3 +199,32 @@ class TestWithoutMfaRequired:
         client.post("/admin/security/enrol", data={"code": code_at(secret), "csrf_token": token})
         log_out(client)
         assert log_in(client).headers["Location"] == "/admin/login/second-factor"
+
+
+class TestChangingFactors:
+    def test_later_changes_need_the_password_and_a_code_again(self, mfa, events):
+        client = mfa.test_client()
+        secret, _ = enrol_totp(client)
+        with client.session_transaction() as stale:
+            stale["authenticated_at"] = 0  # logged in long ago
+        token = csrf_token(client, "/admin/security")
+        refused = client.post("/admin/security/app/remove", data={"csrf_token": token})
+        assert refused.headers["Location"].startswith("/admin/security/confirm")
+        with mfa.extensions["selfserve"].sessions() as db:
+            assert db.scalars(select(ConsoleTotp)).one().confirmed_at is not None
+        token = csrf_token(client, "/admin/security/confirm")
+        password_only = client.post(
+            "/admin/security/confirm", data={"password": PASSWORD, "csrf_token": token}
+        )
+        assert password_only.status_code == 401
+        assert ("confirm_identity", "failed") in events()
+        confirmed = client.post(
+            "/admin/security/confirm",
+            data={"password": PASSWORD, "code": code_at(secret), "csrf_token": token},
+        )
+        assert confirmed.status_code == 302
+        removed = client.post("/admin/security/app/remove", data={"csrf_token": token})
+        assert removed.headers["Location"] == "/admin/security"
+        with mfa.extensions["selfserve"].sessions() as db:
+            assert db.scalars(select(ConsoleTotp)).all() == []
+        assert ("mfa_remove", "ok") in events()

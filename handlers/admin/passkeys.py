@@ -124,7 +124,7 @@ def passkey_login() -> Response | tuple[str, int]:
 def passkey_options() -> Response | tuple[Response, int]:
     """Options to create a passkey for the logged-in user (after a fresh confirmation)."""
     if not is_fresh():
-        return _refusal("Please confirm your password first (reload this page).", 403)
+        return _refusal("Please confirm it's you first (Security page).", 403)
     account = ConsoleAccount(current_user.id, current_user.email)
     try:
         with services().sessions() as db:
@@ -186,8 +186,10 @@ def remove_passkey(passkey_id: int) -> Response:
 
 @bp.context_processor
 def passkey_context() -> dict[str, bool]:
-    """Whether the log-in page offers "Log in with a passkey" (a host name, no OIDC_ONLY)."""
+    """Whether the log-in page offers "Log in with a passkey" (a host name, no OIDC_ONLY),
+    and whether factor changes are open without confirming again (`factors.is_fresh`)."""
     return {
         "passkey_login_open": services().passkeys.problem is None
-        and not services().settings.oidc_only
+        and not services().settings.oidc_only,
+        "changes_open": current_user.is_authenticated and is_fresh(),
     }
