@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
-from selfserve.console import Passkeys, RecordEvent, SecondFactors
+from selfserve.console import Passkeys, RecordEvent, SecondFactors, SingleSignOn
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Birthdays
 from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
@@ -47,6 +47,7 @@ class Services:
     record_event: RecordEvent  # console security events (MFA, passkeys, SSO): the audit trail
     factors: SecondFactors  # console users' authenticator apps and recovery codes
     passkeys: Passkeys  # console users' passkeys (WebAuthn)
+    sso: SingleSignOn | None  # OpenID Connect log-in, when OIDC_ISSUER is set
     birthdays: Callable[..., Birthdays] = field(repr=False)  # birthdays(clock=utcnow)
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
     shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped

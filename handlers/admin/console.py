@@ -15,12 +15,13 @@ from handlers.admin import (
     posters,
     reports,
     second_step,
+    sso,
 )
 from handlers.admin.blueprint import bp, login_manager
 
 # The modules whose views hang on `bp`: importing them is what adds their routes, so the
 # blueprint is complete before `init_console` registers it.
-PAGES = (auth, campaigns, factors, factor_settings, passkeys, posters, reports, second_step)
+PAGES = (auth, campaigns, factors, factor_settings, passkeys, posters, reports, second_step, sso)
 
 SESSION_LIFETIME = timedelta(hours=12)
 
@@ -36,3 +37,4 @@ def init_console(app: Flask) -> None:
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))
     app.register_blueprint(bp)
+    sso.init_sso(app)

@@ -34,6 +34,13 @@ from selfserve.console.poster_payloads import (
 from selfserve.console.posters import FORMATS, PAPERS, poster_filename, render_poster, write_posters
 from selfserve.console.rehearsal import Rehearsal, rehearse
 from selfserve.console.simulator import SentText, conversation
+from selfserve.console.sso import (
+    AssignRole,
+    SingleSignOn,
+    SsoLogIn,
+    log_role_assignment,
+    role_from_claims,
+)
 from selfserve.console.stats import daily_stats
 from selfserve.console.users import (
     ConsoleAccount,
@@ -46,6 +53,11 @@ from selfserve.console.users import (
 )
 
 __all__ = [
+    "AssignRole",
+    "SingleSignOn",
+    "SsoLogIn",
+    "log_role_assignment",
+    "role_from_claims",
     "FactorSummary",
     "PasskeyOptions",
     "PasskeySummary",

@@ -171,6 +171,7 @@ def _services(
         record_event=sign_in.record_event,
         factors=sign_in.factors,
         passkeys=sign_in.passkeys,
+        sso=sign_in.sso,
         birthdays=birthdays,
         readiness=_readiness(core, jobs),
         shared_gauges=_gauges(core, jobs),
