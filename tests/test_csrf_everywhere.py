@@ -23,6 +23,7 @@ from handlers.inbound_texts import PATH as INBOUND_TEXTS_PATH
 from handlers.inbound_texts import InboundTexts
 from tests.conftest import import_campaigns_text, inbound_form, reply_text, send_text
 from tests.console_support import EMAIL, PASSWORD, create_console_user, csrf_token, log_in
+from tests.csrf_sign_in_routes import SIGN_IN_ROUTES
 from tests.phone_visitor import PhoneVisitor, one_time_code
 
 TYPED = "0491 570 156"
@@ -214,6 +215,7 @@ ROUTES: dict[str, Route] = {
     "referral_landing.send_code": Route(ready_to_send_referral_code),
     "referral_landing.check_code": Route(ready_to_check_referral_code),
     "referral_landing.resend_code": Route(ready_to_resend_referral_code),
+    **{endpoint: Route(prepare) for endpoint, prepare in SIGN_IN_ROUTES.items()},
 }
 
 # The Twilio webhooks' app (mounted at /webhooks/twilio): signed by Twilio instead of a token.
