@@ -194,3 +194,28 @@ def test_the_stand_in_refuses_a_token_request_without_the_right_pkce_verifier(pr
     )
     assert answer.status_code == 400
     assert answer.json()["error"] == "invalid_grant"
+
+
+def test_an_unreachable_provider_gets_a_polite_page(settings):
+    from tests.stand_ins.server import free_port
+
+    application = create_app(
+        replace(
+            settings,
+            oidc_issuer=f"http://127.0.0.1:{free_port()}",
+            oidc_client_id=oidc.CLIENT_ID,
+            oidc_client_secret=oidc.CLIENT_SECRET,
+        )
+    )
+    try:
+        answer = application.test_client().get("/admin/sso/login")
+        assert answer.status_code == 502
+        assert "cannot be reached" in answer.get_data(as_text=True)
+    finally:
+        application.extensions["selfserve"].close()
+
+
+def test_without_oidc_settings_there_is_no_sso(client):
+    assert 'id="sso-login"' not in client.get("/admin/login").get_data(as_text=True)
+    assert client.get("/admin/sso/login").status_code == 404
+    assert client.get("/admin/sso/callback?code=x&state=y").status_code == 404

@@ -137,3 +137,28 @@ def test_an_ip_address_install_says_passkeys_cannot_work_there(settings):
         assert 'id="passkey-login"' not in client.get("/admin/login").get_data(as_text=True)
     finally:
         application.extensions["selfserve"].close()
+
+
+@pytest.mark.parametrize(
+    ("base_url", "purpose", "status"),
+    [
+        ("http://localhost:5000", "everything", 404),
+        ("http://localhost:5000", "second", 401),  # no password typed first
+        ("http://localhost:5000", "confirm", 401),  # not logged in
+        ("http://192.0.2.10:5000", "login", 409),  # an IP address holds no passkeys
+    ],
+)
+def test_passkey_options_are_refused_when_they_cannot_serve(settings, base_url, purpose, status):
+    from tests.console_support import csrf_token
+
+    application = mfa_app(replace(settings, public_base_url=base_url))
+    try:
+        client = application.test_client()
+        token = csrf_token(client, "/admin/login")
+        answer = client.post(
+            f"/admin/login/passkey/options/{purpose}", headers={"X-CSRFToken": token}
+        )
+        assert answer.status_code == status
+        assert "error" in answer.get_json()
+    finally:
+        application.extensions["selfserve"].close()
