@@ -5,8 +5,9 @@ signs it with the webhook token exactly as Twilio does (twilio's RequestValidato
 PUBLIC_BASE_URL + "/webhooks/twilio/sms") and sends it through the app's own WSGI stack, so
 handlers/sms.py checks and answers it like any Twilio request. Later texts come from the outbox.
 
-Open while the SMS sandbox is on (no Twilio credentials) or to logged-in console users; a 404
-for anyone else, so a production install does not advertise it.
+Open while the SMS sandbox is on (no Twilio credentials) or to logged-in console editors and
+owners (texting claims real codes: a viewer changes nothing, so gets the 403 that says so); a
+404 for anyone else, so a production install does not advertise it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from flask import (
 from flask_login import current_user
 from twilio.request_validator import RequestValidator
 
+from handlers.admin.access import audit, is_allowed, refuse
+from handlers.admin.factors import must_enrol
 from handlers.pages import private_page
 from handlers.services import services
 from selfserve.console import SentText, conversation
@@ -54,10 +57,23 @@ INTERNAL_HOST = "http://selfserve.internal"  # any host: the signature covers PU
 
 
 @bp.before_request
-def only_in_sandbox_or_for_console_users() -> None:
-    """404 unless the SMS sandbox is on or a console user is logged in."""
-    if not (services().settings.sms_sandbox or current_user.is_authenticated):
+def only_in_sandbox_or_for_console_editors() -> Response | tuple[str, int] | None:
+    """404 unless the SMS sandbox is on or a console user is logged in; 403 for a viewer.
+
+    A console user who must first change their password, or enrol a second factor under
+    MFA_REQUIRED, is sent there: the console's rules hold here too.
+    """
+    if services().settings.sms_sandbox:
+        return None
+    if not current_user.is_authenticated:
         abort(404)
+    if session.get("must_change_password"):
+        return redirect(url_for("admin.change_password"))
+    if must_enrol():
+        return redirect(url_for("admin.enrol"))
+    if not is_allowed("editor"):
+        return refuse("editor")
+    return None
 
 
 bp.after_request(private_page)
@@ -189,6 +205,8 @@ def send_from_phone() -> Response | tuple[str, int]:
     session["phone_texts"] = texts[-KEPT_TEXTS:]
     session.modified = True  # `phone_started` changed inside; make sure the cookie is rewritten
     status, reply = _post_to_webhook(_twilio_form(number, body, message_sid))
+    if current_user.is_authenticated:  # a console user texting as a customer (number masked)
+        audit("simulator_text", number, outcome="ok" if status == 200 else f"webhook {status}")
     if reply:
         replies = session.get("phone_replies", [])
         replies.append([message_sid, reply[:KEPT_REPLY]])

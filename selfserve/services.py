@@ -9,7 +9,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
-from selfserve.console import Passkeys, RecordEvent, SecondFactors, SingleSignOn
+from selfserve.console import (
+    AuditTrail,
+    Passkeys,
+    PasswordPolicy,
+    RecordEvent,
+    SecondFactors,
+    SingleSignOn,
+)
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Birthdays
 from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
@@ -48,6 +55,8 @@ class Services:
     factors: SecondFactors  # console users' authenticator apps and recovery codes
     passkeys: Passkeys  # console users' passkeys (WebAuthn)
     sso: SingleSignOn | None  # OpenID Connect log-in, when OIDC_ISSUER is set
+    audit: AuditTrail  # the hash-chained audit trail: audit.record(actor, action, ...)
+    passwords: PasswordPolicy  # console password rules (and the breach check, if on)
     birthdays: Callable[..., Birthdays] = field(repr=False)  # birthdays(clock=utcnow)
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
     shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped
@@ -62,6 +71,7 @@ class Services:
         metrics.flush()
         self.returning.close()
         self.http.close()
+        self.passwords.close()
         self.budget.close()
         self.jobs.huey.storage.close()
         self.landing.close()

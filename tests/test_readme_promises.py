@@ -1,5 +1,5 @@
-"""README promises that had no test of their own (the README's Testing section maps every
-promise to its test)."""
+"""Promises of the documentation that had no test of their own (docs/testing.md, "Running the
+tests", maps every promise to its test)."""
 
 from __future__ import annotations
 
@@ -122,7 +122,10 @@ class TestConsoleSessions:
         create_console_user(app, "a.marketer@acme.example")
         result = runner.invoke(args=["users", "list"])
         assert result.exit_code == 0
-        assert result.output.splitlines() == ["a.marketer@acme.example", "b.marketer@acme.example"]
+        assert result.output.splitlines() == [
+            "a.marketer@acme.example  owner",
+            "b.marketer@acme.example  owner",
+        ]
 
 
 class TestOutboxBackoff:

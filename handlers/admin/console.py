@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Flask
 
 from handlers.admin import (
+    account,
+    audit_trail,
     auth,
     campaigns,
     factor_settings,
@@ -16,14 +16,29 @@ from handlers.admin import (
     reports,
     second_step,
     sso,
+    users,
 )
 from handlers.admin.blueprint import bp, login_manager
+from selfserve.console import ABSOLUTE_LIFETIME
 
 # The modules whose views hang on `bp`: importing them is what adds their routes, so the
 # blueprint is complete before `init_console` registers it.
-PAGES = (auth, campaigns, factors, factor_settings, passkeys, posters, reports, second_step, sso)
+PAGES = (
+    account,
+    audit_trail,
+    auth,
+    campaigns,
+    factors,
+    factor_settings,
+    passkeys,
+    posters,
+    reports,
+    second_step,
+    sso,
+    users,
+)
 
-SESSION_LIFETIME = timedelta(hours=12)
+SESSION_LIFETIME = ABSOLUTE_LIFETIME  # the cookie's too; the server checks it as well
 
 
 def init_console(app: Flask) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from handlers.admin.access import role_required
 from handlers.admin.blueprint import bp
 from handlers.admin.factors import is_fresh, mark_confirmed
 from handlers.admin.second_step import check_second_factor
@@ -49,6 +50,7 @@ def _summary() -> Any:
 
 
 @bp.get("/security")
+@role_required("viewer")
 def security_page() -> str:
     """The user's factors: the app, recovery codes left, passkeys by name."""
     return render_template(
@@ -60,6 +62,7 @@ def security_page() -> str:
 
 
 @bp.route("/security/enrol", methods=["GET", "POST"])
+@role_required("viewer")
 @needs_fresh_confirmation
 def enrol() -> str | tuple[str, int]:
     """Set up an authenticator app: its QR code and secret, then one code to confirm."""
@@ -91,6 +94,7 @@ def _recovery_codes_page(codes: list[str], title: str) -> str:
 
 
 @bp.post("/security/recovery-codes")
+@role_required("viewer")
 @needs_fresh_confirmation
 def renew_recovery_codes() -> str:
     """Ten new recovery codes; the old ones stop working."""
@@ -100,6 +104,7 @@ def renew_recovery_codes() -> str:
 
 
 @bp.post("/security/app/remove")
+@role_required("viewer")
 @needs_fresh_confirmation
 def remove_app() -> Response:
     """Remove the authenticator app."""
@@ -114,6 +119,7 @@ def _user_key() -> str:
 
 
 @bp.route("/security/confirm", methods=["GET", "POST"])
+@role_required("viewer")
 @limiter.limit(
     CONFIRM_LIMIT,
     key_func=_user_key,

@@ -14,10 +14,10 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, redirect, request, session, url_for
+from flask import Flask, Response, flash, redirect, request, session, url_for
 from flask_login import current_user, user_logged_in
 
-from handlers.admin.blueprint import PUBLIC_ENDPOINTS, begin_session, bp
+from handlers.admin.blueprint import PASSWORD_ENDPOINTS, PUBLIC_ENDPOINTS, begin_session, bp
 from handlers.services import services
 from handlers.web import client_address
 from selfserve.console import ConsoleAccount, find_user
@@ -40,16 +40,24 @@ ENROLMENT_ENDPOINTS = (
 )
 
 
-def hold_for_second_factor(account: ConsoleAccount, next_url: str) -> Response | None:
+def hold_for_second_factor(
+    account: ConsoleAccount, next_url: str, password_problem: str | None = None
+) -> Response | None:
     """After the right password: the second step when the user has a factor, else None.
 
-    The session is not logged in yet; it only holds who is half-way, and until when.
+    The session is not logged in yet; it only holds who is half-way, until when, and what is
+    wrong with the password typed (too short, common or breached; never the password).
     """
     with services().sessions() as db:
         if not services().factors.has_factor(db, account.id):
             return None
     session.clear()
-    session[PENDING_KEY] = {"user_id": account.id, "next": next_url, "at": time.time()}
+    session[PENDING_KEY] = {
+        "user_id": account.id,
+        "next": next_url,
+        "at": time.time(),
+        "password_problem": password_problem,
+    }
     return redirect(url_for("admin.second_factor"))
 
 
@@ -63,12 +71,23 @@ def pending_account() -> ConsoleAccount | None:
 
 
 def finish_log_in(account: ConsoleAccount, method: str, next_url: str = "") -> Response:
-    """Begin the session after the second step (or a passkey alone) and go on."""
+    """Begin the session after the second step (or a passkey alone) and go on.
+
+    The session id is new (`begin_session`); the log-in goes into the audit trail; a password
+    found too weak or breached at the first step must be changed before anything else.
+    """
+    pending = session.get(PENDING_KEY)
+    same_user = isinstance(pending, dict) and pending.get("user_id") == account.id
+    problem = pending.get("password_problem") if same_user else None
     begin_session(account)
     services().record_event(
         account.email, "login", account.email, "ok", client_address(), {"method": method}
     )
     log.info("login_succeeded", extra={"user_id": account.id, "method": method})
+    if problem:
+        session["must_change_password"] = True
+        flash(f"Please choose a new password: {problem}.", "warning")
+        return redirect(url_for("admin.change_password"))
     return redirect(next_url or url_for("admin.dashboard_page"))
 
 
@@ -97,11 +116,16 @@ def require_a_second_factor() -> Response | None:
     endpoint = request.endpoint or ""
     if endpoint in PUBLIC_ENDPOINTS or endpoint in ENROLMENT_ENDPOINTS:
         return None
+    if endpoint in PASSWORD_ENDPOINTS and session.get("must_change_password"):
+        return None  # a weak or breached password is changed first, then the factor
+    return redirect(url_for("admin.enrol")) if must_enrol() else None
+
+
+def must_enrol() -> bool:
+    """True when MFA_REQUIRED and the logged-in (non-SSO) user has no second factor yet."""
     if not current_user.is_authenticated or session.get(SSO_KEY):
-        return None
+        return False
     if not services().settings.requires_mfa:
-        return None
+        return False
     with services().sessions() as db:
-        if services().factors.has_factor(db, current_user.id):
-            return None
-    return redirect(url_for("admin.enrol"))
+        return not services().factors.has_factor(db, current_user.id)

@@ -15,6 +15,7 @@ from flask_login import current_user
 from webauthn import base64url_to_bytes
 from webauthn.helpers import bytes_to_base64url
 
+from handlers.admin.access import role_required
 from handlers.admin.blueprint import bp
 from handlers.admin.factors import finish_log_in, is_fresh, pending_account
 from handlers.services import services
@@ -121,6 +122,7 @@ def passkey_login() -> Response | tuple[str, int]:
 
 
 @bp.post("/security/passkeys/options")
+@role_required("viewer")
 def passkey_options() -> Response | tuple[Response, int]:
     """Options to create a passkey for the logged-in user (after a fresh confirmation)."""
     if not is_fresh():
@@ -135,6 +137,7 @@ def passkey_options() -> Response | tuple[Response, int]:
 
 
 @bp.post("/security/passkeys")
+@role_required("viewer")
 def add_passkey() -> Response | str:
     """Keep the passkey the browser just made, under the name the user gave it."""
     waiting = _take_challenge("register")
@@ -169,6 +172,7 @@ def add_passkey() -> Response | str:
 
 
 @bp.post("/security/passkeys/<int:passkey_id>/remove")
+@role_required("viewer")
 def remove_passkey(passkey_id: int) -> Response:
     """Remove one of the user's passkeys (after a fresh confirmation)."""
     if not is_fresh():

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import Response, abort, flash, redirect, request, url_for
 
+from handlers.admin.access import audit, role_required
 from handlers.admin.blueprint import bp, campaign_or_404
 from handlers.services import services
 from selfserve.campaigns import CampaignSpec
@@ -48,6 +49,7 @@ def poster_choices(campaign: CampaignSpec) -> list[PosterChoice]:
 
 
 @bp.get("/campaigns/<slug>/posters/<mode>.<fmt>")
+@role_required("viewer")
 def download_poster(slug: str, mode: str, fmt: str) -> Response:
     """A printable poster of the campaign (PNG 300 dpi, SVG or A4/Letter PDF)."""
     if mode not in MODES or fmt not in FORMATS:
@@ -65,6 +67,7 @@ def download_poster(slug: str, mode: str, fmt: str) -> Response:
     except PosterError as error:
         flash(f"Could not make that poster: {error}", "error")
         return redirect(url_for("admin.edit_campaign", slug=slug))
+    audit("download", name)
     return Response(
         content,
         mimetype=POSTER_TYPES[fmt],

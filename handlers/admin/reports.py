@@ -7,6 +7,7 @@ import io
 
 from flask import Response, render_template, request
 
+from handlers.admin.access import audit, role_required
 from handlers.admin.blueprint import bp, now
 from handlers.services import services
 from selfserve.console import (
@@ -25,6 +26,7 @@ STATS_WINDOWS = (7, 30, 90)
 
 
 @bp.get("/")
+@role_required("viewer")
 def dashboard_page() -> str:
     """Every campaign with its keywords and today's and total activity, and consent counts."""
     campaigns = services().campaigns.all()
@@ -43,6 +45,7 @@ def dashboard_page() -> str:
 
 
 @bp.get("/messages")
+@role_required("viewer")
 def messages_page() -> str:
     """The message log: received and sent texts, newest first, masked numbers only."""
     campaign = request.args.get("campaign", "").strip() or None
@@ -79,6 +82,7 @@ def _stats_arguments() -> tuple[int, str | None]:
 
 
 @bp.get("/stats")
+@role_required("viewer")
 def stats_page() -> str:
     """Texts and codes per day and per poster source: charts, the table, a CSV link."""
     days, campaign = _stats_arguments()
@@ -99,6 +103,7 @@ def stats_page() -> str:
 
 
 @bp.get("/stats.csv")
+@role_required("viewer")
 def stats_csv() -> Response:
     """The table behind the charts as CSV: one row per day and poster source."""
     days, campaign = _stats_arguments()
@@ -112,6 +117,7 @@ def stats_csv() -> Response:
             [row.day.isoformat(), _csv_cell(row.source or "direct"), row.texts, row.codes]
         )
     name = f"selfserve-stats-{stats.first_day}-to-{stats.last_day}.csv"
+    audit("download", name)  # counts per day and source: no phone numbers
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",

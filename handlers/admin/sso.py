@@ -25,6 +25,7 @@ from handlers.admin.blueprint import begin_session, bp
 from handlers.admin.factors import SSO_KEY
 from handlers.services import services
 from handlers.web import client_address
+from selfserve.console import find_user
 from selfserve.errors import SingleSignOnError
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,14 @@ def sso_callback() -> Response | tuple[str, int]:
             signed_in = sso.log_in(db, dict(claims), client_address())
     except SingleSignOnError as problem:
         return _sso_problem(str(problem), 403)
-    begin_session(signed_in.account)
+    sso.settle_role(signed_in)  # the claim's role, unless it would leave no owner
+    with services().sessions() as db:
+        account = find_user(db, signed_in.account.id)  # its role and session generation now
+    if account is None:
+        return _sso_problem("The account is gone.", 403)
+    begin_session(account)
     session[SSO_KEY] = True
-    log.info("login_succeeded", extra={"user_id": signed_in.account.id, "method": "sso"})
+    log.info("login_succeeded", extra={"user_id": account.id, "method": "sso"})
     return redirect("/admin/")
 
 

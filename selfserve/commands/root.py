@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import click
 
+from selfserve.commands.audit import audit_group
 from selfserve.commands.data_files import data_file_groups
 from selfserve.commands.database import db_group
 from selfserve.commands.factors import reset_mfa_command
@@ -44,13 +45,14 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
     posters = posters_group(
         find_poster_campaign, lambda: get_services().settings.public_base_url, screen_url
     )
-    users = users_group(lambda: get_services().writes)
+    users = users_group(get_services)
     users.add_command(reset_mfa_command(get_services))
     return [
         db_group(get_services),
         *data_file_groups(get_services),
         posters,
         users,
+        audit_group(get_services),
         worker_command(get_services),
         *journeys_groups(get_services),
         check_command(get_services),

@@ -1,15 +1,30 @@
-"""Console: what marketers see and print.
+"""Console: what marketers see and print, and who may see and change it.
 
-Owns the dashboard, message log, statistics and their charts, console users (argon2
-hashes), QR posters (PNG, SVG, PDF), the phone simulator's conversation and the dry-run
-rehearsal of a campaign. It may import `journeys`, `coupons` and everything below; never
-`texts`, `landing` or `queue`.
+Owns the dashboard, message log, statistics and their charts, console users (argon2 hashes,
+roles, passwords, invitations, session rules), the hash-chained audit trail, QR posters (PNG,
+SVG, PDF), the phone simulator's conversation and the dry-run rehearsal of a campaign. It may
+import `journeys`, `coupons` and everything below; never `texts`, `landing` or `queue`.
 """
 
 from selfserve.console.activity import dashboard
+from selfserve.console.audit import AuditTrail, append_event, field_changes, mask_numbers
+from selfserve.console.audit_checks import (
+    AuditProblem,
+    AuditRetention,
+    Verification,
+    prune_before,
+    verify_chain,
+)
+from selfserve.console.audit_reading import (
+    AuditEntry,
+    AuditFilter,
+    audit_choices,
+    audit_csv,
+    audit_page,
+)
 from selfserve.console.charts import daily_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
-from selfserve.console.events import RecordEvent, log_event
+from selfserve.console.events import RecordAfterTransaction, RecordEvent, log_event
 from selfserve.console.factors import (
     RECOVERY_CODE,
     TOTP,
@@ -18,9 +33,11 @@ from selfserve.console.factors import (
     SecondFactors,
     TotpEnrolment,
 )
+from selfserve.console.invites import Invitation, accept_invite, create_invite, find_invite
 from selfserve.console.log_entries import log_filters, message_log
 from selfserve.console.near_misses import NearMiss, recent_near_misses
 from selfserve.console.passkeys import PasskeyOptions, Passkeys, passkey_host_problem
+from selfserve.console.passwords import PasswordPolicy, PwnedPasswords
 from selfserve.console.poster_locations import read_locations
 from selfserve.console.poster_payloads import (
     MODES,
@@ -33,6 +50,8 @@ from selfserve.console.poster_payloads import (
 )
 from selfserve.console.posters import FORMATS, PAPERS, poster_filename, render_poster, write_posters
 from selfserve.console.rehearsal import Rehearsal, rehearse
+from selfserve.console.roles import ROLES, role_allows
+from selfserve.console.sessions import ABSOLUTE_LIFETIME, SessionStamp, is_session_current
 from selfserve.console.simulator import SentText, conversation
 from selfserve.console.sso import (
     AssignRole,
@@ -45,11 +64,15 @@ from selfserve.console.stats import daily_stats
 from selfserve.console.users import (
     ConsoleAccount,
     authenticate,
+    check_password,
     create_user,
     find_user,
     find_user_by_email,
     list_users,
+    normalise_email,
+    set_active,
     set_password,
+    set_role,
 )
 
 __all__ = [
@@ -63,6 +86,7 @@ __all__ = [
     "PasskeySummary",
     "Passkeys",
     "RECOVERY_CODE",
+    "RecordAfterTransaction",
     "RecordEvent",
     "SecondFactors",
     "TOTP",
@@ -70,37 +94,66 @@ __all__ = [
     "find_user_by_email",
     "log_event",
     "passkey_host_problem",
+    "ABSOLUTE_LIFETIME",
+    "SessionStamp",
+    "is_session_current",
+    "AuditEntry",
+    "AuditFilter",
+    "AuditProblem",
+    "AuditRetention",
+    "AuditTrail",
     "ConsentCount",
     "ConsoleAccount",
     "FORMATS",
+    "Invitation",
     "MODES",
     "NearMiss",
     "PAPERS",
+    "PasswordPolicy",
     "PosterCampaign",
     "PosterError",
     "PosterLocation",
+    "PwnedPasswords",
+    "ROLES",
     "Rehearsal",
     "SentText",
+    "Verification",
+    "accept_invite",
+    "append_event",
+    "audit_choices",
+    "audit_csv",
+    "audit_page",
     "authenticate",
+    "check_password",
     "check_src",
     "consent_counts",
     "conversation",
+    "create_invite",
     "create_user",
     "daily_chart",
     "daily_stats",
     "dashboard",
+    "field_changes",
+    "find_invite",
     "find_user",
     "list_users",
     "log_filters",
+    "mask_numbers",
     "message_log",
+    "normalise_email",
     "poster_campaign_from",
     "poster_filename",
+    "prune_before",
     "qr_payload",
     "read_locations",
     "recent_near_misses",
     "rehearse",
     "render_poster",
+    "role_allows",
+    "set_active",
     "set_password",
+    "set_role",
     "source_chart",
+    "verify_chain",
     "write_posters",
 ]

@@ -35,9 +35,9 @@ from webauthn.helpers.structs import (
 )
 
 from selfserve.console.events import RecordEvent
-from selfserve.console.users import ConsoleAccount
+from selfserve.console.users import ConsoleAccount, find_user
 from selfserve.errors import SecondFactorError
-from selfserve.models import ConsolePasskey, ConsoleUser, utcnow
+from selfserve.models import ConsolePasskey, utcnow
 
 
 def passkey_host_problem(public_base_url: str) -> str | None:
@@ -193,10 +193,10 @@ class Passkeys:
         key.sign_count = verified.new_sign_count
         key.last_used_at = self._clock()
         db.flush()
-        user = db.get(ConsoleUser, key.user_id)
-        if user is None:
-            raise SecondFactorError("That passkey's account is gone.")
-        return ConsoleAccount(user.id, user.email)
+        account = find_user(db, key.user_id)
+        if account is None or not account.is_active:
+            raise SecondFactorError("That passkey's account is gone or deactivated.")
+        return account
 
     def remove(
         self, db: Session, account: ConsoleAccount, passkey_id: int, address: str | None = None

@@ -6,7 +6,7 @@ the token's verified claims. An identity is its (`iss`, `sub`) pair, linked to a
 on first log-in: to the account with the token's email when the provider says the email is
 verified, or to a new account, a viewer unless OIDC_ROLE_CLAIM says otherwise. A new account
 has no usable password (SSO only). When the role claim maps to a role, that role is handed to
-`assign_role` at every log-in: the identity provider is where roles are managed.
+`assign_role` at log-in when it differs: the identity provider is where roles are managed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from selfserve.console.events import RecordEvent
-from selfserve.console.users import ConsoleAccount, normalise_email
+from selfserve.console.users import ConsoleAccount, find_user, normalise_email
 from selfserve.errors import ConsoleUserError, SingleSignOnError
 from selfserve.models import ConsoleSsoIdentity, ConsoleUser, utcnow
 from selfserve.ops import ROLES, RoleClaim
@@ -47,6 +47,7 @@ class SsoLogIn:
     account: ConsoleAccount
     role: str | None
     created: bool
+    role_change: str | None = None  # the claimed role, when an existing user has another
 
 
 def role_from_claims(claims: Mapping[str, Any], role_claim: RoleClaim) -> str | None:
@@ -91,34 +92,42 @@ class SingleSignOn:
                 ConsoleSsoIdentity.issuer == issuer, ConsoleSsoIdentity.subject == subject
             )
         )
+        claimed = role_from_claims(claims, self._role_claim)
         created = False
         if identity is not None:
             user = db.get(ConsoleUser, identity.user_id)
         else:
-            user, created = self._link(db, claims, issuer, subject, address)
+            user, created = self._link(db, claims, (issuer, subject), claimed, address)
         if user is None:
             self._refuse(subject, "the linked account is gone", address)
-        account = ConsoleAccount(user.id, user.email)
-        role = role_from_claims(claims, self._role_claim)
-        if role is None and created:
-            role = NEW_USER_ROLE
-        if role is not None:
-            self._assign_role(account, role)
+        if not user.is_active:
+            self._refuse(user.email, "the account is deactivated", address)
+        role = claimed or (user.role if created else None)
+        change = claimed if claimed not in (None, user.role) and not created else None
         user.last_login_at = self._clock()
         db.flush()
+        account = find_user(db, user.id)
         changes = {"method": "sso", "role": role, "new_user": created}
         self._record(account.email, "login", account.email, "ok", address, changes)
-        return SsoLogIn(account, role, created)
+        return SsoLogIn(account, role, created, change)
+
+    def settle_role(self, signed_in: SsoLogIn) -> None:
+        """Hand an existing user's changed claimed role to `assign_role`; call it after
+        `log_in`'s transaction has ended (`assign_role` writes in a transaction of its own)."""
+        if signed_in.role_change is not None:
+            self._assign_role(signed_in.account, signed_in.role_change)
 
     def _link(
         self,
         db: Session,
         claims: Mapping[str, Any],
-        issuer: str,
-        subject: str,
+        identity: tuple[str, str],
+        role: str | None,
         address: str | None,
     ) -> tuple[ConsoleUser, bool]:
-        """First log-in of this identity: the account with its verified email, or a new one."""
+        """First log-in of this identity: the account with its verified email, or a new one
+        (with the claimed role, else a viewer)."""
+        issuer, subject = identity
         try:
             email = normalise_email(str(claims.get("email", "")))
         except ConsoleUserError:
@@ -131,7 +140,12 @@ class SingleSignOn:
             self._refuse(email, "email not verified by the identity provider", address)
         if user is None:
             user = ConsoleUser(
-                email=email, password_hash=SSO_ONLY_PASSWORD, created_at=self._clock()
+                email=email,
+                password_hash=SSO_ONLY_PASSWORD,
+                created_at=self._clock(),
+                role=role or NEW_USER_ROLE,  # never the column's default (owner)
+                is_active=True,
+                session_generation=0,
             )
             db.add(user)
         try:

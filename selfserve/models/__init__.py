@@ -12,7 +12,7 @@ compares with the revisions: a table left out here would look dropped to autogen
 from selfserve.models.abuse import AbuseCount, ScreenKey
 from selfserve.models.base import Base, UtcDateTime, utcnow
 from selfserve.models.campaigns import Campaign, Keyword
-from selfserve.models.console import ConsoleUser
+from selfserve.models.console import AuditAnchor, AuditEvent, ConsoleInvite, ConsoleUser
 from selfserve.models.coupons import DeferredCode, IssuedCoupon, WarmUp
 from selfserve.models.customers import ConsentRecord, Customer, NumberLanguage, OptOut
 from selfserve.models.factors import (
@@ -36,6 +36,8 @@ from selfserve.models.referrals import Erasure, ErasureRequest, ReferralCode, Re
 
 __all__ = [
     "AbuseCount",
+    "AuditAnchor",
+    "AuditEvent",
     "Base",
     "BirthdayRun",
     "BirthdaySend",
@@ -49,6 +51,7 @@ __all__ = [
     "ConsoleRecoveryCode",
     "ConsoleSsoIdentity",
     "ConsoleTotp",
+    "ConsoleInvite",
     "ConsoleUser",
     "Customer",
     "DeferredCode",

@@ -24,11 +24,15 @@ from selfserve.ops.database import (
 )
 from selfserve.ops.grouped_reads import GroupedReads
 from selfserve.ops.health import (
+    NotReady,
+    Passed,
+    Readiness,
     ReadinessCheck,
+    assess,
     database_check,
+    migrations_check,
     queue_check,
     redis_check,
-    run_checks,
 )
 from selfserve.ops.logs import configure_logging, scrub
 from selfserve.ops.metrics import (
@@ -50,6 +54,9 @@ __all__ = [
     "QuietHours",
     "RANGE_BLOCKED",
     "ROLES",
+    "NotReady",
+    "Passed",
+    "Readiness",
     "ReadinessCheck",
     "RoleClaim",
     "SANDBOX_TALON_KEY",
@@ -60,6 +67,7 @@ __all__ = [
     "SharedGauge",
     "WRITE_FIRST",
     "abuse_per_day",
+    "assess",
     "build_engine",
     "parse_role_claim",
     "build_sessionmaker",
@@ -67,11 +75,11 @@ __all__ = [
     "count_abuse",
     "database_check",
     "insert_ignoring_duplicates",
+    "migrations_check",
     "observe_pumping_block",
     "observe_talon_call",
     "queue_check",
     "redis_check",
-    "run_checks",
     "scrub",
     "write_turn",
 ]

@@ -88,6 +88,11 @@ class Settings:
     oidc_client_secret: str = field(default="", repr=False)
     oidc_role_claim: str = ""  # CLAIM, or CLAIM:value=role,value=role
     oidc_only: bool = False
+    # The console (docs/console-security.md): idle timeout, password breach check, audit trail.
+    console_idle_minutes: int = 30
+    password_breach_check: str = "off"  # noqa: S105 - "off" or "hibp" (Pwned Passwords)
+    pwned_passwords_url: str = "https://api.pwnedpasswords.com"
+    audit_retention_days: int = 400
 
     @property
     def sms_sandbox(self) -> bool:
@@ -164,6 +169,7 @@ class Settings:
         self._validate_talon_and_worker()
         self._validate_one_time_codes()
         validate_sign_in(self)
+        self._validate_console()
         if not self.talon_sandbox and not self.talon_deployment_host:
             raise SettingsError(
                 "TALON_DEPLOYMENT_HOST is required with TALON_API_KEY "
@@ -172,7 +178,12 @@ class Settings:
 
     def _validate_web_and_sms(self) -> None:
         """The URLs, the region, the Twilio sender, the proxy hops and the quiet hours."""
-        for name in ("public_base_url", "twilio_api_base_url", "talon_cep_url"):
+        for name in (
+            "public_base_url",
+            "twilio_api_base_url",
+            "talon_cep_url",
+            "pwned_passwords_url",
+        ):
             parts = urlsplit(getattr(self, name))
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise SettingsError(f"{name.upper()} must be an http(s) URL")
@@ -212,6 +223,15 @@ class Settings:
             )
         if self.worker_threads < 1:
             raise SettingsError("WORKER_THREADS must be at least 1")
+
+    def _validate_console(self) -> None:
+        """The console's idle timeout, breach check and audit retention."""
+        if self.console_idle_minutes < 1:
+            raise SettingsError("CONSOLE_IDLE_MINUTES must be at least 1")
+        if self.password_breach_check not in ("off", "hibp"):
+            raise SettingsError("PASSWORD_BREACH_CHECK must be off or hibp")
+        if self.audit_retention_days < 1:
+            raise SettingsError("AUDIT_RETENTION_DAYS must be at least 1")
 
     def _validate_one_time_codes(self) -> None:
         """The regions that may get a one-time code, and the limits on sending them."""

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import httpx
+
+from selfserve.console import AuditRetention, AuditTrail, PasswordPolicy, PwnedPasswords
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Awards, Birthdays
 from selfserve.models import utcnow
@@ -22,6 +25,8 @@ from selfserve.ops import (
     Settings,
     SharedGauge,
     database_check,
+    migrate,
+    migrations_check,
     queue_check,
     redis_check,
 )
@@ -30,7 +35,7 @@ from selfserve.services import Services
 from selfserve.sms import ComplianceWords, Outbox
 from selfserve.texts import MessageLogWriter, ReturningCustomers
 from selfserve.wiring.core import Core, build_core
-from selfserve.wiring.sign_in import build_sign_in
+from selfserve.wiring.sign_in import audited_sign_in
 from selfserve.wiring.use_cases import (
     CouponPaths,
     build_code_pages,
@@ -121,6 +126,7 @@ def build_jobs(
         birthdays=birthdays,
         awards=awards,
         warm_up=warm_ups.run_slice,
+        prune_audit=AuditRetention(core.writes, settings.audit_retention_days).prune_now,
         retry_base_seconds=settings.talon_retry_base_seconds,
         retry_max_seconds=settings.talon_retry_max_seconds,
     )
@@ -146,7 +152,8 @@ def _services(
         log_writer=MessageLogWriter(core.engine),
         compliance=compliance,
     )
-    sign_in = build_sign_in(settings)
+    audit = AuditTrail(core.writes)
+    sign_in = audited_sign_in(settings, core.writes, audit.record)
     return Services(
         settings=settings,
         engine=core.engine,
@@ -172,17 +179,29 @@ def _services(
         factors=sign_in.factors,
         passkeys=sign_in.passkeys,
         sso=sign_in.sso,
+        audit=audit,
+        passwords=build_password_policy(settings),
         birthdays=birthdays,
         readiness=_readiness(core, jobs),
         shared_gauges=_gauges(core, jobs),
     )
 
 
+def build_password_policy(settings: Settings) -> PasswordPolicy:
+    """Console password rules, with Pwned Passwords when PASSWORD_BREACH_CHECK=hibp."""
+    if settings.password_breach_check != "hibp":  # noqa: S105 - a mode's name, not a secret
+        return PasswordPolicy()
+    http = httpx.Client(timeout=httpx.Timeout(3.0, connect=2.0))  # fails open when slow
+    return PasswordPolicy(PwnedPasswords(http, settings.pwned_passwords_url))
+
+
 def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
-    """What /readyz checks: the database, Redis when set, the queue."""
+    """What /readyz checks: the database, its migrations, Redis when set, the queue."""
     redis_url = core.settings.redis_url
+    head, known = migrate.head_revision(), migrate.known_revisions()
     return [
         database_check(core.engine),
+        migrations_check(core.engine, head, known, migrate.legacy_revisions()),
         *([redis_check(redis_url)] if redis_url else []),
         queue_check(jobs.huey),
     ]
@@ -191,5 +210,9 @@ def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
 def _gauges(core: Core, jobs: Jobs) -> list[SharedGauge]:
     """What /metrics reads from shared state at scrape time."""
     return operational_gauges(
-        core.sessions, core.budget, jobs.huey, core.settings.talon_rate_limit_per_minute
+        core.sessions,
+        core.budget,
+        jobs.huey,
+        core.settings.talon_rate_limit_per_minute,
+        jobs.heartbeat,
     )

@@ -1,24 +1,32 @@
 """The console's sign-in collaborators: second factors, passkeys, SSO, and where events go.
 
 Security events (enrolments, replays, recovery codes, resets, SSO log-ins) go to
-`record_event`; here a log line (`console_event`). The audit trail replaces it at merge, and
-the roles' `assign_role(account, role)` replaces `log_role_assignment` for SSO's role claim.
+`record_event`: the audit trail's `record`, each event appended once the transaction it was
+recorded in has ended. SSO's role claim goes to `assign_role`: the users' `set_role`, which
+never demotes the last owner.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.console import (
     AssignRole,
+    ConsoleAccount,
     Passkeys,
+    RecordAfterTransaction,
     RecordEvent,
     SecondFactors,
     SingleSignOn,
-    log_event,
-    log_role_assignment,
+    set_role,
 )
+from selfserve.errors import ConsoleUserError
 from selfserve.ops import Settings, parse_role_claim
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,14 +39,10 @@ class SignIn:
     sso: SingleSignOn | None  # None unless OIDC_ISSUER is set
 
 
-def build_sign_in(
-    settings: Settings,
-    record_event: RecordEvent = log_event,
-    assign_role: AssignRole = log_role_assignment,
-) -> SignIn:
+def build_sign_in(settings: Settings, record_event: RecordEvent, assign_role: AssignRole) -> SignIn:
     """Second factors and passkeys (named after PROGRAM_NAME in apps), and SSO when
     OIDC_ISSUER is set, with `record_event`; SSO hands roles from OIDC_ROLE_CLAIM to
-    `assign_role` (a log line until roles are wired to it)."""
+    `assign_role`."""
     sso = None
     if settings.oidc_issuer:
         role_claim = parse_role_claim(settings.oidc_role_claim)
@@ -49,3 +53,30 @@ def build_sign_in(
         passkeys=Passkeys(settings.public_base_url, settings.program_name, record_event),
         sso=sso,
     )
+
+
+def audited_sign_in(
+    settings: Settings, writes: sessionmaker[Session], record: RecordEvent
+) -> SignIn:
+    """`build_sign_in` with the audit trail's `record` and roles set through `set_role`."""
+    record_event = RecordAfterTransaction(record, writes)
+    return build_sign_in(settings, record_event, role_assigner(writes, record_event))
+
+
+def role_assigner(writes: sessionmaker[Session], record_event: RecordEvent) -> AssignRole:
+    """`assign_role(account, role)`: the user's role set (their other sessions end), recorded
+    as `user_role` by `sso`; refused, and recorded so, when it would demote the last owner."""
+
+    def assign_role(account: ConsoleAccount, role: str) -> None:
+        try:
+            with writes.begin() as db:
+                old_role, changed = set_role(db, account.email, role)
+        except ConsoleUserError as problem:
+            log.warning("sso_role_refused", extra={"user_id": account.id, "role": role})
+            record_event("sso", "user_role", account.email, f"refused: {problem}")
+            return
+        if old_role != changed.role:
+            change = {"role": {"before": old_role, "after": changed.role}}
+            record_event("sso", "user_role", account.email, "ok", None, change)
+
+    return assign_role
