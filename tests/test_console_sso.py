@@ -3,7 +3,6 @@ authorization code with PKCE, RS256 ID tokens checked against its JWKS; roles fr
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from selfserve.models import ConsoleSsoIdentity, ConsoleUser
+from selfserve.models import AuditEvent, ConsoleSsoIdentity, ConsoleUser
 from tests.conftest import SPRING_CAMPAIGNS, import_campaigns_text
 from tests.console_support import EMAIL, PASSWORD, create_console_user, csrf_token
 from tests.stand_ins import oidc
@@ -70,21 +69,31 @@ def sign_in_at_provider(client: Any) -> Any:
     return client.get(f"{callback.path}?{callback.query}")
 
 
-def roles_wanted(caplog: Any) -> list[str]:
-    return [r.role for r in caplog.records if r.getMessage() == "console_role_wanted"]
+def roles(application: Any) -> dict[str, str]:
+    """Every console user's role, by email."""
+    with application.extensions["selfserve"].sessions() as db:
+        return {user.email: user.role for user in db.scalars(select(ConsoleUser))}
+
+
+def audited(application: Any) -> list[tuple[str, str, str, str]]:
+    """The audit trail's rows: (actor, action, target, outcome)."""
+    with application.extensions["selfserve"].sessions() as db:
+        rows = db.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    return [(row.actor, row.action, row.target, row.outcome) for row in rows]
 
 
 def test_a_first_sso_log_in_creates_a_viewer_through_pkce_and_a_checked_id_token(
-    make_app, provider, caplog
+    make_app, provider
 ):
-    caplog.set_level(logging.INFO)
     application = make_app()
     client = application.test_client()
     answer = sign_in_at_provider(client)
     assert answer.status_code == 302
     assert answer.headers["Location"] == "/admin/"
     assert "ada@acme.example" in client.get("/admin/").get_data(as_text=True)
-    assert roles_wanted(caplog) == ["viewer"]
+    assert roles(application) == {"ada@acme.example": "viewer"}
+    login = ("ada@acme.example", "login", "ada@acme.example", "ok")
+    assert login in audited(application)  # in /admin/audit, with the method
     [asked] = provider.authorize_requests
     assert asked["code_challenge_method"] == "S256"
     assert asked["nonce"]
@@ -100,12 +109,35 @@ def test_a_first_sso_log_in_creates_a_viewer_through_pkce_and_a_checked_id_token
     )
 
 
-def test_the_role_claim_maps_a_group_to_a_role(make_app, provider, caplog):
-    caplog.set_level(logging.INFO)
+def test_the_role_claim_maps_a_group_to_a_role(make_app, provider):
     application = make_app(oidc_role_claim="groups:sso-admins=owner,marketing=editor")
     provider.next_user = {"sub": "u2", "email": "bo@acme.example", "groups": ["staff", "marketing"]}
+    client = application.test_client()
+    assert sign_in_at_provider(client).status_code == 302
+    assert roles(application) == {"bo@acme.example": "editor"}
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_claim_changes_an_existing_users_role_but_never_demotes_the_last_owner(
+    make_app, provider
+):
+    application = make_app(oidc_role_claim="groups:sso-admins=owner,marketing=editor")
+    create_console_user(application)  # the first user: the only owner
+    provider.next_user = {
+        "sub": "u4",
+        "email": EMAIL,
+        "email_verified": True,
+        "groups": ["marketing"],
+    }
+    client = application.test_client()
+    assert sign_in_at_provider(client).status_code == 302
+    assert roles(application)[EMAIL] == "owner"
+    refused = [row for row in audited(application) if row[1] == "user_role"]
+    assert [(actor, outcome[:8]) for actor, _, _, outcome in refused] == [("sso", "refused:")]
+    create_console_user(application, "second@acme.example", role="owner")
     assert sign_in_at_provider(application.test_client()).status_code == 302
-    assert roles_wanted(caplog) == ["editor"]
+    assert roles(application)[EMAIL] == "editor"
+    assert ("sso", "user_role", EMAIL, "ok") in audited(application)
 
 
 @pytest.mark.parametrize(
