@@ -153,7 +153,6 @@ def _services(
         compliance=compliance,
     )
     audit = AuditTrail(core.writes)
-    sign_in = audited_sign_in(settings, core.writes, audit.record)
     return Services(
         settings=settings,
         engine=core.engine,
@@ -175,10 +174,7 @@ def _services(
         referral_pages=build_referral_pages(core, landing, claims, coupons.pages, outbox),
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
-        record_event=sign_in.record_event,
-        factors=sign_in.factors,
-        passkeys=sign_in.passkeys,
-        sso=sign_in.sso,
+        **audited_sign_in(settings, core.writes, audit.record).services_fields(),
         audit=audit,
         passwords=build_password_policy(settings),
         birthdays=birthdays,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,6 +38,15 @@ class SignIn:
     factors: SecondFactors
     passkeys: Passkeys
     sso: SingleSignOn | None  # None unless OIDC_ISSUER is set
+
+    def services_fields(self) -> dict[str, Any]:
+        """These collaborators under their names in Services."""
+        return {
+            "record_event": self.record_event,
+            "factors": self.factors,
+            "passkeys": self.passkeys,
+            "sso": self.sso,
+        }
 
 
 def build_sign_in(settings: Settings, record_event: RecordEvent, assign_role: AssignRole) -> SignIn:
