@@ -36,6 +36,7 @@ from flask_login import current_user
 from twilio.request_validator import RequestValidator
 
 from handlers.admin.access import audit, is_allowed, refuse
+from handlers.admin.factors import must_enrol
 from handlers.pages import private_page
 from handlers.services import services
 from selfserve.console import SentText, conversation
@@ -57,12 +58,20 @@ INTERNAL_HOST = "http://selfserve.internal"  # any host: the signature covers PU
 
 
 @bp.before_request
-def only_in_sandbox_or_for_console_editors() -> tuple[str, int] | None:
-    """404 unless the SMS sandbox is on or a console user is logged in; 403 for a viewer."""
+def only_in_sandbox_or_for_console_editors() -> Response | tuple[str, int] | None:
+    """404 unless the SMS sandbox is on or a console user is logged in; 403 for a viewer.
+
+    A console user who must first change their password, or enrol a second factor under
+    MFA_REQUIRED, is sent there: the console's rules hold here too.
+    """
     if services().settings.sms_sandbox:
         return None
     if not current_user.is_authenticated:
         abort(404)
+    if session.get("must_change_password"):
+        return redirect(url_for("admin.change_password"))
+    if must_enrol():
+        return redirect(url_for("admin.enrol"))
     if not is_allowed("editor"):
         return refuse("editor")
     return None

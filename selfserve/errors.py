@@ -162,3 +162,11 @@ class VerificationLocked(VerificationError):
 
 class WarmUpRefused(SelfserveError):
     """A warm-up cannot run for this campaign (dry run, not a coupon campaign, bad share)."""
+
+
+class SecondFactorError(SelfserveError):
+    """A second factor (authenticator app, passkey) could not be enrolled, used or removed."""
+
+
+class SingleSignOnError(SelfserveError):
+    """An identity provider's answer cannot log anyone in (no verified email, wrong issuer)."""

@@ -9,7 +9,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
-from selfserve.console import AuditTrail, PasswordPolicy
+from selfserve.console import (
+    AuditTrail,
+    Passkeys,
+    PasswordPolicy,
+    RecordEvent,
+    SecondFactors,
+    SingleSignOn,
+)
 from selfserve.coupons import Coupons, WarmUps
 from selfserve.journeys import Birthdays
 from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
@@ -56,6 +63,10 @@ class Services:
     referral_pages: ReferralPages  # /r/<code>: a referral code's landing page
     code_page_flow: CodePageFlow  # /c/<token>: a code at the till, its barcode and wallets
     returning: ReturningCustomers  # the fast path and its message-log writer
+    record_event: RecordEvent  # console security events (MFA, passkeys, SSO): the audit trail
+    factors: SecondFactors  # console users' authenticator apps and recovery codes
+    passkeys: Passkeys  # console users' passkeys (WebAuthn)
+    sso: SingleSignOn | None  # OpenID Connect log-in, when OIDC_ISSUER is set
     audit: AuditTrail  # the hash-chained audit trail: audit.record(actor, action, ...)
     passwords: PasswordPolicy  # console password rules (and the breach check, if on)
     birthdays: Callable[..., Birthdays] = field(repr=False)  # birthdays(clock=utcnow)

@@ -25,6 +25,7 @@ from selfserve.console import create_invite
 from selfserve.models import ConsoleUser, utcnow
 from tests.conftest import import_campaigns_text, inbound_form, reply_text, send_text
 from tests.console_support import EMAIL, PASSWORD, create_console_user, csrf_token, log_in
+from tests.csrf_sign_in_routes import SIGN_IN_ROUTES
 from tests.phone_visitor import PhoneVisitor, one_time_code
 
 TYPED = "0491 570 156"
@@ -257,6 +258,7 @@ ROUTES: dict[str, Route] = {
     "referral_landing.send_code": Route(ready_to_send_referral_code),
     "referral_landing.check_code": Route(ready_to_check_referral_code),
     "referral_landing.resend_code": Route(ready_to_resend_referral_code),
+    **{endpoint: Route(prepare) for endpoint, prepare in SIGN_IN_ROUTES.items()},
 }
 
 # The Twilio webhooks' app (mounted at /webhooks/twilio): signed by Twilio instead of a token.

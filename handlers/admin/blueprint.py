@@ -21,8 +21,18 @@ from selfserve.console import ConsoleAccount, SessionStamp, find_user, is_sessio
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 login_manager = LoginManager()
-# Pages anyone may open: the log-in form and an invitation's one-time link.
-PUBLIC_ENDPOINTS = ("admin.login", "admin.static", "admin.accept_invite")
+# Pages anyone may open: the log-in form, an invitation's one-time link, the log-in's second
+# step (TOTP, recovery code or passkey, for the user whose password was right) and SSO.
+PUBLIC_ENDPOINTS = (
+    "admin.login",
+    "admin.static",
+    "admin.accept_invite",
+    "admin.second_factor",
+    "admin.passkey_login_options",
+    "admin.passkey_login",
+    "admin.sso_login",
+    "admin.sso_callback",
+)
 # What a user who must change their password may still do.
 PASSWORD_ENDPOINTS = ("admin.change_password", "admin.logout")
 

@@ -4,13 +4,39 @@ from __future__ import annotations
 
 from flask import Flask
 
-from handlers.admin import account, audit_trail, auth, campaigns, posters, reports, users
+from handlers.admin import (
+    account,
+    audit_trail,
+    auth,
+    campaigns,
+    factor_settings,
+    factors,
+    passkeys,
+    posters,
+    reports,
+    second_step,
+    sso,
+    users,
+)
 from handlers.admin.blueprint import bp, login_manager
 from selfserve.console import ABSOLUTE_LIFETIME
 
 # The modules whose views hang on `bp`: importing them is what adds their routes, so the
 # blueprint is complete before `init_console` registers it.
-PAGES = (account, audit_trail, auth, campaigns, posters, reports, users)
+PAGES = (
+    account,
+    audit_trail,
+    auth,
+    campaigns,
+    factors,
+    factor_settings,
+    passkeys,
+    posters,
+    reports,
+    second_step,
+    sso,
+    users,
+)
 
 SESSION_LIFETIME = ABSOLUTE_LIFETIME  # the cookie's too; the server checks it as well
 
@@ -26,3 +52,4 @@ def init_console(app: Flask) -> None:
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))
     app.register_blueprint(bp)
+    sso.init_sso(app)

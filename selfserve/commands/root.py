@@ -9,6 +9,7 @@ import click
 from selfserve.commands.audit import audit_group
 from selfserve.commands.data_files import data_file_groups
 from selfserve.commands.database import db_group
+from selfserve.commands.factors import reset_mfa_command
 from selfserve.commands.journeys import journeys_groups
 from selfserve.commands.posters import posters_group
 from selfserve.commands.texts import texts_group
@@ -49,6 +50,7 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         find_poster_campaign, lambda: get_services().settings.public_base_url, screen_url
     )
     users = users_group(get_services)
+    users.add_command(reset_mfa_command(get_services))
     return [
         db_group(get_services),
         *data_file_groups(get_services),

@@ -25,10 +25,20 @@ from selfserve.console.audit_reading import (
 from selfserve.console.channel_stats import channel_counts, whatsapp_failures
 from selfserve.console.charts import daily_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
+from selfserve.console.events import RecordAfterTransaction, RecordEvent, log_event
+from selfserve.console.factors import (
+    RECOVERY_CODE,
+    TOTP,
+    FactorSummary,
+    PasskeySummary,
+    SecondFactors,
+    TotpEnrolment,
+)
 from selfserve.console.invites import Invitation, accept_invite, create_invite, find_invite
 from selfserve.console.log_entries import log_filters, message_log
 from selfserve.console.missed import MissedText, MissedTexts, missed_texts
 from selfserve.console.near_misses import NearMiss, recent_near_misses
+from selfserve.console.passkeys import PasskeyOptions, Passkeys, passkey_host_problem
 from selfserve.console.passwords import PasswordPolicy, PwnedPasswords
 from selfserve.console.poster_locations import read_locations
 from selfserve.console.poster_payloads import (
@@ -45,6 +55,13 @@ from selfserve.console.rehearsal import Rehearsal, rehearse
 from selfserve.console.roles import ROLES, role_allows
 from selfserve.console.sessions import ABSOLUTE_LIFETIME, SessionStamp, is_session_current
 from selfserve.console.simulator import SentText, conversation
+from selfserve.console.sso import (
+    AssignRole,
+    SingleSignOn,
+    SsoLogIn,
+    log_role_assignment,
+    role_from_claims,
+)
 from selfserve.console.stats import daily_stats
 from selfserve.console.users import (
     ConsoleAccount,
@@ -52,6 +69,7 @@ from selfserve.console.users import (
     check_password,
     create_user,
     find_user,
+    find_user_by_email,
     list_users,
     normalise_email,
     set_active,
@@ -60,6 +78,24 @@ from selfserve.console.users import (
 )
 
 __all__ = [
+    "AssignRole",
+    "SingleSignOn",
+    "SsoLogIn",
+    "log_role_assignment",
+    "role_from_claims",
+    "FactorSummary",
+    "PasskeyOptions",
+    "PasskeySummary",
+    "Passkeys",
+    "RECOVERY_CODE",
+    "RecordAfterTransaction",
+    "RecordEvent",
+    "SecondFactors",
+    "TOTP",
+    "TotpEnrolment",
+    "find_user_by_email",
+    "log_event",
+    "passkey_host_problem",
     "ABSOLUTE_LIFETIME",
     "SessionStamp",
     "is_session_current",

@@ -204,6 +204,16 @@ def find_user(db: Session, user_id: int) -> ConsoleAccount | None:
     return None if user is None else _account(user)
 
 
+def find_user_by_email(db: Session, email: str) -> ConsoleAccount | None:
+    """The account with this email (any case), or None."""
+    try:
+        address = normalise_email(email)
+    except ConsoleUserError:
+        return None
+    user = db.scalar(select(ConsoleUser).where(ConsoleUser.email == address))
+    return None if user is None else _account(user)
+
+
 def list_users(db: Session) -> list[ConsoleAccount]:
     """Every console user, by email."""
     return [_account(user) for user in db.scalars(select(ConsoleUser).order_by(ConsoleUser.email))]

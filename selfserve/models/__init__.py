@@ -21,6 +21,12 @@ from selfserve.models.customers import (
     OptOut,
     WhatsAppContact,
 )
+from selfserve.models.factors import (
+    ConsolePasskey,
+    ConsoleRecoveryCode,
+    ConsoleSsoIdentity,
+    ConsoleTotp,
+)
 from selfserve.models.journeys import (
     BirthdayRun,
     BirthdaySend,
@@ -48,6 +54,10 @@ __all__ = [
     "CompetitionEntry",
     "CompetitionWinner",
     "ConsentRecord",
+    "ConsolePasskey",
+    "ConsoleRecoveryCode",
+    "ConsoleSsoIdentity",
+    "ConsoleTotp",
     "ConsoleInvite",
     "ConsoleUser",
     "Customer",

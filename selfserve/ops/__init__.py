@@ -55,6 +55,7 @@ from selfserve.ops.resilience import (
     within,
 )
 from selfserve.ops.settings import SANDBOX_TALON_KEY, SUPPORTED_LANGUAGES, Settings
+from selfserve.ops.sign_in_settings import ROLES, RoleClaim, parse_role_claim
 from selfserve.ops.spool import Spool, Taken
 from selfserve.ops.translations import Catalogues
 
@@ -71,10 +72,12 @@ __all__ = [
     "PendingCounts",
     "QuietHours",
     "RANGE_BLOCKED",
+    "ROLES",
     "NotReady",
     "Passed",
     "Readiness",
     "ReadinessCheck",
+    "RoleClaim",
     "SANDBOX_TALON_KEY",
     "SUPPORTED_LANGUAGES",
     "SetAsideConnections",
@@ -87,6 +90,7 @@ __all__ = [
     "abuse_per_day",
     "assess",
     "build_engine",
+    "parse_role_claim",
     "build_sessionmaker",
     "configure_logging",
     "count_abuse",

@@ -14,6 +14,7 @@ import phonenumbers
 
 from selfserve.errors import SettingsError
 from selfserve.ops.quiet_hours import QuietHours
+from selfserve.ops.sign_in_settings import mfa_setting, validate_sign_in
 
 SUPPORTED_LANGUAGES = ("en", "fr", "es", "de", "it", "nl", "pt")
 
@@ -90,6 +91,13 @@ class Settings:
     spooled_reply: str = "Got it! We'll text you back in a moment."
     reconcile_every_minutes: int = 10
     reconcile_max_age_minutes: int = 120
+    # Console sign-in (docs/console-two-factor.md). MFA_REQUIRED empty: true on an https install.
+    mfa_required: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_role_claim: str = ""  # CLAIM, or CLAIM:value=role,value=role
+    oidc_only: bool = False
     # The console (docs/console-security.md): idle timeout, password breach check, audit trail.
     console_idle_minutes: int = 30
     password_breach_check: str = "off"  # noqa: S105 - "off" or "hibp" (Pwned Passwords)
@@ -175,6 +183,7 @@ class Settings:
         self._validate_web_and_sms()
         self._validate_talon_and_worker()
         self._validate_one_time_codes()
+        validate_sign_in(self)
         self._validate_console()
         if not self.talon_sandbox and not self.talon_deployment_host:
             raise SettingsError(
@@ -283,6 +292,11 @@ class Settings:
         uses: its session cookies would not even be Secure)."""
         local = self.sms_sandbox or not self.public_base_url.startswith("https://")
         return self.landing_challenge or ("off" if local else "altcha")
+
+    @property
+    def requires_mfa(self) -> bool:
+        """MFA_REQUIRED, or its default: on when PUBLIC_BASE_URL is https (not under `make run`)."""
+        return mfa_setting(self.mfa_required, self.public_base_url)
 
     @property
     def otp_range_block_seconds(self) -> int:

@@ -45,6 +45,7 @@ from selfserve.sms import ComplianceWords, Outbox
 from selfserve.texts import MessageLogWriter, Reconciler, ReturningCustomers
 from selfserve.wiring.core import Core, build_core
 from selfserve.wiring.outages import build_outages
+from selfserve.wiring.sign_in import audited_sign_in
 from selfserve.wiring.use_cases import (
     CouponPaths,
     build_code_pages,
@@ -175,6 +176,7 @@ def _services(
     returning = _returning(core, compliance)
     texts = build_texts(core, coupons.webhook, awards, returning, compliance, outbox)
     outages = build_outages(core, texts, outbox, compliance)
+    audit = AuditTrail(core.writes)
     return Services(
         settings=settings,
         engine=core.engine,
@@ -201,7 +203,8 @@ def _services(
         referral_pages=build_referral_pages(core, landing, claims, coupons.pages, outbox),
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
-        audit=AuditTrail(core.writes),
+        **audited_sign_in(settings, core.writes, audit.record).services_fields(),
+        audit=audit,
         passwords=build_password_policy(settings),
         birthdays=birthdays,
         readiness=_readiness(core, jobs, outages.spool),
