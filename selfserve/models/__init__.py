@@ -26,6 +26,7 @@ from selfserve.models.journeys import (
 )
 from selfserve.models.landing import LandingVisit, PhoneVerification
 from selfserve.models.messages import InboundMessage, OutboundMessage
+from selfserve.models.redemptions import CouponRedemption, RedemptionCursor
 from selfserve.models.referrals import Erasure, ErasureRequest, ReferralCode, ReferralUse
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "CompetitionWinner",
     "ConsentRecord",
     "ConsoleUser",
+    "CouponRedemption",
     "Customer",
     "DeferredCode",
     "Erasure",
@@ -53,6 +55,7 @@ __all__ = [
     "OptOut",
     "OutboundMessage",
     "PhoneVerification",
+    "RedemptionCursor",
     "ReferralCode",
     "ReferralUse",
     "ScreenKey",

@@ -14,26 +14,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec
 from selfserve.coupons import (
     FAILED,
+    LANDING,
     OPTED_OUT,
     OWED_COUPON,
     OWED_REFERRAL_CODE,
     OWED_REFERRAL_COUPON,
     PENDING,
     SMS_QUEUED,
+    TEXT,
     Coupons,
     IssuedCode,
+    Touch,
     set_inbound_outcome,
 )
 from selfserve.customers import is_opted_out, mask_phone
 from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
 from selfserve.journeys import Awards, entry_reply, give_place_back
-from selfserve.models import DeferredCode, utcnow
+from selfserve.models import DeferredCode, InboundMessage, utcnow
 from selfserve.queue.owed_referrals import OwedReferrals, OwedText
 from selfserve.sms import DEFAULT_RETRIES, Outbox, Retry, RetryPolicy
 
@@ -59,6 +62,7 @@ class _Claimed:
     first_name: str
     kind: str = OWED_COUPON
     referral_code_id: int | None = None
+    message_sid: str = ""
 
 
 class DeferredCodes:
@@ -135,11 +139,25 @@ class DeferredCodes:
                 first_name=claimed.first_name,
                 keyword=claimed.keyword,
             )
-        issued = self._coupons.issue(campaign, claimed.customer_id, claimed.identifier)
+        issued = self._coupons.issue(
+            campaign, claimed.customer_id, claimed.identifier, touch=self._touch_of(claimed)
+        )
         return OwedText(
             self._reply(campaign, claimed, issued),
             self._coupons.code_pages.media_url(campaign, claimed.identifier),
         )
+
+    def _touch_of(self, claimed: _Claimed) -> Touch:
+        """Where the owed code's customer came from: the message-log row that owed it."""
+        with self._sessions() as db:
+            logged = db.execute(
+                select(InboundMessage.channel, InboundMessage.source).where(
+                    InboundMessage.message_sid == claimed.message_sid
+                )
+            ).first()
+        if logged is not None and logged.channel == "web":
+            return Touch(LANDING, source=logged.source or "")
+        return Touch(TEXT, claimed.keyword, logged.source or "" if logged is not None else "")
 
     def _reply(self, campaign: CampaignSpec, claimed: _Claimed, issued: IssuedCode) -> str:
         if campaign.action == "competition":  # also_coupon: the entry's reply, with the code
@@ -214,6 +232,7 @@ class DeferredCodes:
                     DeferredCode.first_name,
                     DeferredCode.kind,
                     DeferredCode.referral_code_id,
+                    DeferredCode.message_sid,
                 )
             ).first()
             if row is None:
@@ -228,6 +247,7 @@ class DeferredCodes:
                 row.first_name or "",
                 row.kind,
                 row.referral_code_id,
+                row.message_sid,
             )
             if is_opted_out(db, claimed.phone_e164):
                 self._end_in(db, claimed, attempt + 1, OPTED_OUT, "opted_out", None)

@@ -17,11 +17,13 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.coupons import (
+    TEXT,
     ClaimResult,
     Coupons,
     Deferred,
     Issued,
     IssuedCode,
+    Touch,
     settle_answered_inline,
 )
 from selfserve.customers import remember_language
@@ -124,7 +126,7 @@ class TextAnswerer:
         if outcome is None:  # outside the transaction, so the first delivery can finish
             return self._wait_for_first_delivery(text.message_sid)
         if isinstance(outcome, Pending):
-            outcome = self._finish(outcome, text.message_sid)
+            outcome = self._finish(outcome, text.message_sid, text.source or "")
         self._awards.took_part(outcome.outcome, outcome.campaign_slug, outcome.customer_id)
         log.info(
             "text_answered",
@@ -182,10 +184,14 @@ class TextAnswerer:
             with self._write_turn, self._sessions.begin() as db:
                 remember_language(db, known.who.phone_e164, known.campaign.language, self._clock())
 
-    def _finish(self, pending: Pending, message_sid: str) -> Outcome:
-        """The Talon.One part, outside the claim's transaction; then the message log."""
+    def _finish(self, pending: Pending, message_sid: str, source: str = "") -> Outcome:
+        """The Talon.One part, outside the claim's transaction; then the message log.
+        `source`: the poster location (`src`) the text came from, kept with a fresh code."""
         outcome = self._complete(
-            pending, message_sid, record=lambda db, done: self._record(db, message_sid, done)
+            pending,
+            message_sid,
+            record=lambda db, done: self._record(db, message_sid, done),
+            source=source,
         )
         if outcome.recorded:
             return outcome
@@ -246,6 +252,7 @@ class TextAnswerer:
         pending: Pending,
         message_sid: str,
         record: Callable[[Session, Outcome], None],
+        source: str = "",
     ) -> Outcome:
         """Do the Talon.One part, outside any database transaction.
 
@@ -278,6 +285,7 @@ class TextAnswerer:
                 first_code=pending.first_code,
                 nothing_owed=pending.nothing_owed,
                 then=record_with_the_code,
+                touch=Touch(TEXT, pending.keyword, source),
             )
         if recorded:
             return recorded[0]
