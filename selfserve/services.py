@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
-from selfserve.coupons import Coupons, WarmUps
+from selfserve.coupons import Coupons, RedemptionSync, WarmUps
 from selfserve.journeys import Birthdays
 from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
 from selfserve.ops import ReadinessCheck, Settings, SharedGauge, metrics
@@ -46,6 +46,8 @@ class Services:
     birthdays: Callable[..., Birthdays] = field(repr=False)  # birthdays(clock=utcnow)
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
     shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped
+    # Which codes were redeemed (coupons/redemptions.py); None without TALON_MANAGEMENT_KEY.
+    redemptions: RedemptionSync | None = None
 
     def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""
@@ -57,6 +59,8 @@ class Services:
         metrics.flush()
         self.returning.close()
         self.http.close()
+        if self.redemptions is not None:
+            self.redemptions.close()
         self.budget.close()
         self.jobs.huey.storage.close()
         self.landing.close()

@@ -10,6 +10,7 @@ from selfserve.commands.data_files import data_file_groups
 from selfserve.commands.database import db_group
 from selfserve.commands.journeys import journeys_groups
 from selfserve.commands.posters import posters_group
+from selfserve.commands.redemptions import redemptions_group
 from selfserve.commands.users import users_group
 from selfserve.commands.wallet import check_command, wallet_group
 from selfserve.console import PosterCampaign, poster_campaign_from
@@ -51,6 +52,7 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         users,
         worker_command(get_services),
         *journeys_groups(get_services),
+        redemptions_group(get_services),
         check_command(get_services),
         wallet_group,
     ]

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
+from selfserve.errors import TalonError
 from selfserve.models import CouponRedemption, IssuedCoupon, RedemptionCursor, utcnow
 from selfserve.ops import insert_ignoring_duplicates
 from selfserve.talon import CouponEffect, ManagementClient
@@ -58,7 +59,12 @@ class SyncSummary:
     rolled_back: int = 0
     not_ours: int = 0  # effects of codes we did not issue
     unchanged: int = 0  # effects already kept (a window read again)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one per Talon.One campaign not read
+
+    @property
+    def all_failed(self) -> bool:
+        """True when not one Talon.One campaign could be read (a wrong key, Talon.One down)."""
+        return bool(self.errors) and len(self.errors) >= self.campaigns
 
 
 @dataclass(frozen=True)
@@ -135,25 +141,48 @@ class RedemptionSync:
         progress: Callable[[int], None] | None = None,
     ) -> SyncSummary:
         """Read every window (`plan(since)` unless given); log and return the summary.
-        Raises what the client raises (TalonRejected, TalonUnavailable) after logging it."""
+
+        A Talon.One campaign whose export fails (TalonRejected, or TalonUnavailable after
+        every retry) keeps its cursor where it got to and is named in `summary.errors`; the
+        others are still read. Raises nothing from Talon.One."""
         planned = list(windows) if windows is not None else self.plan(since)
         summary = SyncSummary(
             campaigns=len({(w.application_id, w.talon_campaign_id) for w in planned})
         )
         before = self._management.requests
+        failed: set[tuple[int, int]] = set()
         try:
             for window in planned:
-                self._read(window, summary)
-                summary.windows += 1
+                target = (window.application_id, window.talon_campaign_id)
+                if target not in failed:
+                    self._read_or_fail(window, summary, failed)
                 if progress is not None:
                     progress(1)
-        except Exception as error:
-            summary.errors.append(type(error).__name__)
-            raise
         finally:
             summary.requests = self._management.requests - before
             log.info("redemptions_synced", extra=_fields(summary))
         return summary
+
+    def _read_or_fail(
+        self, window: Window, summary: SyncSummary, failed: set[tuple[int, int]]
+    ) -> None:
+        try:
+            self._read(window, summary)
+        except TalonError as error:
+            failed.add((window.application_id, window.talon_campaign_id))
+            summary.errors.append(
+                f"application {window.application_id} campaign {window.talon_campaign_id}: {error}"
+            )
+            log.warning(
+                "redemptions_export_failed",
+                extra={
+                    "application_id": window.application_id,
+                    "talon_campaign_id": window.talon_campaign_id,
+                    "reason": str(error),
+                },
+            )
+            return
+        summary.windows += 1
 
     def run_if_due(self, every: timedelta) -> SyncSummary | None:
         """Sync when the oldest cursor is `every` old (or a campaign has none); the worker's
@@ -170,6 +199,10 @@ class RedemptionSync:
         ):
             return None
         return self.run()
+
+    def close(self) -> None:
+        """Release the Management API client's connections."""
+        self._management.close()
 
     def _read(self, window: Window, summary: SyncSummary) -> None:
         """One export, and its redemptions and the cursor in one transaction."""
@@ -378,5 +411,5 @@ def _fields(summary: SyncSummary) -> dict[str, object]:
         "rolled_back": summary.rolled_back,
         "not_ours": summary.not_ours,
         "unchanged": summary.unchanged,
-        "errors": ",".join(summary.errors),
+        "failed": len(summary.errors),
     }

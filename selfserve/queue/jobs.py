@@ -55,7 +55,9 @@ class Jobs:
     - `award_loyalty_points(campaign, customer, attempt)`: a campaign's `award_points`, off the
       webhook's path; surely-failed calls are retried with backoff;
     - `warm_up(campaign, share)`: one slice of a warm-up (coupons/warm_up.py), queued again
-      until the campaign's directory customers all have their code.
+      until the campaign's directory customers all have their code;
+    - `redemptions_tick`, every minute in the worker's scheduler: the redemption sync
+      (coupons/redemptions.py), which reads Talon.One only every REDEMPTIONS_SYNC_MINUTES.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class Jobs:
         birthdays: Callable[[], Birthdays],
         awards: Awards,
         warm_up: Callable[[str, float], bool] | None = None,
+        redemptions: Callable[[], object] | None = None,
         retry_base_seconds: float = 2.0,
         retry_max_seconds: float = 120.0,
     ) -> None:
@@ -76,6 +79,7 @@ class Jobs:
         self._birthdays = birthdays  # a fresh Birthdays (and clock) for each run
         self._awards = awards
         self._warm_up = warm_up  # run one slice; True when more remains
+        self._redemptions = redemptions  # sync when due; None: no Management key
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
         self._deliver_code = huey.task(name="deliver_deferred_code")(self._run_deliver_code)
@@ -85,6 +89,9 @@ class Jobs:
         self._warm_up_slice = huey.task(name="warm_up")(self._run_warm_up)
         self.birthday_tick = huey.periodic_task(crontab(minute="*"), name="birthday_tick")(
             self._run_tick
+        )
+        self.redemptions_tick = huey.periodic_task(crontab(minute="*"), name="redemptions_tick")(
+            self._run_redemptions
         )
 
     def enqueue_code(
@@ -145,6 +152,14 @@ class Jobs:
 
     def _run_tick(self) -> None:
         self.tick()
+
+    def sync_redemptions(self) -> None:
+        """Run the redemption sync if it is due (REDEMPTIONS_SYNC_MINUTES)."""
+        if self._redemptions is not None:
+            self._redemptions()  # Talon.One's trouble is logged and waits for the next turn
+
+    def _run_redemptions(self) -> None:
+        self.sync_redemptions()
 
     def _run_deliver_code(self, deferred_id: int, attempt: int) -> None:
         retry = self._codes.deliver(deferred_id, attempt)

@@ -66,7 +66,7 @@ class ManagementClient:
         management_key: str,
         http: httpx.Client,
         *,
-        requests_per_second: float = 2.5,
+        requests_per_second: float = 2.0,
         max_attempts: int = 8,
         backoff_base_seconds: float = 1.0,
         backoff_max_seconds: float = 60.0,
