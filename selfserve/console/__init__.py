@@ -1,14 +1,24 @@
 """Console: what marketers see and print.
 
-Owns the dashboard, message log, statistics and their charts, console users (argon2
-hashes), QR posters (PNG, SVG, PDF), the phone simulator's conversation and the dry-run
-rehearsal of a campaign. It may import `journeys`, `coupons` and everything below; never
-`texts`, `landing` or `queue`.
+Owns the dashboard, message log, statistics and their charts, the redemption funnel,
+console users (argon2 hashes), QR posters (PNG, SVG, PDF), the phone simulator's
+conversation and the dry-run rehearsal of a campaign. It may import `journeys`, `coupons`
+and everything below; never `texts`, `landing` or `queue`.
 """
 
 from selfserve.console.activity import dashboard
-from selfserve.console.charts import daily_chart, source_chart
+from selfserve.console.charts import daily_chart, issued_redeemed_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
+from selfserve.console.funnel import (
+    ALL_CAMPAIGNS,
+    BREAKDOWNS,
+    DayPair,
+    Funnel,
+    FunnelRow,
+    redeemed_today,
+    redemption_funnel,
+)
+from selfserve.console.funnel_table import CSV_COLUMNS, funnel_csv, value_label
 from selfserve.console.log_entries import log_filters, message_log
 from selfserve.console.near_misses import NearMiss, recent_near_misses
 from selfserve.console.poster_locations import read_locations
@@ -35,6 +45,17 @@ from selfserve.console.users import (
 )
 
 __all__ = [
+    "ALL_CAMPAIGNS",
+    "BREAKDOWNS",
+    "CSV_COLUMNS",
+    "DayPair",
+    "Funnel",
+    "FunnelRow",
+    "funnel_csv",
+    "issued_redeemed_chart",
+    "redeemed_today",
+    "redemption_funnel",
+    "value_label",
     "ConsentCount",
     "ConsoleAccount",
     "FORMATS",
