@@ -3,7 +3,7 @@ codes issued through the app, and a sync whose waits are recorded instead of sle
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -36,7 +36,11 @@ class Waits:
 
 
 def fast_sync(
-    app: Flask, stand_in: TalonManagementStandIn, waits: Waits, **client: Any
+    app: Flask,
+    stand_in: TalonManagementStandIn,
+    waits: Waits,
+    chunk: timedelta = timedelta(days=15),
+    **client: Any,
 ) -> RedemptionSync:
     """A sync over the app's database whose client records its waits instead of sleeping
     (so the stand-in's 3 requests per second are off: `test_talon_management.py` keeps them)."""
@@ -50,7 +54,7 @@ def fast_sync(
         sleep=waits,
         **client,
     )
-    return RedemptionSync(services.writes, services.campaigns, management)
+    return RedemptionSync(services.writes, services.campaigns, management, chunk=chunk)
 
 
 def redemptions(app: Flask) -> list[CouponRedemption]:
@@ -73,6 +77,4 @@ def live_codes(app: Flask) -> set[str]:
 
 def ago(**delta: float) -> datetime:
     """A moment that long before now (UTC)."""
-    from datetime import timedelta
-
     return utcnow() - timedelta(**delta)

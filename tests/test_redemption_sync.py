@@ -3,6 +3,7 @@ once each, resumable, and patient with Talon.One's rate limit (coupons/redemptio
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -102,7 +103,7 @@ def test_a_sync_stopped_halfway_resumes_from_its_cursor(redemption_app, talon_ma
     codes = [issue_code(redemption_app, f"cust-{n}", Touch(TEXT, "SPRING")) for n in range(3)]
     for days_ago, code in zip((20, 12, 2), codes, strict=True):
         talon_management.redeem(*SPRING, code, created=ago(days=days_ago), revenue="1")
-    sync = fast_sync(redemption_app, talon_management, Waits())
+    sync = fast_sync(redemption_app, talon_management, Waits(), chunk=timedelta(days=7))
     windows = [window for window in sync.plan(ago(days=25)) if window.application_id == 12]
     assert len(windows) == 4  # 25 days in 7-day windows
 

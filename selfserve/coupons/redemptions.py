@@ -85,7 +85,7 @@ class RedemptionSync:
         management: ManagementClient,
         *,
         clock: Callable[[], datetime] = utcnow,
-        chunk: timedelta = timedelta(days=7),
+        chunk: timedelta = timedelta(days=15),
     ) -> None:
         self._sessions = sessions
         self._campaigns = campaigns

@@ -70,6 +70,7 @@ class TalonManagementStandIn:
         self.every_other_429 = False
         self.requests_per_second: int | None = REQUESTS_PER_SECOND  # None: no rate limit
         self.down_for = 0  # answer 503 to this many requests
+        self.retry_after: str | None = None  # a Retry-After header on each 429, if set
         self._ids = itertools.count(1)
         self._recent: deque[float] = deque()
         self._lock = threading.Lock()
@@ -139,7 +140,8 @@ class TalonManagementStandIn:
         if request.headers.get("Authorization") != f"ManagementKey-v1 {MANAGEMENT_KEY}":
             return _error(401, "Missing Session Token")
         if self._rate_limited():
-            return _error(429, "Too many requests")
+            headers = {"Retry-After": self.retry_after} if self.retry_after else {}
+            return _error(429, "Too many requests", headers)
         if self.down_for > 0:
             self.down_for -= 1
             return _error(503, "Service Unavailable")
@@ -207,7 +209,9 @@ def _csv(effects: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _error(status: int, message: str) -> Response:
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """Talon.One's error body: {"StatusCode", "Error", "RequestUUID"}."""
     body = {"StatusCode": status, "Error": message, "RequestUUID": str(uuid.uuid4())}
-    return Response(json.dumps(body), status=status, mimetype="application/json")
+    return Response(
+        json.dumps(body), status=status, headers=headers or {}, mimetype="application/json"
+    )
