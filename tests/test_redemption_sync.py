@@ -3,7 +3,7 @@ once each, resumable, and patient with Talon.One's rate limit (coupons/redemptio
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -196,3 +196,27 @@ def test_the_cursor_records_what_the_console_shows(redemption_app, talon_managem
         cursors = db.query(RedemptionCursor).all()
     assert {(c.application_id, c.talon_campaign_id) for c in cursors} == {(12, 34), (404, 404)}
     assert all(c.first_read_from < ago(days=29) for c in cursors)
+
+
+def test_the_workers_job_syncs_when_due_and_not_before(redemption_app, talon_management):
+    code = issue_code(redemption_app, "cust-1", Touch(TEXT, "SPRING"))
+    talon_management.redeem(*SPRING, code, revenue="7")
+    jobs = redemption_app.extensions["selfserve"].jobs
+
+    jobs.sync_redemptions()  # a tick: no cursor yet, so due
+    asked = len(talon_management.requests)
+    jobs.sync_redemptions()  # a minute later: not due for REDEMPTIONS_SYNC_MINUTES
+
+    assert live_codes(redemption_app) == {code}
+    assert asked > 0
+    assert len(talon_management.requests) == asked
+    due = jobs.huey.read_periodic(datetime.now())  # what the scheduler runs this minute
+    assert "redemptions_tick" in {task.name for task in due}
+
+
+def test_without_a_key_the_workers_job_does_nothing(app):
+    services = app.extensions["selfserve"]
+
+    services.jobs.sync_redemptions()
+
+    assert services.redemptions is None
