@@ -249,21 +249,22 @@ def _code_groups(
     )
     if campaign_slug:
         query = query.where(IssuedCoupon.campaign_slug == campaign_slug)
-    groups: dict[tuple[str, str, str, str], _Counts] = {}
-    for row in db.execute(query):
-        codes, pages = int(row[4]), int(row[5])
-        groups[(row[0], row[1], row[2], row[3])] = _Counts(
-            codes=codes,
-            texts=codes - pages,
-            pages=pages,
-            redeemed=int(row[6]),
-            revenue=Decimal(str(row[7] or 0)).quantize(Decimal("0.01")),
-            same_day=int(row[8]),
-            week=int(row[9]),
-            month=int(row[10]),
-            later=int(row[11]),
-        )
-    return groups
+    return {(row[0], row[1], row[2], row[3]): _group_counts(row) for row in db.execute(query)}
+
+
+def _group_counts(row: Any) -> _Counts:
+    codes, pages = int(row[4]), int(row[5])
+    return _Counts(
+        codes=codes,
+        texts=codes - pages,
+        pages=pages,
+        redeemed=int(row[6]),
+        revenue=Decimal(str(row[7] or 0)).quantize(Decimal("0.01")),
+        same_day=int(row[8]),
+        week=int(row[9]),
+        month=int(row[10]),
+        later=int(row[11]),
+    )
 
 
 def _days_between(start: Any, end: Any, dialect: str) -> Any:

@@ -33,6 +33,7 @@ from selfserve.coupons.issued import (
     BIRTHDAY,
     LANDING,
     REFERRAL,
+    REFERRAL_TOUCH,
     TEXT,
     WARM_UP,
     ClaimResult,
@@ -45,14 +46,8 @@ from selfserve.coupons.issued import (
     find_issued_code,
     take_warm_code,
 )
-from selfserve.coupons.redemptions import (
-    RedemptionSync,
-    SyncStatus,
-    SyncSummary,
-    Window,
-    redeemed_on,
-    sync_status,
-)
+from selfserve.coupons.redeemed import SyncStatus, redeemed_on, sync_status
+from selfserve.coupons.redemptions import RedemptionSync, SyncSummary, Window
 from selfserve.coupons.referrals import (
     ReferralCodes,
     StoredReferral,
@@ -88,6 +83,7 @@ __all__ = [
     "OWED_WITH_REFERRAL",
     "PENDING",
     "REFERRAL",
+    "REFERRAL_TOUCH",
     "RedemptionSync",
     "ReferralCodes",
     "Refused",

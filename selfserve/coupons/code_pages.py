@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from selfserve.campaigns import CampaignSpec
-from selfserve.coupons.redemptions import redeemed_on
+from selfserve.coupons.redeemed import redeemed_on
 from selfserve.coupons.replies import code_reply
 from selfserve.models import DeferredCode, IssuedCoupon
 

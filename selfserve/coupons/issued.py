@@ -78,6 +78,9 @@ class Touch:
         return tuple((name, value) for name, value in named if value)
 
 
+REFERRAL_TOUCH = Touch(REFERRAL)  # a referred friend's coupon
+
+
 CAPPED = "capped"  # Refused.outcome: a new code over a per-person cap
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
 from selfserve.coupons import (
-    REFERRAL,
+    REFERRAL_TOUCH,
     ClaimResult,
     Coupons,
     Deferred,
@@ -31,7 +31,6 @@ from selfserve.coupons import (
     IssuedCode,
     ReferralCodes,
     StoredReferral,
-    Touch,
     find_issued_code,
     find_referral,
     find_referral_by_id,
@@ -239,7 +238,7 @@ class Referrals:
             may_owe=self._coupons.can_owe,
             then=then,
             attributes=redemption.attributes,
-            touch=Touch(REFERRAL),
+            touch=REFERRAL_TOUCH,
         )
         if placed and not isinstance(result, Issued | Deferred):
             self._give_place_back(redemption.referral.id, friend_customer_id)
