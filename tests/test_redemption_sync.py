@@ -220,3 +220,19 @@ def test_without_a_key_the_workers_job_does_nothing(app):
     services.jobs.sync_redemptions()
 
     assert services.redemptions is None
+
+
+def test_a_rollback_without_its_session_undoes_the_codes_latest_redemption(
+    redemption_app, talon_management
+):
+    code = issue_code(redemption_app, "cust-1", Touch(TEXT, "SPRING"))
+    talon_management.redeem(*SPRING, code, session="till-9", created=ago(minutes=3))
+    talon_management.roll_back(*SPRING, code, "", created=ago(minutes=1))
+    sync = fast_sync(redemption_app, talon_management, Waits())
+
+    first = sync.run()
+    second = sync.run()
+
+    assert live_codes(redemption_app) == set()
+    assert (first.rolled_back, second.rolled_back, second.unchanged) == (1, 0, 2)
+    assert len(redemptions(redemption_app)) == 1

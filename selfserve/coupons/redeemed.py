@@ -103,6 +103,7 @@ def _roll_back(
     now: datetime,
 ) -> bool:
     """Undo the session's redemption; a rollback read before its accept is kept as undone."""
+    key = key if key in kept else _session_to_undo(kept, key, effect)
     row = kept.get(key)
     if row is None:
         values = {**_values(key, effect, now), "rolled_back_at": effect.created}
@@ -119,6 +120,21 @@ def _roll_back(
     )
     row.rolled_back_at = effect.created
     return True
+
+
+def _session_to_undo(
+    kept: dict[tuple[int, str], _Kept], key: tuple[int, str], effect: CouponEffect
+) -> tuple[int, str]:
+    """A rollback whose session accepted nothing of this code (an integration that sends the
+    rollback without the session, or another one): the code's latest redemption before it,
+    or the one this rollback undid on an earlier read; else its own key."""
+    mine = [(other, row) for other, row in kept.items() if other[0] == key[0]]
+    for other, row in mine:
+        if row.rolled_back_at == effect.created:
+            return other  # read before: already undone
+    live = [(row.redeemed_at, other) for other, row in mine if row.rolled_back_at is None]
+    earlier = [pair for pair in live if pair[0] <= effect.created]
+    return max(earlier)[1] if earlier else key
 
 
 def _matches(key: tuple[int, str]) -> tuple[object, object]:
