@@ -119,3 +119,41 @@ def test_5xx_is_retried_with_growing_jittered_backoff_then_given_up(talon_manage
     talon_management.down_for = 10
     with pytest.raises(TalonUnavailable):
         client.coupon_effects(12)
+
+
+def test_the_management_settings_come_from_the_environment(tmp_path):
+    from selfserve.ops import Settings
+
+    base = {"INSTANCE_PATH": str(tmp_path), "TALON_DEPLOYMENT_HOST": "acme.europe-west1.talon.one"}
+    off = Settings.from_environment(base)
+    on = Settings.from_environment(
+        {**base, "TALON_MANAGEMENT_KEY": "mk-secret-77", "REDEMPTIONS_SYNC_MINUTES": "5"}
+    )
+    elsewhere = Settings.from_environment(
+        {**base, "TALON_MANAGEMENT_KEY": "k", "TALON_MANAGEMENT_URL": "http://127.0.0.1:9/"}
+    )
+
+    assert not off.redemptions_on
+    assert on.redemptions_on
+    assert on.talon_management_base_url == "https://acme.europe-west1.talon.one"
+    assert on.redemptions_sync_minutes == 5
+    assert "mk-secret-77" not in repr(on)
+    assert elsewhere.talon_management_base_url == "http://127.0.0.1:9"
+
+
+def test_a_csv_with_a_byte_order_mark_and_capitalised_headers_still_reads(
+    talon_management, monkeypatch
+):
+    import tests.stand_ins.talon_management as contract
+
+    talon_management.redeem(12, 34, "AB-12", revenue="1")
+    as_written = contract._csv
+    monkeypatch.setattr(
+        contract,
+        "_csv",
+        lambda effects: "\ufeff" + as_written(effects).replace("name,", "Name,", 1),
+    )
+
+    [effect] = client_for(talon_management).coupon_effects(12)
+
+    assert effect.code == "AB-12"

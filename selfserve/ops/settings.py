@@ -278,7 +278,8 @@ class Settings:
         """Where the Management API's `/v1/...` paths live: the deployment's own host."""
         if self.talon_management_url:
             return self.talon_management_url.rstrip("/")
-        return f"https://{self.talon_deployment_host}" if self.talon_deployment_host else ""
+        host = self.talon_deployment_host.rstrip("/")
+        return host if "://" in host or not host else f"https://{host}"
 
     @property
     def redemptions_on(self) -> bool:

@@ -110,8 +110,12 @@ class ManagementClient:
         if created_before is not None:
             params["createdBefore"] = _rfc3339(created_before)
         path = EXPORT_EFFECTS_PATH.format(application_id=application_id)
-        text = self._get_csv(path, params)
-        effects = [effect for row in csv.DictReader(io.StringIO(text)) if (effect := _effect(row))]
+        text = self._get_csv(path, params).lstrip("\ufeff")  # a spreadsheet's byte-order mark
+        rows = (
+            {_column(name): value for name, value in row.items()}
+            for row in csv.DictReader(io.StringIO(text))
+        )
+        effects = [effect for row in rows if (effect := _effect(row))]
         return sorted(effects, key=lambda effect: effect.created)
 
     def _get_csv(self, path: str, params: dict[str, str | int]) -> str:
@@ -191,12 +195,21 @@ def _effect(row: dict[str, Any]) -> CouponEffect | None:
     )
 
 
+def _column(name: str | None) -> str:
+    """A header as the reference spells it (lower case), whatever its case or spaces."""
+    return (name or "").strip().lower()
+
+
 def _code_of(props: str) -> str:
-    """The coupon code of an effect's props: `{"value": "<code>"}`."""
+    """The coupon code of an effect's props: `{"value": "<code>"}` (a bare code is read as
+    one too: it is only ever matched against codes we issued)."""
     try:
         parsed = json.loads(props)
     except ValueError:
-        return ""
+        bare = props.strip()
+        return bare if bare and not any(mark in bare for mark in '{}[]:" ') else ""
+    if isinstance(parsed, str):
+        return parsed.strip()
     if not isinstance(parsed, dict):
         return ""
     return str(parsed.get("value") or "").strip()
