@@ -115,7 +115,9 @@ class DataRights:
             used = every[0]
             assert used.used_on is not None  # noqa: S101 - every code left is used
             text = self._say(db, phone, "Your codes:") + f"\n{used.campaign_name}: "
-            text += self._say(db, phone, "used on {date}", date=f"{used.used_on:%d %b}")
+            text += self._say(
+                db, phone, "used on {date}", date=f"{used.used_on.day} {used.used_on:%b}"
+            )
             return Outcome(text, "my_codes", MY_CODES_WORD, customer_id=who.customer_id)
         if not held:
             keywords = self._campaigns.active_keywords()
