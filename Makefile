@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test lint format bench clean docs screenshots
 
 setup: $(STAMP)
 
@@ -53,5 +53,14 @@ test: setup lint
 bench: setup
 	$(BIN)/python bench/run.py
 
+# The docs site (mkdocs.yml, docs/): --strict fails on a broken link or a missing page.
+# tests/test_docs.py runs the same build, so `make test` fails on it too.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# README and docs pictures, taken from the running demo in Chromium: docs/images/*.png.
+screenshots: setup
+	$(BIN)/python scripts/screenshots
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

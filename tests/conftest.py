@@ -1,33 +1,49 @@
 """Shared fixtures: settings on a fresh database, the app, stand-ins on real sockets, signing.
 
 Every test that takes `database_url` (directly or through `settings`/`app`) runs on SQLite,
-and again on PostgreSQL when TEST_DATABASE_URL is set (`.ci/run` sets it).
+and again on PostgreSQL when TEST_DATABASE_URL is set (`.ci/run` sets it): tests/backends.py
+chooses the servers and holds the hooks that mark, leave out and count those variants.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
 
 from app import create_app
-from selfserve.models import Base
 from selfserve.ops import Settings, build_engine, migrate
 from selfserve.queue import WorkerThreads
+from tests.backends import (  # noqa: F401 - hooks and names other test modules import from here
+    BASE_DATABASE_URL,
+    CI,
+    DATABASES,
+    QUEUE_BACKENDS,
+    TEST_DATABASE_URL,
+    TEST_REDIS_URL,
+    WITH_POSTGRES,
+    WITH_REDIS,
+    _fresh_postgres,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_report_header,
+    pytest_runtest_logreport,
+    pytest_runtest_setup,
+    pytest_terminal_summary,
+    pytest_xdist_auto_num_workers,
+    worker_database_url,
+    worker_index,
+    worker_redis_url,
+)
 from tests.stand_ins import talon as talon_contract
 from tests.stand_ins import talon_management as talon_management_contract
 from tests.stand_ins import twilio_rest
@@ -41,68 +57,6 @@ PUBLIC_BASE_URL = "https://sms.acme.example"
 WEBHOOK_TOKEN = twilio_rest.AUTH_TOKEN
 ACCOUNT_SID = twilio_rest.ACCOUNT_SID
 OUR_NUMBER = twilio_rest.FROM_NUMBER
-# pytest-xdist (`make test` runs `pytest -n auto`) runs the suite in worker processes gw0, gw1, …
-# at the same time. Each worker gets a PostgreSQL database and a Redis database of its own,
-# because tests drop the schema, TRUNCATE every table and FLUSHDB: see `worker_database_url`
-# and `worker_redis_url`. A plain `pytest` run (no worker) uses the two URLs exactly as given.
-XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-REDIS_DATABASES = 16  # a Redis server's default `databases`: numbers 0-15
-
-
-def worker_index(worker: str = XDIST_WORKER) -> int | None:
-    """This xdist worker's number (gw3 -> 3), or None outside xdist."""
-    return int(worker.removeprefix("gw")) if worker else None
-
-
-def worker_database_url(url: str, worker: str = XDIST_WORKER) -> str:
-    """The worker's own PostgreSQL database: `<base>_gw0`, `<base>_gw1`, …; else `url` itself.
-
-    conftest creates it on first use (see `_create_worker_database`); the role needs CREATEDB.
-    """
-    if not url or not worker:
-        return url
-    parsed = make_url(url)
-    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
-
-
-def worker_redis_url(url: str, worker: str = XDIST_WORKER) -> str:
-    """The worker's own Redis database: the URL's number minus the worker's, modulo 16.
-
-    With CI's base 15, gw0 uses 15, gw1 14, … gw15 0; with base 11, gw0 11, gw1 10, … and gw12
-    wraps round to 15. Sixteen workers at most, so no two workers of one run share a database.
-    """
-    index = worker_index(worker)
-    if not url or index is None:
-        return url
-    if index >= REDIS_DATABASES:
-        raise pytest.UsageError(
-            f"xdist worker {worker}: Redis has only {REDIS_DATABASES} databases, one per worker;"
-            f" run with -n {REDIS_DATABASES} or fewer"
-        )
-    parts = urlsplit(url)
-    base = int(parts.path.strip("/") or 0)
-    return urlunsplit(parts._replace(path=f"/{(base - index) % REDIS_DATABASES}"))
-
-
-@pytest.hookimpl(optionalhook=True, wrapper=True)
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
-    """`-n auto` starts one worker per CPU, but never more than Redis has databases."""
-    count = yield
-    return min(count, REDIS_DATABASES)
-
-
-BASE_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-TEST_DATABASE_URL = worker_database_url(BASE_DATABASE_URL)
-TEST_REDIS_URL = worker_redis_url(os.environ.get("TEST_REDIS_URL", ""))
-# No silent holes: on CI (CI=true) the PostgreSQL and Redis variants are always collected, and
-# each FAILS at set-up when its URL is missing (see pytest_runtest_setup), instead of
-# vanishing from the run. Elsewhere they run only when the URL is set.
-CI = os.environ.get("CI", "").strip().lower() == "true"
-WITH_POSTGRES = bool(TEST_DATABASE_URL) or CI
-WITH_REDIS = bool(TEST_REDIS_URL) or CI
-DATABASES = ["sqlite"] + (["postgresql"] if WITH_POSTGRES else [])
-QUEUE_BACKENDS = ["embedded"] + (["redis"] if WITH_REDIS else [])
-
 SPRING_CAMPAIGNS = """
 [[campaign]]
 slug = "spring"
@@ -134,96 +88,6 @@ campaign_id = 404
 """
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    """Say loudly which real services this run uses."""
-    lines = [
-        f"PostgreSQL: {'yes' if TEST_DATABASE_URL else 'NO (TEST_DATABASE_URL unset)'}; "
-        f"Redis: {'yes' if TEST_REDIS_URL else 'NO (TEST_REDIS_URL unset)'}"
-    ]
-    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
-        lines.append(
-            "xdist: worker gwN uses PostgreSQL database <base>_gwN and Redis database "
-            "(base - N) mod 16"
-        )
-    return lines
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Markers for tests that need a real server (added to parametrized variants on collection)."""
-    config.addinivalue_line("markers", "needs_postgresql: runs against TEST_DATABASE_URL")
-    config.addinivalue_line("markers", "needs_redis: runs against TEST_REDIS_URL")
-
-
-def backends_of(item: pytest.Item) -> set[str]:
-    """The real backends a collected test runs on: from its parameters (`postgresql`,
-    `redis`, a redis:// URL, or a (database, queue) pair) and its needs_* markers."""
-    found: set[str] = set()
-    callspec = getattr(item, "callspec", None)
-    for value in callspec.params.values() if callspec else ():
-        for part in value if isinstance(value, tuple) else (value,):
-            if not isinstance(part, str):
-                continue
-            if part == "postgresql" or part.startswith("postgresql"):
-                found.add("postgresql")
-            elif part == "sqlite":
-                found.add("sqlite")
-            elif part == "redis" or part.startswith("redis://"):
-                found.add("redis")
-    for backend in ("postgresql", "redis"):
-        if item.get_closest_marker(f"needs_{backend}"):
-            found.add(backend)
-    if "database_url" in getattr(item, "fixturenames", ()) and "postgresql" not in found:
-        found.add("sqlite")
-    return found
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every PostgreSQL or Redis variant, and note its backends for the summary."""
-    for item in items:
-        backends = backends_of(item)
-        for backend in backends - {"sqlite"}:
-            item.add_marker(getattr(pytest.mark, f"needs_{backend}"))
-        item.user_properties.append(("backends", ",".join(sorted(backends))))
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """A test that needs a server whose URL is missing fails (collected so only on CI)."""
-    for backend, url, variable in (
-        ("postgresql", TEST_DATABASE_URL, "TEST_DATABASE_URL"),
-        ("redis", TEST_REDIS_URL, "TEST_REDIS_URL"),
-    ):
-        if item.get_closest_marker(f"needs_{backend}") and not url:
-            pytest.fail(f"CI=true and this test needs {backend}, but {variable} is not set")
-
-
-# Tests run per backend in this process (under pytest-xdist: the controller, which gets every
-# worker's reports).
-BACKEND_COUNTS = {"sqlite": 0, "postgresql": 0, "redis": 0}
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Count each test that ran (or failed setting up) once per backend it used; under
-    pytest-xdist the reports, with their user_properties, reach the controlling process."""
-    if not (report.when == "call" or (report.when == "setup" and report.failed)):
-        return
-    for name, value in report.user_properties:
-        if name == "backends" and value:
-            for backend in value.split(","):
-                BACKEND_COUNTS[backend] += 1
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """How many tests ran against each backend: a missing one shows as 0, not as nothing."""
-    if config.getoption("collectonly", False):
-        return
-    terminalreporter.write_sep("-", "tests run per backend")
-    terminalreporter.write_line(
-        ", ".join(f"{backend}: {count}" for backend, count in BACKEND_COUNTS.items())
-        + ("" if not CI else " (CI=true: PostgreSQL and Redis variants are required)")
-    )
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file migrated to head once; each test gets a copy."""
@@ -234,43 +98,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path
-
-
-_postgres_migrated = False
-
-
-def _create_worker_database() -> None:
-    """Create this xdist worker's database, unless it is there from an earlier run."""
-    name = make_url(TEST_DATABASE_URL).database
-    engine = create_engine(BASE_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    exists = text("SELECT 1 FROM pg_database WHERE datname = :name")
-    with engine.connect() as connection:
-        if connection.execute(exists, {"name": name}).first() is None:
-            quoted = connection.dialect.identifier_preparer.quote(name)
-            try:
-                connection.execute(text(f"CREATE DATABASE {quoted}"))
-            except DBAPIError:  # another run on the same base created it meanwhile
-                if connection.execute(exists, {"name": name}).first() is None:
-                    raise
-    engine.dispose()
-
-
-def _fresh_postgres() -> str:
-    global _postgres_migrated
-    if not _postgres_migrated and TEST_DATABASE_URL != BASE_DATABASE_URL:
-        _create_worker_database()
-    engine = build_engine(TEST_DATABASE_URL)
-    if not _postgres_migrated:
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        migrate.upgrade(engine)
-        _postgres_migrated = True
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return TEST_DATABASE_URL
 
 
 @pytest.fixture(params=DATABASES)
@@ -338,7 +165,7 @@ def settings(
         worker_lease_seconds=3.0,
         talon_retry_base_seconds=0.2,
         talon_retry_max_seconds=1.0,
-        # The bot challenge has tests of its own (test_abuse.py); elsewhere it is in the way.
+        # The bot challenge has tests of its own (tests/abuse/); elsewhere it is in the way.
         landing_challenge="off",
     ).completed()
 

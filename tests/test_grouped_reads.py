@@ -11,7 +11,6 @@ import pytest
 
 from selfserve.ops import GroupedReads, SetAsideConnections, build_engine
 from selfserve.texts.facts import _FACTS_SQL, _GROUPED_SQL, FactReader
-from tests.conftest import DATABASES
 
 
 class SlowDoubler:
@@ -184,9 +183,7 @@ def test_grouped_facts_match_one_by_one(database_url):
     assert (stranger.customer_id, stranger.codes, stranger.any_code) == (None, {}, False)
 
 
-@pytest.mark.parametrize(
-    "database_url", [db for db in DATABASES if db == "postgresql"], indirect=True
-)
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgresql_plans_the_grouped_read_once_per_connection(database_url):
     """Planning the grouped read cost PostgreSQL more than running it (585-830 us of CPU per
     text against 70 us, bench scenario 4): the set-aside connections keep one generic plan.

@@ -24,10 +24,9 @@ from selfserve.customers import (
 )
 from selfserve.errors import VerificationMissing
 from selfserve.models import ConsentRecord, OptOut
+from tests.birthdays.conftest import BIRTHDAY
 from tests.conftest import import_campaigns_text, send_text
-from tests.phone_visitor import PhoneVisitor, checkbox_labelled, code_form, number_form
-from tests.test_birthdays import BIRTHDAY
-from tests.test_landing_pages import (
+from tests.landing_pages.conftest import (
     PHONE,
     TYPED,
     MovableClock,
@@ -36,6 +35,7 @@ from tests.test_landing_pages import (
     shown_code,
     wrong_code_for,
 )
+from tests.phone_visitor import PhoneVisitor, checkbox_labelled, code_form, number_form
 
 OFFERS = "Send me offers by SMS"
 # What the page shows beside the box for the test settings' PROGRAM_NAME ("Acme Rewards"),

@@ -1,5 +1,5 @@
-"""README promises that had no test of their own (the README's Testing section maps every
-promise to its test)."""
+"""Promises of the documentation that had no test of their own (docs/testing.md, "Running the
+tests", maps every promise to its test)."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from selfserve.models import InboundMessage, ReferralUse
 from tests.conftest import import_campaigns_text, reply_text, send_text
+from tests.landing_pages.conftest import error_text, wrong_code_for
 from tests.phone_visitor import PhoneVisitor, one_time_code
 from tests.stand_ins.talon import COUPON_PATH
-from tests.test_landing_pages import error_text, wrong_code_for
 from tests.test_referrals import ADVOCATE, CAMPAIGNS, FRIEND, OTHER_FRIEND, POINTS_PATH
 
 FRIEND_TYPED = "0491 570 157"  # FRIEND, as typed

@@ -113,6 +113,15 @@ def wallet_app(settings, apple_files, google_key, tmp_path):
     app.extensions["selfserve"].close()
 
 
+def verify_signature(folder, *options: str) -> None:
+    """`openssl smime -verify` the pass's detached signature over manifest.json in `folder`."""
+    openssl(
+        *("smime", "-verify", "-binary", "-inform", "DER", "-in", "signature"),
+        *("-content", "manifest.json", *options, "-out", "/dev/null"),
+        cwd=folder,
+    )
+
+
 def test_the_pkpass_is_a_signed_zip_whose_manifest_matches_and_whose_barcode_is_the_code(
     wallet_app, apple_files, tmp_path
 ):
@@ -133,41 +142,10 @@ def test_the_pkpass_is_a_signed_zip_whose_manifest_matches_and_whose_barcode_is_
     assert document["serialNumber"] == token
     (tmp_path / "manifest.json").write_bytes(archive.read("manifest.json"))
     (tmp_path / "signature").write_bytes(archive.read("signature"))
-    openssl(
-        "smime",
-        "-verify",
-        "-binary",
-        "-inform",
-        "DER",
-        "-in",
-        "signature",
-        "-content",
-        "manifest.json",
-        "-CAfile",
-        apple_files["wwdr"],
-        "-purpose",
-        "any",
-        "-out",
-        "/dev/null",
-        cwd=tmp_path,
-    )
+    verify_signature(tmp_path, "-CAfile", apple_files["wwdr"], "-purpose", "any")
     (tmp_path / "manifest.json").write_bytes(b"{}")  # a changed manifest fails the signature
     with pytest.raises(subprocess.CalledProcessError):
-        openssl(
-            "smime",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "signature",
-            "-content",
-            "manifest.json",
-            "-noverify",
-            "-out",
-            "/dev/null",
-            cwd=tmp_path,
-        )
+        verify_signature(tmp_path, "-noverify")
 
 
 def test_the_google_link_is_a_jwt_that_verifies_with_the_public_key_and_holds_the_code(

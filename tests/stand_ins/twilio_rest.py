@@ -101,38 +101,7 @@ class TwilioRestStandIn:
                     media_urls,
                 )
             )
-        now = formatdate(usegmt=True)
-        service = form.get("MessagingServiceSid")
-        return Response(
-            json.dumps(
-                {
-                    "sid": sid,
-                    "account_sid": ACCOUNT_SID,
-                    "messaging_service_sid": service,
-                    "from": form.get("From"),
-                    "to": to,
-                    "body": form.get("Body", ""),
-                    "status": "accepted" if service else "queued",
-                    "direction": "outbound-api",
-                    "num_segments": "0" if service else "1",
-                    "num_media": str(len(media_urls)),
-                    "error_code": None,
-                    "error_message": None,
-                    "price": None,
-                    "price_unit": "USD",
-                    "api_version": "2010-04-01",
-                    "date_created": now,
-                    "date_sent": None,
-                    "date_updated": now,
-                    "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
-                    "subresource_uris": {
-                        "media": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}/Media.json"
-                    },
-                }
-            ),
-            status=201,
-            mimetype="application/json",
-        )
+        return _created(sid, to, form, media_urls)
 
 
 def _error(status: int, code: int | None, message: str) -> Response:
@@ -146,5 +115,41 @@ def _error(status: int, code: int | None, message: str) -> Response:
             }
         ),
         status=status,
+        mimetype="application/json",
+    )
+
+
+def _created(sid: str, to: str, form: dict[str, str], media_urls: list[str]) -> Response:
+    """Twilio's 201 answer for an accepted message (queued, or accepted by a service)."""
+    now = formatdate(usegmt=True)
+    service = form.get("MessagingServiceSid")
+    return Response(
+        json.dumps(
+            {
+                "sid": sid,
+                "account_sid": ACCOUNT_SID,
+                "messaging_service_sid": service,
+                "from": form.get("From"),
+                "to": to,
+                "body": form.get("Body", ""),
+                "status": "accepted" if service else "queued",
+                "direction": "outbound-api",
+                "num_segments": "0" if service else "1",
+                "num_media": str(len(media_urls)),
+                "error_code": None,
+                "error_message": None,
+                "price": None,
+                "price_unit": "USD",
+                "api_version": "2010-04-01",
+                "date_created": now,
+                "date_sent": None,
+                "date_updated": now,
+                "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
+                "subresource_uris": {
+                    "media": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}/Media.json"
+                },
+            }
+        ),
+        status=201,
         mimetype="application/json",
     )

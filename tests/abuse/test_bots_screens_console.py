@@ -1,261 +1,33 @@
-"""Abuse resistance over the app's real interfaces (issue 20).
-
-SMS pumping by number ranges (landing form → Twilio stand-in), per-person code caps (signed
-webhook → Talon.One stand-in), the ALTCHA bot challenge (solved with the `altcha` package, as
-a harness would) and screen-only campaigns' rotating QR codes (the CLI, the screen page, the
-PNG decoded with zbar).
-"""
+"""The bot challenge, screen-only codes, the console's view of abuse, Redis-shared limits."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import re
 import secrets
-import shutil
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from html import unescape
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import altcha
 import pytest
-from PIL import Image
-from pyzbar import pyzbar
-from sqlalchemy import event, select
 
-from app import create_app
 from selfserve.landing import ScreenTokens
-from selfserve.models import AbuseCount
+from tests.abuse.conftest import (
+    SqliteOnly,
+    abuse_counts,
+    challenge_of,
+    decoded_qr,
+    solved,
+)
 from tests.conftest import (
     TEST_REDIS_URL,
     WITH_REDIS,
-    import_campaigns_text,
-    reply_text,
     send_text,
 )
+from tests.console_reports.conftest import table_rows
 from tests.console_support import create_console_user, log_in
 from tests.phone_visitor import PhoneVisitor, number_form
-from tests.test_console_reports import table_rows
-
-SPRING = """
-[[campaign]]
-slug = "spring"
-name = "Spring 20% off"
-keywords = ["SPRING", "BLOOM"]
-application_id = 12
-campaign_id = 34
-identifier = "{customer_id}:{campaign_id}:{keyword}"
-recipient = true
-reply = "Your Spring code: {code}"
-max_codes_per_day = 1
-
-[[campaign]]
-slug = "summer"
-name = "Summer"
-keywords = ["SUMMER"]
-application_id = 12
-campaign_id = 35
-reply = "Your Summer code: {code}"
-
-[[campaign]]
-slug = "autumn"
-name = "Autumn"
-keywords = ["AUTUMN"]
-application_id = 12
-campaign_id = 36
-reply = "Your Autumn code: {code}"
-
-[[campaign]]
-slug = "winter"
-name = "Winter"
-keywords = ["WINTER"]
-application_id = 12
-campaign_id = 37
-reply = "Your Winter code: {code}"
-
-[[campaign]]
-slug = "stadium"
-name = "Stadium draw"
-keywords = ["GOAL"]
-application_id = 12
-campaign_id = 38
-reply = "Your stadium code: {code}"
-fresh_scan_seconds = 2
-"""
-
-
-class SqliteOnly:
-    """Limits, challenges and tokens live outside the database: SQLite alone is enough.
-    Caps and the console's counts query the database: they run on PostgreSQL too."""
-
-    @pytest.fixture(params=["sqlite"])
-    def database_url(self, tmp_path: Path, sqlite_template: Path) -> str:
-        path = tmp_path / "selfserve.db"
-        shutil.copy(sqlite_template, path)
-        return f"sqlite:///{path}"
-
-
-def build(settings, **changes):
-    application = create_app(replace(settings, **changes))
-    application.config["TESTING"] = True
-    import_campaigns_text(application, SPRING)
-    return application
-
-
-@pytest.fixture
-def make_app(settings):
-    built = []
-
-    def make(**changes):
-        built.append(build(settings, **changes))
-        return built[-1]
-
-    yield make
-    for application in built:
-        application.extensions["selfserve"].close()
-
-
-def abuse_counts(application, kind: str) -> int:
-    with application.extensions["selfserve"].sessions() as db:
-        return sum(db.scalars(select(AbuseCount.count).where(AbuseCount.kind == kind)))
-
-
-def error_text(html: str) -> str:
-    match = re.search(r'class="error"[^>]*>([^<]*)<', html)
-    return unescape(match.group(1)) if match else ""
-
-
-class TestNumberRanges(SqliteOnly):
-    def test_a_pumped_range_gets_ten_codes_and_other_ranges_still_get_theirs(
-        self, make_app, twilio_stand_in, caplog
-    ):
-        application = make_app(otp_limit_per_ip="1000 per minute")
-        statuses = []
-        with caplog.at_level(logging.WARNING):
-            for last in range(30):  # +61491570100 … +61491570129: one range
-                visitor = PhoneVisitor(application.test_client(), address=f"198.51.100.{last}")
-                visitor.scan()
-                statuses.append(visitor.enter_number(f"0491 570 1{last:02d}").status_code)
-        sent = [m for m in twilio_stand_in.messages if m.to.startswith("+614915701")]
-        assert len(sent) == 10
-        assert statuses[:10] == [200] * 10
-        assert set(statuses[10:]) == {403}
-        assert "can't send a code to this number right now" in error_text(visitor.page)
-        assert "Text SPRING to" in error_text(visitor.page)
-        blocks = [r for r in caplog.records if r.getMessage() == "sms_pumping_range_blocked"]
-        assert len(blocks) == 1  # one warning for the block, not one per refusal
-        assert "0491570" not in caplog.text
-        assert "+614915701" not in caplog.text
-        assert abuse_counts(application, "range_blocked") == 1
-
-        other = PhoneVisitor(application.test_client(), address="203.0.113.99")
-        other.scan()
-        assert other.enter_number("0491 570 200").status_code == 200
-        assert twilio_stand_in.messages_to("+61491570200")
-
-    def test_blocks_are_counted_in_metrics(self, make_app, twilio_stand_in):
-        application = make_app(otp_limit_per_ip="1000 per minute", otp_limit_per_range="2 per hour")
-
-        def blocks() -> float:
-            text = application.test_client().get("/metrics").get_data(as_text=True)
-            match = re.search(r"^selfserve_sms_pumping_blocks_total (\S+)$", text, re.M)
-            assert match, "the counter is missing from /metrics"
-            return float(match.group(1))
-
-        before = blocks()
-        for last in range(4):
-            visitor = PhoneVisitor(application.test_client(), address=f"198.51.100.{last}")
-            visitor.scan()
-            visitor.enter_number(f"0491 570 3{last:02d}")
-        assert blocks() == before + 1
-        assert len(twilio_stand_in.messages) == 2
-
-    def test_range_digits_zero_turns_the_range_limit_off(self, make_app, twilio_stand_in):
-        application = make_app(
-            otp_limit_per_ip="1000 per minute", otp_limit_per_range="2 per hour", otp_range_digits=0
-        )
-        for last in range(4):
-            visitor = PhoneVisitor(application.test_client(), address=f"198.51.100.{last}")
-            visitor.scan()
-            assert visitor.enter_number(f"0491 570 4{last:02d}").status_code == 200
-        assert len(twilio_stand_in.messages) == 4
-
-
-class TestCodeCaps:
-    def test_a_new_code_over_the_daily_cap_is_refused_but_a_known_one_is_given(
-        self, make_app, talon_stand_in
-    ):
-        client = make_app(max_new_codes_per_number_per_day=2).test_client()
-        first = reply_text(send_text(client, "SUMMER"))
-        assert "Your Summer code:" in first
-        assert "Your Autumn code:" in reply_text(send_text(client, "AUTUMN"))
-        calls = len(talon_stand_in.coupon_requests())
-        refused = reply_text(send_text(client, "WINTER"))
-        assert "all the new codes" in refused
-        assert len(talon_stand_in.coupon_requests()) == calls  # no Talon.One call
-        assert reply_text(send_text(client, "SUMMER")) == first
-        other = reply_text(send_text(client, "WINTER", sender="+61491570157"))
-        assert "Your Winter code:" in other
-
-    def test_a_campaign_can_cap_its_own_new_codes_per_person(self, make_app, talon_stand_in):
-        application = make_app()
-        client = application.test_client()
-        assert "Your Spring code:" in reply_text(send_text(client, "SPRING"))
-        calls = len(talon_stand_in.coupon_requests())
-        assert "all the new codes" in reply_text(send_text(client, "BLOOM"))
-        assert len(talon_stand_in.coupon_requests()) == calls
-        assert abuse_counts(application, "cap_refused") == 1
-
-    def test_only_a_customer_who_holds_codes_has_them_counted(self, make_app, talon_stand_in):
-        # The fast path's read says whether the customer holds any code: a first code can
-        # reach no cap, so it is not counted (one statement less per new customer).
-        application = make_app(max_new_codes_per_number_per_day=2)
-        counts: list[str] = []
-
-        def remember_counts(connection, cursor, statement, *args):
-            if "count(" in statement.lower() and "issued_coupons" in statement:
-                counts.append(statement)
-
-        engine = application.extensions["selfserve"].engine
-        event.listen(engine, "before_cursor_execute", remember_counts)
-        try:
-            client = application.test_client()
-            assert "Your Summer code:" in reply_text(send_text(client, "SUMMER"))
-            assert counts == []
-            assert "Your Autumn code:" in reply_text(send_text(client, "AUTUMN"))
-            assert counts != []
-        finally:
-            event.remove(engine, "before_cursor_execute", remember_counts)
-
-    def test_the_landing_page_says_so_politely(self, make_app, twilio_stand_in, talon_stand_in):
-        application = make_app(max_new_codes_per_number_per_day=1)
-        send_text(application.test_client(), "SUMMER")
-        visitor = PhoneVisitor(application.test_client())
-        visitor.scan("autumn")
-        visitor.enter_number("0491 570 156")
-        code = re.search(r"\b(\d{6})\b", twilio_stand_in.messages_to("+61491570156")[-1].body)
-        assert code
-        calls = len(talon_stand_in.coupon_requests())
-        response = visitor.enter_code(code.group(1))
-        assert response.status_code == 429
-        assert "all the new codes" in visitor.text
-        assert len(talon_stand_in.coupon_requests()) == calls
-
-
-def challenge_of(html: str) -> altcha.Challenge:
-    match = re.search(r'data-challenge="([^"]+)"', html)
-    assert match, "the number form carries no challenge"
-    return altcha.Challenge.from_dict(json.loads(unescape(match.group(1))))
-
-
-def solved(challenge: altcha.Challenge) -> str:
-    solution = altcha.solve_challenge(challenge)
-    assert solution is not None
-    return altcha.Payload(challenge, solution).to_base64()
 
 
 class TestBotChallenge(SqliteOnly):
@@ -312,11 +84,6 @@ class TestBotChallenge(SqliteOnly):
         client = make_app(landing_challenge="off").test_client()
         assert "data-challenge" not in client.get("/q/spring").get_data(as_text=True)
         assert client.get("/q/spring/challenge").status_code == 404
-
-
-def decoded_qr(png: bytes) -> str:
-    [symbol] = pyzbar.decode(Image.open(io.BytesIO(png)).convert("L"))
-    return symbol.data.decode()
 
 
 class TestScreenCodes(SqliteOnly):
