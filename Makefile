@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := app
 
-.PHONY: setup run test lint format bench clean docs screenshots
+.PHONY: setup run test lint format bench clean docs screenshots image image-check
 
 setup: $(STAMP)
 
@@ -49,6 +49,13 @@ PYTEST_WORKERS ?= auto
 
 test: setup lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
+
+# The container image (Dockerfile; podman or docker), and its end-to-end check.
+image:
+	scripts/image-build selfserve
+
+image-check: setup
+	scripts/image-check
 
 bench: setup
 	$(BIN)/python bench/run.py

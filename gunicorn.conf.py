@@ -14,6 +14,7 @@ overridden from the environment without editing this file:
 | `PYTHON_SWITCH_INTERVAL` | seconds a thread may hold the GIL before handing it over | `0.005` |
 | `PROMETHEUS_MULTIPROC_DIR` | where workers keep /metrics values | a fresh temporary folder |
 | `GUNICORN_ACCESS_LOG` | `-` for access lines on stdout, or a file | off |
+| `GUNICORN_GRACEFUL_TIMEOUT` | seconds a stopping worker may finish (image: `8`) | `25` |
 | `GEVENT_RESOLVER` | how gevent workers look host names up (`ares`, `thread`, `block`) | `ares` |
 
 Why gevent, one worker per core: a new customer's text waits ~300 ms for Talon.One, while a
@@ -86,7 +87,9 @@ backlog = 2048
 keepalive = 5  # seconds; keeps a TLS proxy's pooled upstream connections reusable
 # Twilio gives a webhook 15 s; the app answers within WEBHOOK_DEADLINE_SECONDS (8 s).
 timeout = 30
-graceful_timeout = 25  # a worker finishes its texts (and flushes its message-log batch)
+# A worker finishes its texts (and flushes its message-log batch) on SIGTERM. The container
+# image sets 8: its stop timeout is 10 s, and a text is answered within 8 s anyway.
+graceful_timeout = _int_from_env("GUNICORN_GRACEFUL_TIMEOUT", 25)
 # Large request lines/headers are not ours to accept.
 limit_request_line = 8190
 limit_request_fields = 100

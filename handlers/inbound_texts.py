@@ -12,7 +12,8 @@ So this route alone is answered here, with the same rules as every other webhook
 3. MessageSid and From are required (400);
 4. the texts service answers; the TwiML goes out with the security headers every response of
    ours carries. A domain error gets its 4xx from handlers.errors; anything else is logged
-   and answered 500, as the Flask apps' error handlers do.
+   and answered 500, as the Flask apps' error handlers do. Every answer's status and time
+   go to /metrics (`selfserve_webhook_responses_total`, `selfserve_webhook_seconds`).
 
 Everything else under /webhooks/twilio (delivery statuses) goes on to the webhooks' Flask app.
 """
@@ -20,6 +21,7 @@ Everything else under /webhooks/twilio (delivery statuses) goes on to the webhoo
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -65,6 +67,7 @@ class InboundTexts:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") != PATH:
             return self.others(environ, start_response)
+        started = time.perf_counter()
         try:
             if environ.get("REQUEST_METHOD") != "POST":
                 raise Refused(HTTPStatus.METHOD_NOT_ALLOWED, "POST only")
@@ -79,6 +82,7 @@ class InboundTexts:
             log.exception("unhandled_error", extra={"path": _path(environ)})
             status, content_type = HTTPStatus.INTERNAL_SERVER_ERROR, "text/plain"
             body = "Something went wrong on our side. Please try again."
+        metrics.observe_webhook(status.value, time.perf_counter() - started)
         return self._respond(start_response, status, body, content_type)
 
     def _answer(self, environ: dict[str, Any]) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from handlers.services import services
 from handlers.web import limiter
-from selfserve.ops import metrics, run_checks
+from selfserve.ops import assess, metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -30,15 +30,12 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """200 when every dependency this deployment uses answers; 503 naming the failing ones."""
-    results = run_checks(services().readiness)
-    ready = all(results.values())
-    response = jsonify(
-        status="ready" if ready else "not ready",
-        checks={name: "ok" if passed else "failing" for name, passed in results.items()},
-    )
+    """Can this instance take texts? `ready` or `degraded` (200) or `not ready` (503), with
+    each dependency's state (`ok`, `down`, `behind`, …) and facts such as a queue's depth."""
+    readiness = assess(services().readiness)
+    response = jsonify(status=readiness.status, checks=readiness.checks, **readiness.facts)
     response.headers["Cache-Control"] = "no-store"
-    return response, 200 if ready else 503
+    return response, readiness.http_status
 
 
 @bp.get("/metrics")

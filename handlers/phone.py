@@ -5,8 +5,9 @@ signs it with the webhook token exactly as Twilio does (twilio's RequestValidato
 PUBLIC_BASE_URL + "/webhooks/twilio/sms") and sends it through the app's own WSGI stack, so
 handlers/sms.py checks and answers it like any Twilio request. Later texts come from the outbox.
 
-Open while the SMS sandbox is on (no Twilio credentials) or to logged-in console users; a 404
-for anyone else, so a production install does not advertise it.
+Open while the SMS sandbox is on (no Twilio credentials) or to logged-in console editors and
+owners (texting claims real codes: a viewer changes nothing, so gets the 403 that says so); a
+404 for anyone else, so a production install does not advertise it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from flask import (
 from flask_login import current_user
 from twilio.request_validator import RequestValidator
 
+from handlers.admin.access import audit, is_allowed, refuse
 from handlers.pages import private_page
 from handlers.services import services
 from selfserve.console import SentText, conversation
@@ -50,14 +52,20 @@ KEPT_TEXTS = 12  # the session cookie holds the last few texts (bodies shortened
 KEPT_BODY = 160
 KEPT_REPLIES = 4  # the webhook's replies to the newest texts, until the message log has them
 KEPT_REPLY = 480
+CHANNELS = ("sms", "whatsapp")  # the simulator's switch: how the text reaches the webhook
 INTERNAL_HOST = "http://selfserve.internal"  # any host: the signature covers PUBLIC_BASE_URL
 
 
 @bp.before_request
-def only_in_sandbox_or_for_console_users() -> None:
-    """404 unless the SMS sandbox is on or a console user is logged in."""
-    if not (services().settings.sms_sandbox or current_user.is_authenticated):
+def only_in_sandbox_or_for_console_editors() -> tuple[str, int] | None:
+    """404 unless the SMS sandbox is on or a console user is logged in; 403 for a viewer."""
+    if services().settings.sms_sandbox:
+        return None
+    if not current_user.is_authenticated:
         abort(404)
+    if not is_allowed("editor"):
+        return refuse("editor")
+    return None
 
 
 bp.after_request(private_page)
@@ -100,10 +108,18 @@ def _chosen_number(raw: str | None) -> tuple[str, str | None]:
         return fallback, f"{raw.strip()[:40]!r} is not a mobile number we can text from."
 
 
+def _chosen_channel(raw: str | None) -> str:
+    """The simulator's SMS / WhatsApp switch: the one asked for, else the last one used."""
+    if raw in CHANNELS:
+        session["phone_channel"] = raw
+        return raw
+    return session.get("phone_channel") if session.get("phone_channel") in CHANNELS else "sms"
+
+
 def _sent_texts(number: str) -> list[SentText]:
     return [
-        SentText(sid, body, datetime.fromisoformat(at))
-        for owner, sid, body, at in session.get("phone_texts", [])
+        SentText(sid, body, datetime.fromisoformat(at), *channel[:1])
+        for owner, sid, body, at, *channel in session.get("phone_texts", [])
         if owner == number
     ]
 
@@ -153,6 +169,7 @@ def phone_page() -> str:
     return render_template(
         "phone/phone.html",
         **_thread_context(number),
+        channel=_chosen_channel(request.args.get("channel")),
         keywords=services().campaigns.active_keywords(),
         sms_sandbox=settings.sms_sandbox,
         talon_sandbox=settings.talon_sandbox,
@@ -172,6 +189,7 @@ def send_from_phone() -> Response | tuple[str, int]:
     """Text the body from the simulated number through the real, signed webhook."""
     wants_fragment = request.headers.get("X-Requested-With") == "selfserve-phone"
     number, problem = _chosen_number(request.form.get("number", ""))
+    channel = _chosen_channel(request.form.get("channel"))
     body = request.form.get("body", "")[:MAX_BODY]
     if problem is None and not body.strip():
         problem = "Type a message first, for example one of the keywords."
@@ -185,10 +203,12 @@ def send_from_phone() -> Response | tuple[str, int]:
     started.setdefault(number, datetime.now(UTC).isoformat())
     message_sid = "SM" + secrets.token_hex(16)
     texts = session.get("phone_texts", [])
-    texts.append([number, message_sid, body[:KEPT_BODY], datetime.now(UTC).isoformat()])
+    texts.append([number, message_sid, body[:KEPT_BODY], datetime.now(UTC).isoformat(), channel])
     session["phone_texts"] = texts[-KEPT_TEXTS:]
     session.modified = True  # `phone_started` changed inside; make sure the cookie is rewritten
-    status, reply = _post_to_webhook(_twilio_form(number, body, message_sid))
+    status, reply = _post_to_webhook(_twilio_form(number, body, message_sid, channel))
+    if current_user.is_authenticated:  # a console user texting as a customer (number masked)
+        audit("simulator_text", number, outcome="ok" if status == 200 else f"webhook {status}")
     if reply:
         replies = session.get("phone_replies", [])
         replies.append([message_sid, reply[:KEPT_REPLY]])
@@ -203,10 +223,13 @@ def send_from_phone() -> Response | tuple[str, int]:
     return redirect(url_for("phone.phone_page", number=number))
 
 
-def _twilio_form(number: str, body: str, message_sid: str) -> dict[str, str]:
-    """The form Twilio posts for one inbound SMS (fields as its docs list them)."""
+def _twilio_form(number: str, body: str, message_sid: str, channel: str) -> dict[str, str]:
+    """The form Twilio posts for one inbound SMS (fields as its docs list them); on WhatsApp
+    `From` and `To` carry `whatsapp:`, as Twilio's WhatsApp webhook does."""
     settings = services().settings
     region = phonenumbers.region_code_for_number(phonenumbers.parse(number)) or ""
+    prefix = "whatsapp:" if channel == "whatsapp" else ""
+    ours = settings.twilio_whatsapp_from if prefix else ""
     return {
         "ToCountry": settings.default_region.upper(),
         "ToState": "",
@@ -220,12 +243,12 @@ def _twilio_form(number: str, body: str, message_sid: str) -> dict[str, str]:
         "FromCity": "",
         "Body": body,
         "FromCountry": region,
-        "To": settings.twilio_from_number,
+        "To": prefix + (ours or settings.twilio_from_number),
         "ToZip": "",
         "NumSegments": "1",
         "MessageSid": message_sid,
         "AccountSid": settings.twilio_account_sid or "AC" + "0" * 32,
-        "From": number,
+        "From": prefix + number,
         "ApiVersion": "2010-04-01",
     }
 

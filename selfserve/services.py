@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook
+from selfserve.console import AuditTrail, PasswordPolicy
 from selfserve.coupons import Coupons, RedemptionSync, WarmUps
 from selfserve.journeys import Birthdays
 from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
@@ -43,6 +44,8 @@ class Services:
     referral_pages: ReferralPages  # /r/<code>: a referral code's landing page
     code_page_flow: CodePageFlow  # /c/<token>: a code at the till, its barcode and wallets
     returning: ReturningCustomers  # the fast path and its message-log writer
+    audit: AuditTrail  # the hash-chained audit trail: audit.record(actor, action, ...)
+    passwords: PasswordPolicy  # console password rules (and the breach check, if on)
     birthdays: Callable[..., Birthdays] = field(repr=False)  # birthdays(clock=utcnow)
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
     shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped
@@ -53,6 +56,7 @@ class Services:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""
         with self.sessions.begin() as db:
             record_status(db, message_sid, status, error_code)
+        self.outbox.after_status(message_sid, error_code)  # WhatsApp: template or SMS now
 
     def close(self) -> None:
         """Write what is queued, then release connections (tests build many apps)."""
@@ -61,6 +65,7 @@ class Services:
         self.http.close()
         if self.redemptions is not None:
             self.redemptions.close()
+        self.passwords.close()
         self.budget.close()
         self.jobs.huey.storage.close()
         self.landing.close()

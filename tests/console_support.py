@@ -16,10 +16,12 @@ PASSWORD = "spring-is-here-2026"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def create_console_user(app: Flask, email: str = EMAIL, password: str = PASSWORD) -> None:
-    """A console user in the app's database."""
+def create_console_user(
+    app: Flask, email: str = EMAIL, password: str = PASSWORD, role: str = "owner"
+) -> None:
+    """A console user in the app's database (an owner unless `role` says otherwise)."""
     with app.extensions["selfserve"].writes.begin() as db:
-        create_user(db, email, password)
+        create_user(db, email, password, role)
 
 
 def csrf_token(client: Any, path: str) -> str:

@@ -59,7 +59,9 @@ class TestUsersCommand:
         ("arguments", "message"),
         [
             (["users", "create", "not-an-email", "--password", PASSWORD], "is not an email"),
-            (["users", "create", EMAIL, "--password", "short"], "at least 8 characters"),
+            (["users", "create", EMAIL, "--password", "elevenchars"], "at least 12 characters"),
+            (["users", "create", EMAIL, "--password", "password1234"], "most common"),
+            (["users", "create", EMAIL, "--password", "Iloveyou2026!"], "most common"),
         ],
     )
     def test_create_refuses_bad_input_with_one_line(self, runner, arguments, message):

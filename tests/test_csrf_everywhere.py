@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from handlers.inbound_texts import PATH as INBOUND_TEXTS_PATH
 from handlers.inbound_texts import InboundTexts
+from selfserve.console import create_invite
+from selfserve.models import ConsoleUser, utcnow
 from tests.conftest import import_campaigns_text, inbound_form, reply_text, send_text
 from tests.console_support import EMAIL, PASSWORD, create_console_user, csrf_token, log_in
 from tests.phone_visitor import PhoneVisitor, one_time_code
@@ -138,6 +140,42 @@ def ready_to_phone_simulator(app, client, twilio):
     return Post("/dev/phone", {"number": PHONE, "body": "SPRING"})
 
 
+def second_user(app: Flask) -> int:
+    """Another console user (a viewer) whose role or status a post would change; their id."""
+    create_console_user(app, "second@acme.example", PASSWORD, "viewer")
+    with app.extensions["selfserve"].sessions() as db:
+        return db.scalar(select(ConsoleUser.id).where(ConsoleUser.email == "second@acme.example"))
+
+
+def ready_to_invite_user(app, client, twilio):
+    logged_in(app, client)
+    return Post("/admin/users/invite", {"email": "new@acme.example", "role": "editor"})
+
+
+def ready_to_change_role(app, client, twilio):
+    logged_in(app, client)
+    return Post(f"/admin/users/{second_user(app)}/role", {"role": "owner"})
+
+
+def ready_to_change_active(app, client, twilio):
+    logged_in(app, client)
+    return Post(f"/admin/users/{second_user(app)}/active", {"active": "false"})
+
+
+def ready_to_change_password(app, client, twilio):
+    logged_in(app, client)
+    fresh = "a-fresh-passphrase-2026"
+    form = {"password": PASSWORD, "new_password": fresh, "confirm": fresh}
+    return Post("/admin/password", form)
+
+
+def ready_to_accept_invite(app, client, twilio):
+    with app.extensions["selfserve"].writes.begin() as db:
+        token = create_invite(db, "new@acme.example", "editor", EMAIL, utcnow())
+    client.get(f"/admin/invite/{token}")  # a session, as a browser has
+    return Post(f"/admin/invite/{token}", {"password": PASSWORD, "confirm": PASSWORD})
+
+
 def landing_visitor(client: Any) -> PhoneVisitor:
     visitor = PhoneVisitor(client)
     assert visitor.scan().status_code == 200
@@ -207,6 +245,11 @@ ROUTES: dict[str, Route] = {
     "admin.resume_campaign": Route(ready_to_resume_campaign),
     "admin.test_campaign": Route(ready_to_test_campaign),
     "admin.warm_campaign": Route(ready_to_warm_campaign),
+    "admin.invite_user": Route(ready_to_invite_user),
+    "admin.change_role": Route(ready_to_change_role),
+    "admin.change_active": Route(ready_to_change_active),
+    "admin.change_password": Route(ready_to_change_password),
+    "admin.accept_invite": Route(ready_to_accept_invite),
     "phone.send_from_phone": Route(ready_to_phone_simulator),
     "landing.send_code": Route(ready_to_send_code),
     "landing.check_code": Route(ready_to_check_code),

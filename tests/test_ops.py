@@ -30,7 +30,10 @@ class TestHealth:
     def test_readyz_is_ready_when_the_database_answers(self, client):
         response = client.get("/readyz")
         assert response.status_code == 200
-        assert response.json == {"status": "ready", "checks": {"database": "ok", "queue": "ok"}}
+        assert response.json == {
+            "status": "ready",
+            "checks": {"database": "ok", "migrations": "ok", "queue": "ok"},
+        }
 
     def test_readyz_is_503_naming_the_database_and_no_secret(self, settings):
         password = "s3cret-db-password"  # noqa: S105 - a fake password to look for
@@ -46,7 +49,7 @@ class TestHealth:
         assert response.status_code == 503
         assert response.json == {
             "status": "not ready",
-            "checks": {"database": "failing", "queue": "ok"},
+            "checks": {"database": "down", "migrations": "unknown", "queue": "ok"},
         }
         assert password not in response.get_data(as_text=True)
 
@@ -58,7 +61,7 @@ class TestHealth:
         finally:
             application.extensions["selfserve"].close()
         assert response.status_code == 503
-        assert response.json["checks"] == {"database": "failing", "queue": "ok"}
+        assert response.json["checks"] == {"database": "ok", "migrations": "behind", "queue": "ok"}
 
     def test_readyz_checks_redis_when_it_is_configured(self, settings):
         application = create_app(
@@ -69,7 +72,7 @@ class TestHealth:
         finally:
             application.extensions["selfserve"].close()
         assert response.status_code == 503
-        assert response.json["checks"]["redis"] == "failing"
+        assert response.json["checks"]["redis"] == "down"
         assert response.json["checks"]["database"] == "ok"
         assert "hunter2" not in response.get_data(as_text=True)
 

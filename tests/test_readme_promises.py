@@ -122,7 +122,10 @@ class TestConsoleSessions:
         create_console_user(app, "a.marketer@acme.example")
         result = runner.invoke(args=["users", "list"])
         assert result.exit_code == 0
-        assert result.output.splitlines() == ["a.marketer@acme.example", "b.marketer@acme.example"]
+        assert result.output.splitlines() == [
+            "a.marketer@acme.example  owner",
+            "b.marketer@acme.example  owner",
+        ]
 
 
 class TestOutboxBackoff:

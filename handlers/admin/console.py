@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Flask
 
-from handlers.admin import auth, campaigns, posters, reports
+from handlers.admin import account, audit_trail, auth, campaigns, posters, reports, users
 from handlers.admin.blueprint import bp, login_manager
+from selfserve.console import ABSOLUTE_LIFETIME
 
 # The modules whose views hang on `bp`: importing them is what adds their routes, so the
 # blueprint is complete before `init_console` registers it.
-PAGES = (auth, campaigns, posters, reports)
+PAGES = (account, audit_trail, auth, campaigns, posters, reports, users)
 
-SESSION_LIFETIME = timedelta(hours=12)
+SESSION_LIFETIME = ABSOLUTE_LIFETIME  # the cookie's too; the server checks it as well
 
 
 def init_console(app: Flask) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import Response, abort, flash, redirect, request, url_for
 
+from handlers.admin.access import audit, role_required
 from handlers.admin.blueprint import bp, campaign_or_404
 from handlers.services import services
 from selfserve.campaigns import CampaignSpec
@@ -35,8 +36,10 @@ class PosterChoice:
 def poster_choices(campaign: CampaignSpec) -> list[PosterChoice]:
     """The campaign's poster modes, each with its QR payload or the reason it has none."""
     settings = services().settings
-    poster = poster_campaign_from(campaign, settings.twilio_from_number)
-    titles = {"sms": "Text the keyword", "web": "Open the web page"}
+    poster = poster_campaign_from(
+        campaign, settings.twilio_from_number, settings.whatsapp_link_number
+    )
+    titles = {"sms": "Text the keyword", "web": "Open the web page", "whatsapp": "Send on WhatsApp"}
     choices = []
     for mode in MODES:
         try:
@@ -48,13 +51,16 @@ def poster_choices(campaign: CampaignSpec) -> list[PosterChoice]:
 
 
 @bp.get("/campaigns/<slug>/posters/<mode>.<fmt>")
+@role_required("viewer")
 def download_poster(slug: str, mode: str, fmt: str) -> Response:
     """A printable poster of the campaign (PNG 300 dpi, SVG or A4/Letter PDF)."""
     if mode not in MODES or fmt not in FORMATS:
         abort(404)
     campaign = campaign_or_404(slug)
     settings = services().settings
-    poster = poster_campaign_from(campaign, settings.twilio_from_number)
+    poster = poster_campaign_from(
+        campaign, settings.twilio_from_number, settings.whatsapp_link_number
+    )
     src = request.args.get("src", "").strip() or None
     paper = request.args.get("paper", "a4")
     try:
@@ -65,6 +71,7 @@ def download_poster(slug: str, mode: str, fmt: str) -> Response:
     except PosterError as error:
         flash(f"Could not make that poster: {error}", "error")
         return redirect(url_for("admin.edit_campaign", slug=slug))
+    audit("download", name)
     return Response(
         content,
         mimetype=POSTER_TYPES[fmt],

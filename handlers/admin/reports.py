@@ -7,10 +7,12 @@ import io
 
 from flask import Response, render_template, request
 
+from handlers.admin.access import audit, role_required
 from handlers.admin.blueprint import bp, now
 from handlers.services import services
 from selfserve.console import (
     BREAKDOWNS,
+    channel_counts,
     consent_counts,
     daily_chart,
     daily_stats,
@@ -23,6 +25,7 @@ from selfserve.console import (
     redemption_funnel,
     source_chart,
     value_label,
+    whatsapp_failures,
 )
 from selfserve.coupons import sync_status
 from selfserve.journeys import competition_summaries
@@ -32,6 +35,7 @@ STATS_WINDOWS = (7, 30, 90)
 
 
 @bp.get("/")
+@role_required("viewer")
 def dashboard_page() -> str:
     """Every campaign with its keywords and today's and total activity, and consent counts."""
     campaigns = services().campaigns.all()
@@ -53,6 +57,7 @@ def dashboard_page() -> str:
 
 
 @bp.get("/messages")
+@role_required("viewer")
 def messages_page() -> str:
     """The message log: received and sent texts, newest first, masked numbers only."""
     campaign = request.args.get("campaign", "").strip() or None
@@ -89,6 +94,7 @@ def _stats_arguments() -> tuple[int, str | None]:
 
 
 @bp.get("/stats")
+@role_required("viewer")
 def stats_page() -> str:
     """The redemption funnel per campaign (visits → verified → issued → redeemed) with its
     breakdowns and charts, then texts and codes per day and per poster source; CSV links."""
@@ -98,10 +104,14 @@ def stats_page() -> str:
         abuse = abuse_per_day(db, campaign, days=days) if campaign else []
         funnel = redemption_funnel(db, now(), days=days, campaign_slug=campaign)
         synced = sync_status(db)
+        channels = channel_counts(db, now(), days=days, campaign_slug=campaign)
+        failures = whatsapp_failures(db, now(), days=days)
     campaigns = services().campaigns.all()
     return render_template(
         "admin/stats.html",
         abuse=abuse,
+        channels=channels,
+        whatsapp_failures=failures,
         stats=stats,
         funnel=funnel,
         breakdowns=BREAKDOWNS,
@@ -122,6 +132,7 @@ def stats_page() -> str:
 
 
 @bp.get("/stats.csv")
+@role_required("viewer")
 def stats_csv() -> Response:
     """The funnel as CSV: per campaign, poster location, keyword and channel, the counts from
     landing visits to redemptions, the rate, revenue and time to redeem (no phone numbers)."""
@@ -133,6 +144,7 @@ def stats_csv() -> Response:
 
 
 @bp.get("/stats/daily.csv")
+@role_required("viewer")
 def stats_daily_csv() -> Response:
     """Texts and codes as CSV: one row per day and poster source."""
     days, campaign = _stats_arguments()
@@ -150,6 +162,7 @@ def stats_daily_csv() -> Response:
 
 
 def _csv_download(text: str, name: str) -> Response:
+    audit("download", name)  # counts per day, source, campaign, keyword: no phone numbers
     return Response(
         text,
         mimetype="text/csv",

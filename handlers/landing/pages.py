@@ -29,6 +29,7 @@ from selfserve.landing import (
     code_qr_svg,
     palette_for,
     sms_uri,
+    whatsapp_uri,
 )
 
 log = logging.getLogger(__name__)
@@ -266,8 +267,15 @@ def _common(page: LandingPage) -> dict[str, Any]:
         "palette": page.palette,
         "nonce": csp_nonce(),
         "sms_href": sms_href,
+        "whatsapp_href": _whatsapp_href(page),
         "urls": g.get("form_urls") or landing_urls(page.slug),
     }
+
+
+def _whatsapp_href(page: LandingPage) -> str:
+    """ "Get it on WhatsApp": a wa.me chat with the keyword typed, when WhatsApp is set up."""
+    number = services().settings.whatsapp_link_number
+    return whatsapp_uri(number, page.keyword) if number and page.keyword else ""
 
 
 def landing_urls(slug: str) -> dict[str, str]:

@@ -32,6 +32,7 @@ from selfserve.campaigns.spec import CampaignSpec, spec_from_definition
 from selfserve.campaigns.templates import format_points, render_template
 from selfserve.campaigns.times import campaign_zone, moment_of
 from selfserve.campaigns.validation import validate_campaign
+from selfserve.campaigns.whatsapp import whatsapp_template
 
 __all__ = [
     "ACTIONS",
@@ -57,4 +58,5 @@ __all__ = [
     "spec_from_definition",
     "stored_definition",
     "validate_campaign",
+    "whatsapp_template",
 ]

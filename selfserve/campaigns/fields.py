@@ -105,6 +105,9 @@ FIELDS: dict[str, FieldRule] = {
     "advocate_points": FieldRule((int, float)),
     "valid_days": FieldRule(int),
     "friend_joined_reply": FieldRule(str),
+    # WhatsApp: the Content template for texts after the 24-hour window (campaigns/whatsapp.py).
+    "whatsapp_template": FieldRule(str),
+    "whatsapp_variables": FieldRule(dict),
 }
 # Fields that mean something for one action only: elsewhere they are mistakes.
 ACTION_ONLY_FIELDS = {
@@ -121,6 +124,8 @@ ACTION_ONLY_FIELDS = {
     "advocate_points": ("referral",),
     "valid_days": ("referral",),
     "friend_joined_reply": ("referral",),
+    "whatsapp_template": ("coupon", "birthday", "competition", "referral"),
+    "whatsapp_variables": ("coupon", "birthday", "competition", "referral"),
 }
 
 
@@ -140,7 +145,13 @@ def has_kind(value: Any, kind: type | tuple[type, ...]) -> bool:
 
 def kind_name(kind: type | tuple[type, ...]) -> str:
     """A field's type as a marketer reads it: "a whole number", "true or false"…"""
-    names = {str: "text", int: "a whole number", bool: "true or false", list: "a list"}
+    names = {
+        str: "text",
+        int: "a whole number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     if isinstance(kind, tuple):
         return " or ".join(names.get(k, k.__name__) for k in kind)
     return names.get(kind, kind.__name__)

@@ -43,6 +43,7 @@ from selfserve.campaigns.templates import (
     with_journey_fields,
 )
 from selfserve.campaigns.times import canonical_moment, moment_of
+from selfserve.campaigns.whatsapp import validate_whatsapp_template
 from selfserve.customers import asks_for_y
 from selfserve.ops import SUPPORTED_LANGUAGES
 from selfserve.sms import clean_template, is_reserved, reserved_word_near
@@ -69,6 +70,7 @@ def validate_campaign(raw: Mapping[str, Any], label: str) -> tuple[CampaignSpec 
     _validate_journey_fields(action, values, problem)
     _validate_replies(action, values, problem)
     _validate_looks_and_numbers(values, problem)
+    validate_whatsapp_template(values, problem)
     if problems:
         return None, problems
     return spec_from_definition(values), []

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from selfserve.campaigns import export_campaigns, import_campaigns
+from selfserve.commands.audited import audit_cli
 from selfserve.commands.data_rights import customers_export_data, customers_forget
 from selfserve.commands.groups import group_with, write_output
 from selfserve.commands.warm import campaigns_plan, campaigns_warm
@@ -63,11 +64,14 @@ def campaigns_import(get_services: Callable[[], Services], file: str) -> None:
         with services.writes.begin() as db:
             report = import_campaigns(db, text)
     except CampaignFileError as error:
+        audit_cli(services, "campaigns_import", Path(file).name, outcome="invalid")
         click.echo(f"{file}: {len(error.problems)} problem(s), nothing imported:", err=True)
         for problem in error.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
     services.campaigns.invalidate()
+    counts = {"created": list(report.created), "updated": list(report.updated)}
+    audit_cli(services, "campaigns_import", Path(file).name, changes=counts)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(
@@ -113,8 +117,10 @@ def customers_import(get_services: Callable[[], Services], csv_file: str) -> Non
 @click.pass_obj
 def consent_export(get_services: Callable[[], Services], file: str | None, reveal: bool) -> None:
     """Write every consent record (oldest first) as CSV to FILE or standard output."""
+    services = get_services()
     if reveal:
         log.warning("consent_export_revealed", extra={"file": file or "stdout"})
-    with get_services().sessions() as db:
+        audit_cli(services, "consent_export_reveal", Path(file).name if file else "stdout")
+    with services.sessions() as db:
         text = export_consent_csv(db, reveal=reveal)
     write_output(file, text)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import click
 
+from selfserve.commands.audited import audit_cli
 from selfserve.commands.groups import write_output
 from selfserve.customers import erase_person, export_person, has_data, mask_phone, to_e164
 from selfserve.errors import InvalidPhoneNumber
@@ -43,6 +44,7 @@ def customers_export_data(
     log.info(
         "customer_data_exported", extra={"phone": mask_phone(phone), "found": has_data(export)}
     )
+    audit_cli(services, "customer_export_data", mask_phone(phone))
     write_output(file, json.dumps(export, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -59,6 +61,7 @@ def customers_forget(get_services: Callable[[], Services], number: str, yes: boo
         found = has_data(export_person(db, phone, secret))
     if not found:
         log.info("customer_forget_unknown", extra={"phone": mask_phone(phone)})
+        audit_cli(services, "customer_forget", mask_phone(phone), outcome="nothing stored")
         click.echo(f"nothing is stored about {mask_phone(phone)}; nothing to erase")
         return
     if not yes:
@@ -66,5 +69,6 @@ def customers_forget(get_services: Callable[[], Services], number: str, yes: boo
     with services.writes.begin() as db:
         result = erase_person(db, phone, secret, method="cli", now=utcnow())
     log.info("person_erased", extra={"phone": mask_phone(phone), "method": "cli"})
+    audit_cli(services, "customer_forget", mask_phone(phone), changes=dict(result.row_counts))
     changed = ", ".join(f"{table} {count}" for table, count in result.row_counts.items() if count)
     click.echo(f"erased {mask_phone(phone)}: {changed}")

@@ -17,7 +17,7 @@ def db_group(get_services: Callable[[], Services]) -> click.Group:
         "db",
         "Database schema (Alembic migrations).",
         get_services,
-        [db_upgrade, db_downgrade, db_revision, db_check],
+        [db_upgrade, db_downgrade, db_revision, db_check, db_history],
     )
 
 
@@ -27,7 +27,9 @@ def db_group(get_services: Callable[[], Services]) -> click.Group:
 def db_upgrade(get_services: Callable[[], Services], revision: str) -> None:
     """Create or upgrade the database schema."""
     services = get_services()
-    migrate.upgrade(services.engine, revision)
+    carried_from = migrate.upgrade(services.engine, revision)
+    if carried_from:
+        click.echo(f"restamped {carried_from} (before the baseline) as {migrate.BASELINE}")
     if revision == "head":  # code-page tokens are keyed by SECRET_KEY: a migration cannot
         with services.writes.begin() as db:
             filled = services.coupons.code_pages.fill_missing_tokens(db)
@@ -59,3 +61,10 @@ def db_check(get_services: Callable[[], Services]) -> None:
     """Fail if the models have changes no migration describes."""
     migrate.check(get_services().engine)
     click.echo("no changes")
+
+
+@click.command("history")
+def db_history() -> None:
+    """List the revisions, oldest first (file names follow the same order)."""
+    for revision in migrate.known_revisions():
+        click.echo(revision)

@@ -11,6 +11,7 @@ from datetime import datetime
 import click
 
 from selfserve.campaigns import CampaignSpec, campaign_zone, moment_of
+from selfserve.commands.audited import audit_cli
 from selfserve.commands.groups import group_with, write_output
 from selfserve.customers import mask_phone
 from selfserve.journeys import (
@@ -137,7 +138,9 @@ def competitions_draw(
         with services.writes.begin() as db:
             draw = draw_winners(db, campaign, winners, seed, now)
     except CompetitionError as error:
+        audit_cli(services, "competition_draw", slug, outcome="refused")
         raise click.ClickException(str(error)) from None
+    audit_cli(services, "competition_draw", slug, changes={"draw": draw.draw_id, "seed": seed})
     how = f"seed {seed!r}" if seed is not None else "secure random"
     click.echo(
         f"draw {draw.draw_id} of {slug}: {len(draw.winners)} winner(s) among "

@@ -68,7 +68,8 @@ def screen_url_command(source: PosterSource, slug: str, rotate_key: bool) -> Non
     "--mode",
     type=click.Choice(MODES),
     required=True,
-    help="web: the QR opens PUBLIC_BASE_URL/q/SLUG; sms: it pre-fills a text of the keyword.",
+    help="web: the QR opens PUBLIC_BASE_URL/q/SLUG; sms: it pre-fills a text of the keyword; "
+    "whatsapp: it opens a WhatsApp chat (WHATSAPP_NUMBER) with the keyword typed.",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output file type."

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import click
 
+from selfserve.commands.audit import audit_group
 from selfserve.commands.data_files import data_file_groups
 from selfserve.commands.database import db_group
 from selfserve.commands.journeys import journeys_groups
@@ -27,7 +28,10 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         campaign = services.campaigns.by_slug(slug)
         if campaign is None:
             return None
-        return poster_campaign_from(campaign, services.settings.twilio_from_number)
+        settings = services.settings
+        return poster_campaign_from(
+            campaign, settings.twilio_from_number, settings.whatsapp_link_number
+        )
 
     def screen_url(slug: str, rotate: bool) -> str:
         services = get_services()
@@ -44,12 +48,13 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
     posters = posters_group(
         find_poster_campaign, lambda: get_services().settings.public_base_url, screen_url
     )
-    users = users_group(lambda: get_services().writes)
+    users = users_group(get_services)
     return [
         db_group(get_services),
         *data_file_groups(get_services),
         posters,
         users,
+        audit_group(get_services),
         worker_command(get_services),
         *journeys_groups(get_services),
         redemptions_group(get_services),

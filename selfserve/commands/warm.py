@@ -16,6 +16,7 @@ from typing import TextIO
 import click
 
 from selfserve.campaigns import CampaignSpec, campaign_zone
+from selfserve.commands.audited import audit_cli
 from selfserve.coupons import BurstPlan, WarmPlan, WarmReport, plan_burst
 from selfserve.errors import WarmUpRefused
 from selfserve.services import Services
@@ -62,6 +63,7 @@ def campaigns_warm(
         f"{len(plan.to_fetch)} to fetch at up to {warm_ups.ceiling(share)} calls a window",
         err=True,
     )
+    audit_cli(services, "campaign_warm", slug, changes={"budget_share": share})
     report = _run_with_progress(services, campaign, plan, share, _until(services, campaign, until))
     click.echo(f"warm: {report.warmed} of {report.total} ({report.state}, {report.calls} fetched)")
     if report.state == "failed":

@@ -39,6 +39,7 @@ class LogEntry:
     text: str | None  # inbound: our reply; outbound: the body we sent
     note: str | None  # inbound: channel and poster source; outbound: why we sent it
     code_token: str | None = None  # the issued code's page (`/c/<token>`), shown beside it
+    channel: str = "sms"  # sms | whatsapp (web: a landing-page claim)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def _received() -> Select[Any]:
         InboundMessage.channel.label("channel"),
         InboundMessage.source.label("note"),
         _issued_token().label("code_token"),
+        cast(null(), String).label("via"),
     )
 
 
@@ -128,13 +130,14 @@ def _sent() -> Select[Any]:
         cast(null(), String).label("keyword"),
         OutboundMessage.status.label("outcome"),
         OutboundMessage.body.label("text"),
-        OutboundMessage.provider.label("channel"),
+        OutboundMessage.channel.label("channel"),
         OutboundMessage.purpose.label("note"),
         select(DeferredCode.code_token)  # an owed code, texted once Talon.One gave it
         .where(DeferredCode.outbound_id == OutboundMessage.id)
         .limit(1)
         .scalar_subquery()
         .label("code_token"),
+        OutboundMessage.provider.label("via"),
     )
 
 
@@ -159,6 +162,7 @@ def _log_entry(row: Any) -> LogEntry:
             row.text,
             note,
             row.code_token,
+            row.channel or "sms",
         )
     purpose = row.note or ""
     return LogEntry(
@@ -169,8 +173,9 @@ def _log_entry(row: Any) -> LogEntry:
         None,
         row.outcome,
         "(one-time code, hidden)" if is_secret_purpose(purpose) else row.text,
-        f"{purpose} via {row.channel}" if row.channel else purpose,
+        f"{purpose} via {row.via}" if row.via else purpose,
         row.code_token,
+        row.channel or "sms",
     )
 
 

@@ -7,14 +7,14 @@ and a location (`src`) is a short token that appears in that link and in file na
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 import phonenumbers
 
 from selfserve.campaigns import CampaignSpec
 
-MODES = ("sms", "web")
+MODES = ("sms", "web", "whatsapp")
 
 # A src names a poster's location in scan statistics and in the file name, so it stays a short
 # token that is safe in both: no path separators, no leading dot, no spaces.
@@ -40,13 +40,17 @@ class PosterCampaign:
     offer: str = ""
     terms_url: str = ""
     brand_colour: str = ""
+    whatsapp_number: str = ""  # E.164 (WHATSAPP_NUMBER); "" when WhatsApp is not set up
 
 
-def poster_campaign_from(campaign: CampaignSpec, default_sms_number: str) -> PosterCampaign:
+def poster_campaign_from(
+    campaign: CampaignSpec, default_sms_number: str, whatsapp_number: str = ""
+) -> PosterCampaign:
     """What a poster shows about a stored campaign; the CLI and the console both use this.
 
     The number is the campaign's own `sms_number`, else `default_sms_number`
-    (TWILIO_FROM_NUMBER), else "" (then only web posters can be made).
+    (TWILIO_FROM_NUMBER), else "" (then only web posters can be made). `whatsapp_number`
+    (WHATSAPP_NUMBER) is what a WhatsApp poster opens a chat with.
     """
     return PosterCampaign(
         slug=campaign.slug,
@@ -56,6 +60,7 @@ def poster_campaign_from(campaign: CampaignSpec, default_sms_number: str) -> Pos
         offer=campaign.option("offer", ""),
         terms_url=campaign.option("terms_url", ""),
         brand_colour=campaign.option("brand_colour", ""),
+        whatsapp_number=whatsapp_number,
     )
 
 
@@ -71,7 +76,8 @@ def qr_payload(campaign: PosterCampaign, mode: str, public_base_url: str, src: s
     """Return the exact text the poster's QR code encodes.
 
     "sms" gives `SMSTO:<E.164>:<KEYWORD>`; "web" gives `PUBLIC_BASE_URL/q/<slug>` with
-    `?src=<location>` (percent-encoded) when a location is given.
+    `?src=<location>` (percent-encoded) when a location is given; "whatsapp" gives
+    `https://wa.me/<digits>?text=<KEYWORD>` (a chat with WHATSAPP_NUMBER, the keyword typed).
     Raises PosterError for an unknown mode, a missing or malformed number, or a bad base URL.
     """
     if mode == "sms":
@@ -80,6 +86,8 @@ def qr_payload(campaign: PosterCampaign, mode: str, public_base_url: str, src: s
             raise PosterError(f"campaign {campaign.slug!r} has no keyword to text")
         # Only the first two colons separate fields, and the body is not URL-encoded.
         return f"SMSTO:{number}:{campaign.keyword}"
+    if mode == "whatsapp":
+        return whatsapp_link(campaign)
     if mode == "web":
         base = public_base_url.strip().rstrip("/")
         if not re.match(r"https?://[^/\s]+", base):
@@ -121,3 +129,21 @@ def checked_sms_number(campaign: PosterCampaign) -> str:
     if canonical != number or not phonenumbers.is_possible_number(parsed):
         raise PosterError(f"SMS number {number!r} is not an E.164 number like +61491570156")
     return number
+
+
+def whatsapp_link(campaign: PosterCampaign) -> str:
+    """`https://wa.me/<digits>?text=<KEYWORD>`: opens a WhatsApp chat with the keyword typed.
+
+    wa.me takes the number as digits only (no +, spaces or leading zeros) and the text
+    percent-encoded. Raises PosterError when WHATSAPP_NUMBER is not set or the keyword is.
+    """
+    number = campaign.whatsapp_number.strip()
+    if not number:
+        raise PosterError(
+            f"campaign {campaign.slug!r} has no WhatsApp number: set WHATSAPP_NUMBER "
+            "(or TWILIO_WHATSAPP_FROM)"
+        )
+    checked = checked_sms_number(replace(campaign, sms_number=number))
+    if not campaign.keyword.strip():
+        raise PosterError(f"campaign {campaign.slug!r} has no keyword to send")
+    return f"https://wa.me/{checked.lstrip('+')}?text={quote(campaign.keyword, safe='')}"

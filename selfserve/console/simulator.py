@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ class SentText:
     message_sid: str
     body: str
     sent_at: datetime
+    channel: str = "sms"  # sms | whatsapp: the simulator's switch when it was sent
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Bubble:
     text: str
     at: datetime
     note: str = ""  # what came of it (outcome) or how it was sent (purpose)
+    channel: str = "sms"  # sms | whatsapp
 
 
 def conversation(
@@ -68,19 +71,26 @@ def conversation(
         }
     bubbles: list[Bubble] = []
     for text in sent:
-        bubbles.append(Bubble(True, text.body, text.sent_at))
-        row = replies.get(text.message_sid)
-        if row is not None and row.reply:
-            at = max(row.received_at, text.sent_at)
-            bubbles.append(Bubble(False, row.reply, at, row.outcome or ""))
-        elif row is not None and row.outcome:
-            bubbles.append(Bubble(False, "", max(row.received_at, text.sent_at), row.outcome))
-        elif row is None and (answered or {}).get(text.message_sid):
-            bubbles.append(Bubble(False, (answered or {})[text.message_sid], text.sent_at))
+        bubbles.append(Bubble(True, text.body, text.sent_at, channel=text.channel))
+        answer = _answer_to(text, replies.get(text.message_sid), answered or {})
+        if answer is not None:
+            bubbles.append(answer)
     query = select(OutboundMessage).where(OutboundMessage.to_e164 == phone_e164)
     if outbox_since is not None:
         query = query.where(OutboundMessage.created_at >= outbox_since)
     for message in db.scalars(query.order_by(OutboundMessage.created_at).limit(200)):
-        bubbles.append(Bubble(False, message.body, message.created_at, message.purpose))
+        bubbles.append(
+            Bubble(False, message.body, message.created_at, message.purpose, message.channel)
+        )
     bubbles.sort(key=lambda bubble: bubble.at)
     return bubbles
+
+
+def _answer_to(text: SentText, row: Any, answered: Mapping[str, str]) -> Bubble | None:
+    """Our answer to one text: the message log's reply (or outcome), else the webhook's."""
+    if row is not None and (row.reply or row.outcome):
+        at = max(row.received_at, text.sent_at)
+        return Bubble(False, row.reply or "", at, row.outcome or "", text.channel)
+    if row is None and answered.get(text.message_sid):
+        return Bubble(False, answered[text.message_sid], text.sent_at, channel=text.channel)
+    return None

@@ -68,6 +68,7 @@ class Deferral:
     reason: str = ""
     kind: str = OWED_COUPON
     referral_code_id: int | None = None  # OWED_REFERRAL_COUPON: the friend's referral code
+    channel: str = "sms"  # asked on sms or whatsapp: the code goes back the same way
 
 
 def record_deferral(
@@ -99,6 +100,7 @@ def record_deferral(
             "code_token": code_token,
             "kind": deferral.kind,
             "referral_code_id": deferral.referral_code_id,
+            "channel": deferral.channel,
         },
     )
     row = db.execute(
@@ -132,6 +134,7 @@ def _owe_again(db: Session, row_id: int, deferral: Deferral, now: datetime) -> N
             detail=deferral.reason[:500],
             kind=deferral.kind,
             referral_code_id=deferral.referral_code_id,
+            channel=deferral.channel,
         )
     )
 

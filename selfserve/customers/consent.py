@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from selfserve.customers.erasure import erasure_key, is_erasure_key
 from selfserve.customers.phones import mask_phone
+from selfserve.customers.whatsapp import is_whatsapp_opted_out
 from selfserve.models import ConsentRecord, OptOut, utcnow
 from selfserve.ops import QuietHours
 
@@ -111,11 +112,13 @@ def record_consent(
     campaign_slug: str | None = None,
     source: str | None = None,
     at: datetime | None = None,
+    channel: str = "sms",
 ) -> None:
-    """Append one record to a number's consent trail."""
+    """Append one record to a number's consent trail (per channel: sms or whatsapp)."""
     db.add(
         ConsentRecord(
             phone_e164=phone_e164,
+            channel=channel,
             state=str(state),
             method=method,
             wording=wording,
@@ -127,8 +130,8 @@ def record_consent(
     db.flush()
 
 
-def current_consent(db: Session, phone_e164: str) -> Consent | None:
-    """The newest record of a number, or None when it has never been asked."""
+def current_consent(db: Session, phone_e164: str, channel: str = "sms") -> Consent | None:
+    """The newest record of a number on a channel, or None when it has never been asked."""
     row = db.execute(
         select(
             ConsentRecord.state,
@@ -138,7 +141,7 @@ def current_consent(db: Session, phone_e164: str) -> Consent | None:
             ConsentRecord.source,
             ConsentRecord.wording,
         )
-        .where(ConsentRecord.phone_e164 == phone_e164)
+        .where(ConsentRecord.phone_e164 == phone_e164, ConsentRecord.channel == channel)
         .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
         .limit(1)
     ).first()
@@ -154,9 +157,11 @@ def current_consent(db: Session, phone_e164: str) -> Consent | None:
     )
 
 
-def pending_subscription(db: Session, phone_e164: str, now: datetime) -> Consent | None:
-    """The number's unanswered JOIN, if it asked within the last 24 hours."""
-    consent = current_consent(db, phone_e164)
+def pending_subscription(
+    db: Session, phone_e164: str, now: datetime, channel: str = "sms"
+) -> Consent | None:
+    """The number's unanswered JOIN on this channel, if it asked within the last 24 hours."""
+    consent = current_consent(db, phone_e164, channel)
     if consent is None or consent.state is not ConsentState.PENDING:
         return None
     if now - consent.recorded_at > PENDING_LIFETIME:
@@ -164,7 +169,7 @@ def pending_subscription(db: Session, phone_e164: str, now: datetime) -> Consent
     return consent
 
 
-def revoke(db: Session, phone_e164: str, method: str, wording: str) -> bool:
+def revoke(db: Session, phone_e164: str, method: str, wording: str, channel: str = "sms") -> bool:
     """Record a revoke unless the number's newest record is one already; True when recorded.
 
     The revoke names the campaign and source of the consent it ends, so counts per campaign
@@ -172,7 +177,7 @@ def revoke(db: Session, phone_e164: str, method: str, wording: str) -> bool:
     never consented gets one too (no campaign): the trail is where an auditor looks for
     every opt-out, whatever word it came in.
     """
-    consent = current_consent(db, phone_e164)
+    consent = current_consent(db, phone_e164, channel)
     if consent is not None and consent.state is ConsentState.REVOKED:
         return False
     record_consent(
@@ -183,21 +188,32 @@ def revoke(db: Session, phone_e164: str, method: str, wording: str) -> bool:
         wording,
         campaign_slug=consent.campaign_slug if consent else None,
         source=consent.source if consent else None,
+        channel=channel,
     )
     return True
 
 
-def marketing_skip_reason(db: Session, phone_e164: str) -> str | None:
-    """Why a marketing text may not go to this number, or None when it may."""
-    if is_opted_out(db, phone_e164):
+def marketing_skip_reason(db: Session, phone_e164: str, channel: str = "sms") -> str | None:
+    """Why a marketing text may not go to this number on `channel`, or None when it may."""
+    stopped = is_whatsapp_opted_out if channel == "whatsapp" else is_opted_out
+    if stopped(db, phone_e164):
         return "opted out (STOP)"
-    consent = current_consent(db, phone_e164)
+    consent = current_consent(db, phone_e164, channel)
     if consent is None:
         return "no marketing consent"
     if consent.state is ConsentState.PENDING:
         return "consent pending (never replied Y)"
     if consent.state is ConsentState.REVOKED:
         return "consent revoked"
+    return None
+
+
+def marketing_channel(db: Session, phone_e164: str) -> str | None:
+    """Where a marketing text may reach this person: WhatsApp when they consented there (and
+    did not stop it), else SMS on the same terms; None when neither."""
+    for channel in ("whatsapp", "sms"):
+        if marketing_skip_reason(db, phone_e164, channel) is None:
+            return channel
     return None
 
 
@@ -275,13 +291,16 @@ def export_consent_csv(db: Session, reveal: bool) -> str:
     """The whole trail as CSV, oldest first; numbers masked unless `reveal`."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["recorded_at", "phone", "state", "method", "campaign", "source", "wording"])
+    writer.writerow(
+        ["recorded_at", "phone", "channel", "state", "method", "campaign", "source", "wording"]
+    )
     rows = db.scalars(select(ConsentRecord).order_by(ConsentRecord.recorded_at, ConsentRecord.id))
     for row in rows:
         writer.writerow(
             [
                 row.recorded_at.isoformat(),
                 _exported_number(row.phone_e164, reveal),
+                row.channel,
                 row.state,
                 row.method,
                 row.campaign_slug or "",

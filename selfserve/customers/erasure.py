@@ -41,6 +41,7 @@ from selfserve.models import (
     PhoneVerification,
     ReferralCode,
     ReferralUse,
+    WhatsAppContact,
 )
 
 ERASED_PREFIX = "~"
@@ -130,6 +131,7 @@ def _delete_personal_rows(db: Session, phone: str, ids: list[str]) -> dict[str, 
         ),
         "erasure_requests": delete(ErasureRequest).where(ErasureRequest.phone_e164 == phone),
         "customers": delete(Customer).where(Customer.phone_e164 == phone),
+        "whatsapp_contacts": delete(WhatsAppContact).where(WhatsAppContact.person == phone),
     }
     return {
         table: db.execute(statement, execution_options={"synchronize_session": False}).rowcount

@@ -16,7 +16,7 @@ from sqlalchemy import extract, or_, select, update
 from sqlalchemy.orm import Session
 
 from selfserve.campaigns import DEFAULT_SEND_AT, CampaignSpec, campaign_zone
-from selfserve.customers import marketing_skip_reason
+from selfserve.customers import marketing_channel, marketing_skip_reason
 from selfserve.models import BirthdayRun, BirthdaySend, Customer
 from selfserve.ops import insert_ignoring_duplicates
 
@@ -107,7 +107,7 @@ def skip_reasons(db: Session, phones: Iterable[str]) -> dict[str, str]:
     """
     reasons: dict[str, str] = {}
     for phone in phones:
-        reason = marketing_skip_reason(db, phone)
+        reason = None if marketing_channel(db, phone) else marketing_skip_reason(db, phone)
         if reason:
             reasons[phone] = reason
     return reasons

@@ -14,9 +14,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns import CampaignBook, CampaignSpec
+from selfserve.campaigns import CampaignBook, CampaignSpec, whatsapp_template
 from selfserve.coupons import BIRTHDAY, Coupons, IssuedCode, Touch
-from selfserve.customers import mask_phone, next_send_time, recipient_zone
+from selfserve.customers import marketing_channel, mask_phone, next_send_time, recipient_zone
 from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
 from selfserve.journeys import sends as journeys
 from selfserve.journeys.birthday_records import (
@@ -173,6 +173,9 @@ class BirthdayTexts:
             issued.starts_at,
             first_name=recipient.first_name,
         )
+        with self._sessions() as db:  # consented on WhatsApp: it goes there
+            channel = marketing_channel(db, recipient.phone_e164) or "sms"
+        values = {"first_name": recipient.first_name, "code": issued.code}
         sent = send_journey_text(
             self._outbox,
             self._sessions,
@@ -182,6 +185,8 @@ class BirthdayTexts:
             purpose="birthday",
             campaign_slug=campaign.slug,
             media_url=self._coupons.code_pages.media_url(campaign, identifier),
+            channel=channel,
+            template=whatsapp_template(campaign, values, channel),
         )
         state, detail = _SENT_AS.get(sent.state, (FAILED, sent.detail))
         if state in (SENT, FAILED):

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns import CampaignBook, CampaignSpec, render_template
+from selfserve.campaigns import CampaignBook, CampaignSpec, render_template, whatsapp_template
 from selfserve.coupons import (
     REFERRAL_TOUCH,
     ClaimResult,
@@ -38,7 +38,7 @@ from selfserve.coupons import (
     referral_code_key,
     referral_uses,
 )
-from selfserve.customers import marketing_skip_reason, national_format, next_send_time
+from selfserve.customers import marketing_channel, national_format, next_send_time
 from selfserve.errors import TalonError, TalonTimedOut
 from selfserve.models import ReferralCode, ReferralUse, utcnow
 from selfserve.ops import QuietHours, insert_ignoring_duplicates, write_turn
@@ -293,12 +293,13 @@ class Referrals:
         friend, only with marketing consent and never to an opted-out number; in quiet hours
         it waits for them to end. True when the text was handed to the outbox."""
         referral, campaign = redemption.referral, redemption.referral_campaign
-        if self._outbox is None:
+        with self._sessions() as db:  # WhatsApp when they consented there, else SMS
+            channel = marketing_channel(db, referral.phone_e164)
+        if self._outbox is None or channel is None:
             return False
-        with self._sessions() as db:
-            if marketing_skip_reason(db, referral.phone_e164) is not None:
-                return False
         self._outbox.send(
+            channel=channel,
+            template=whatsapp_template(campaign, {"code": referral.code}, channel),
             dedupe_key=f"referral-joined:{referral.id}:{friend_customer_id}",
             to_e164=referral.phone_e164,
             body=friend_joined_text(campaign),

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignSpec, render_template
 from selfserve.models import OutboundMessage
-from selfserve.sms import Outbox
+from selfserve.sms import Outbox, Template
 from selfserve.sms import outbox as outbox_states
 
 SENT, ALREADY_SENT, QUEUED, OPTED_OUT, FAILED, UNCERTAIN = (
@@ -53,11 +53,13 @@ def send_journey_text(
     purpose: str,
     campaign_slug: str | None = None,
     media_url: str | None = None,
+    channel: str = "sms",
+    template: Template | None = None,
 ) -> JourneySend:
     """Send one text at most once per `dedupe_key`, trying Twilio at once in this thread.
 
     Opted-out numbers are never texted (the outbox checks before every send; Twilio's 21610
-    records the opt-out).
+    records the opt-out). On WhatsApp, `template` goes once the 24-hour window has closed.
     """
     recorded = outbox.send(
         dedupe_key=dedupe_key,
@@ -67,6 +69,8 @@ def send_journey_text(
         campaign_slug=campaign_slug,
         now=True,
         media_url=media_url,
+        channel=channel,
+        template=template,
     )
     if not recorded.fresh:
         return JourneySend(ALREADY_SENT)

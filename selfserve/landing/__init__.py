@@ -21,6 +21,7 @@ from selfserve.landing.look import (
     palette_for,
     safe_logo_url,
     sms_uri,
+    whatsapp_uri,
 )
 from selfserve.landing.referral_pages import ReferralPages
 from selfserve.landing.screens import ScreenTokens, screen_qr_png
@@ -64,4 +65,5 @@ __all__ = [
     "safe_logo_url",
     "screen_qr_png",
     "sms_uri",
+    "whatsapp_uri",
 ]

@@ -44,6 +44,11 @@ def sms_uri(phone_e164: str, body: str, ios: bool) -> str:
     return f"sms:{phone_e164}{'&' if ios else '?'}body={quote(body, safe='')}"
 
 
+def whatsapp_uri(phone_e164: str, body: str) -> str:
+    """A wa.me link that opens a WhatsApp chat with `phone_e164` and `body` typed."""
+    return f"https://wa.me/{phone_e164.lstrip('+')}?text={quote(body, safe='')}"
+
+
 def code_qr_svg(code: str) -> str:
     """An inline SVG QR code of a coupon code, for the till's scanner (white quiet zone)."""
     image = qrcode.make(

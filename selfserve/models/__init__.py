@@ -12,9 +12,15 @@ compares with the revisions: a table left out here would look dropped to autogen
 from selfserve.models.abuse import AbuseCount, ScreenKey
 from selfserve.models.base import Base, UtcDateTime, utcnow
 from selfserve.models.campaigns import Campaign, Keyword
-from selfserve.models.console import ConsoleUser
+from selfserve.models.console import AuditAnchor, AuditEvent, ConsoleInvite, ConsoleUser
 from selfserve.models.coupons import DeferredCode, IssuedCoupon, WarmUp
-from selfserve.models.customers import ConsentRecord, Customer, NumberLanguage, OptOut
+from selfserve.models.customers import (
+    ConsentRecord,
+    Customer,
+    NumberLanguage,
+    OptOut,
+    WhatsAppContact,
+)
 from selfserve.models.journeys import (
     BirthdayRun,
     BirthdaySend,
@@ -31,6 +37,8 @@ from selfserve.models.referrals import Erasure, ErasureRequest, ReferralCode, Re
 
 __all__ = [
     "AbuseCount",
+    "AuditAnchor",
+    "AuditEvent",
     "Base",
     "BirthdayRun",
     "BirthdaySend",
@@ -40,6 +48,7 @@ __all__ = [
     "CompetitionEntry",
     "CompetitionWinner",
     "ConsentRecord",
+    "ConsoleInvite",
     "ConsoleUser",
     "CouponRedemption",
     "Customer",
@@ -61,5 +70,6 @@ __all__ = [
     "ScreenKey",
     "UtcDateTime",
     "WarmUp",
+    "WhatsAppContact",
     "utcnow",
 ]

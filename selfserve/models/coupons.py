@@ -85,6 +85,8 @@ class DeferredCode(Base):
     identifier: Mapped[str] = mapped_column(String(255))
     customer_id: Mapped[str] = mapped_column(String(128))
     phone_e164: Mapped[str] = mapped_column(String(16))
+    # The channel the code was asked on (sms | whatsapp): it goes back the same way.
+    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
     keyword: Mapped[str] = mapped_column(String(64))
     first_name: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(16), default="pending")

@@ -63,3 +63,24 @@ class ConsentRecord(Base):
     campaign_slug: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(64))
     wording: Mapped[str] = mapped_column(Text)
+    # Consent is per channel: a WhatsApp double opt-in is its own record (sms | whatsapp).
+    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
+
+
+class WhatsAppContact(Base):
+    """A person who wrote to us on WhatsApp: their 24-hour window and their WhatsApp opt-out.
+
+    `person` is the E.164 number, or for a business-scoped user id (no number) a key of our
+    own (`wa.` + 13 characters, customers/whatsapp.py) that fits every phone column;
+    `address` is what follows `whatsapp:` when we write to them. Opting out here stops
+    WhatsApp only; SMS keeps its own register (`opt_outs`).
+    """
+
+    __tablename__ = "whatsapp_contacts"
+
+    person: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(160))
+    last_inbound_at: Mapped[datetime | None]
+    opted_out: Mapped[bool] = mapped_column(default=False)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(32))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selfserve.models.base import Base, utcnow
@@ -66,3 +66,10 @@ class OutboundMessage(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     # MMS: the picture Twilio attaches (the code's barcode PNG, campaign `mms = true`).
     media_url: Mapped[str | None] = mapped_column(String(512))
+    # WhatsApp (sms/whatsapp.py): the channel it goes by, and the campaign's approved Content
+    # template (sid and JSON variables) for when the 24-hour window has closed.
+    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
+    content_sid: Mapped[str | None] = mapped_column(String(34))
+    content_variables: Mapped[str | None] = mapped_column(Text)
+    # Twilio refused the free-form message (63016): only the template may go now.
+    template_only: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -24,11 +24,15 @@ from selfserve.ops.database import (
 )
 from selfserve.ops.grouped_reads import GroupedReads
 from selfserve.ops.health import (
+    NotReady,
+    Passed,
+    Readiness,
     ReadinessCheck,
+    assess,
     database_check,
+    migrations_check,
     queue_check,
     redis_check,
-    run_checks,
 )
 from selfserve.ops.logs import configure_logging, scrub
 from selfserve.ops.metrics import (
@@ -48,6 +52,9 @@ __all__ = [
     "PendingCounts",
     "QuietHours",
     "RANGE_BLOCKED",
+    "NotReady",
+    "Passed",
+    "Readiness",
     "ReadinessCheck",
     "SANDBOX_TALON_KEY",
     "SUPPORTED_LANGUAGES",
@@ -57,17 +64,18 @@ __all__ = [
     "SharedGauge",
     "WRITE_FIRST",
     "abuse_per_day",
+    "assess",
     "build_engine",
     "build_sessionmaker",
     "configure_logging",
     "count_abuse",
     "database_check",
     "insert_ignoring_duplicates",
+    "migrations_check",
     "observe_pumping_block",
     "observe_talon_call",
     "queue_check",
     "redis_check",
-    "run_checks",
     "scrub",
     "write_turn",
 ]

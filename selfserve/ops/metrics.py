@@ -23,7 +23,7 @@ from collections import Counter as Tally
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -38,6 +38,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
+Item = TypeVar("Item")
 
 WEBHOOK_ANSWERS = Counter(
     "selfserve_webhook_answers",
@@ -60,10 +61,25 @@ OUTBOUND_SMS = Counter(
     "Texts we sent ourselves (not TwiML replies), by result: accepted, opted_out, failed",
     ["status"],
 )
+WHATSAPP_OUTBOUND = Counter(
+    "selfserve_whatsapp_outbound",
+    "WhatsApp messages we sent ourselves, by how: free_form, template, sms_fallback, dropped",
+    ["result"],
+)
 SMS_DELIVERY = Counter(
     "selfserve_sms_delivery_status",
     "Twilio delivery status callbacks received, by status",
     ["status"],
+)
+WEBHOOK_RESPONSES = Counter(
+    "selfserve_webhook_responses",
+    "Inbound-text webhook responses, by HTTP status (5xx: the text went unanswered)",
+    ["status"],
+)
+WEBHOOK_SECONDS = Histogram(
+    "selfserve_webhook_seconds",
+    "How long the inbound-text webhook took to answer (Twilio waits 15 s at most)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 15.0),
 )
 SMS_PUMPING_BLOCKS = Counter(
     "selfserve_sms_pumping_blocks",
@@ -79,42 +95,38 @@ def observe_pumping_block() -> None:
 _talon_children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
 
-class PendingCounts:
-    """Counts for one labelled Counter, gathered without a lock and added once a second.
+class Pending(Generic[Item]):
+    """Observations gathered without a lock and handed to `record` once a second.
 
     prometheus-client's multiprocess values take one process-wide lock for every increment.
     Each webhook thread counting its answer queued on it (a thread holding it lost the GIL,
     the rest waited): side by side, returning customers were answered 12 % faster with no
-    count at all. Here a count is an append to a deque (atomic, no lock); a daemon thread
-    adds them to the Counter every `interval` seconds, and again at exit and before a scrape,
-    so /metrics lags the texts by at most that long.
+    count at all. Here an observation is an append to a deque (atomic, no lock); a daemon
+    thread hands them to `record` every `interval` seconds, and again at exit and before a
+    scrape, so /metrics lags the texts by at most that long.
     """
 
-    def __init__(self, counter: Counter, interval: float = 1.0) -> None:
-        self._counter = counter
+    def __init__(self, record: Callable[[list[Item]], None], interval: float = 1.0) -> None:
+        self._record = record
         self._interval = interval
-        self._pending: deque[str] = deque()
-        self._children: dict[str, Any] = {}
+        self._pending: deque[Item] = deque()
         self._adding = threading.Lock()  # one flush at a time (the thread, a scrape, exit)
         self._pid = 0
 
-    def add(self, label: str) -> None:
-        """Count one, for `label`."""
-        self._pending.append(label)
-        if self._pid != os.getpid():  # first count in this process (gunicorn forks workers)
+    def add(self, item: Item) -> None:
+        """Keep one observation."""
+        self._pending.append(item)
+        if self._pid != os.getpid():  # first one in this process (gunicorn forks workers)
             self._start()
 
     def flush(self) -> None:
-        """Add everything counted so far to the Counter."""
+        """Record everything observed so far."""
         with self._adding:
-            counted: Tally[str] = Tally()
+            items: list[Item] = []
             while self._pending:
-                counted[self._pending.popleft()] += 1
-            for label, amount in counted.items():
-                child = self._children.get(label)
-                if child is None:
-                    child = self._children[label] = self._counter.labels(label)
-                child.inc(amount)
+                items.append(self._pending.popleft())
+            if items:
+                self._record(items)
 
     def _start(self) -> None:
         with self._adding:
@@ -133,7 +145,41 @@ class PendingCounts:
                 log.exception("metrics_flush_failed")
 
 
+class PendingCounts(Pending[str]):
+    """Counts for one labelled Counter (the label of each), added once a second."""
+
+    def __init__(self, counter: Counter, interval: float = 1.0) -> None:
+        super().__init__(self._add_up, interval)
+        self._counter = counter
+        self._children: dict[str, Any] = {}
+
+    def _add_up(self, labels: list[str]) -> None:
+        for label, amount in Tally(labels).items():
+            child = self._children.get(label)
+            if child is None:
+                child = self._children[label] = self._counter.labels(label)
+            child.inc(amount)
+
+
+class WebhookTimings(Pending[tuple[int, float]]):
+    """The inbound-text webhook's (HTTP status, seconds) pairs, recorded once a second."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        super().__init__(self._add_up, interval)
+        self._children: dict[int, Any] = {}
+
+    def _add_up(self, timings: list[tuple[int, float]]) -> None:
+        for status, amount in Tally(status for status, _ in timings).items():
+            child = self._children.get(status)
+            if child is None:
+                child = self._children[status] = WEBHOOK_RESPONSES.labels(str(status))
+            child.inc(amount)
+        for _, seconds in timings:
+            WEBHOOK_SECONDS.observe(seconds)
+
+
 _answers = PendingCounts(WEBHOOK_ANSWERS)
+_webhook_timings = WebhookTimings()
 
 
 def count_answer(outcome: str) -> None:
@@ -141,9 +187,15 @@ def count_answer(outcome: str) -> None:
     _answers.add(outcome)
 
 
+def observe_webhook(status: int, seconds: float) -> None:
+    """The inbound-text webhook answered with HTTP `status` after `seconds`."""
+    _webhook_timings.add((status, seconds))
+
+
 def flush() -> None:
     """Add the counts gathered so far (before a scrape; when a worker stops)."""
     _answers.flush()
+    _webhook_timings.flush()
 
 
 class _Call(Protocol):

@@ -34,6 +34,10 @@ class Settings:
     twilio_from_number: str = ""
     twilio_messaging_service_sid: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
+    # WhatsApp (docs/whatsapp.md): our WhatsApp sender (E.164; else the Messaging Service's),
+    # and the number posters and pages link to with wa.me (default: the sender).
+    twilio_whatsapp_from: str = ""
+    whatsapp_number: str = ""
     talon_cep_url: str = "https://integration.talon.one"
     talon_api_key: str = field(default="", repr=False)
     talon_deployment_host: str = ""
@@ -84,11 +88,21 @@ class Settings:
     # The landing form's bot challenge: "altcha" (proof of work) or "off". Empty: "altcha",
     # except on a local install (the SMS sandbox, or a plain-http PUBLIC_BASE_URL).
     landing_challenge: str = ""
+    # The console (docs/console-security.md): idle timeout, password breach check, audit trail.
+    console_idle_minutes: int = 30
+    password_breach_check: str = "off"  # noqa: S105 - "off" or "hibp" (Pwned Passwords)
+    pwned_passwords_url: str = "https://api.pwnedpasswords.com"
+    audit_retention_days: int = 400
 
     @property
     def sms_sandbox(self) -> bool:
         """True when no Twilio credentials are set: outbound SMS go to the sandbox outbox."""
         return not (self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def whatsapp_link_number(self) -> str:
+        """The E.164 number wa.me links open a chat with; "" when WhatsApp is not set up."""
+        return self.whatsapp_number or self.twilio_whatsapp_from
 
     @property
     def talon_sandbox(self) -> bool:
@@ -159,6 +173,7 @@ class Settings:
         self._validate_web_and_sms()
         self._validate_talon_and_worker()
         self._validate_one_time_codes()
+        self._validate_console()
         if not self.talon_sandbox and not self.talon_deployment_host:
             raise SettingsError(
                 "TALON_DEPLOYMENT_HOST is required with TALON_API_KEY "
@@ -167,8 +182,8 @@ class Settings:
 
     def _validate_web_and_sms(self) -> None:
         """The URLs, the region, the Twilio sender, the proxy hops and the quiet hours."""
-        urls = ("public_base_url", "twilio_api_base_url", "talon_cep_url", "talon_management_url")
-        for name in urls:
+        urls = ("public_base_url", "twilio_api_base_url", "talon_cep_url", "pwned_passwords_url")
+        for name in (*urls, "talon_management_url"):
             if name == "talon_management_url" and not self.talon_management_url:
                 continue
             parts = urlsplit(getattr(self, name))
@@ -178,6 +193,10 @@ class Settings:
             raise SettingsError("DEFAULT_REGION must be a two-letter region code such as AU")
         if self.twilio_from_number and self.twilio_messaging_service_sid:
             raise SettingsError("set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, not both")
+        for name in ("twilio_whatsapp_from", "whatsapp_number"):
+            value = getattr(self, name)
+            if value and not (value.startswith("+") and value[1:].isdigit() and len(value) < 17):
+                raise SettingsError(f"{name.upper()} must be an E.164 number such as +61480000000")
         if self.trusted_proxy_hops < 0:
             raise SettingsError("TRUSTED_PROXY_HOPS must be 0 (no proxy) or more")
         QuietHours.parse(self.quiet_hours)  # raises SettingsError naming QUIET_HOURS
@@ -212,6 +231,15 @@ class Settings:
             )
         if self.worker_threads < 1:
             raise SettingsError("WORKER_THREADS must be at least 1")
+
+    def _validate_console(self) -> None:
+        """The console's idle timeout, breach check and audit retention."""
+        if self.console_idle_minutes < 1:
+            raise SettingsError("CONSOLE_IDLE_MINUTES must be at least 1")
+        if self.password_breach_check not in ("off", "hibp"):
+            raise SettingsError("PASSWORD_BREACH_CHECK must be off or hibp")
+        if self.audit_retention_days < 1:
+            raise SettingsError("AUDIT_RETENTION_DAYS must be at least 1")
 
     def _validate_one_time_codes(self) -> None:
         """The regions that may get a one-time code, and the limits on sending them."""

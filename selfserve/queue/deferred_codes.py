@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.campaigns import CampaignBook, CampaignSpec
+from selfserve.campaigns import CampaignBook, CampaignSpec, whatsapp_template
 from selfserve.coupons import (
     FAILED,
     LANDING,
@@ -33,12 +33,12 @@ from selfserve.coupons import (
     Touch,
     set_inbound_outcome,
 )
-from selfserve.customers import is_opted_out, mask_phone
+from selfserve.customers import is_opted_out, is_whatsapp_opted_out, mask_phone
 from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
 from selfserve.journeys import Awards, entry_reply, give_place_back
 from selfserve.models import DeferredCode, InboundMessage, utcnow
 from selfserve.queue.owed_referrals import OwedReferrals, OwedText
-from selfserve.sms import DEFAULT_RETRIES, Outbox, Retry, RetryPolicy
+from selfserve.sms import DEFAULT_RETRIES, Outbox, Retry, RetryPolicy, Template
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class _Claimed:
     kind: str = OWED_COUPON
     referral_code_id: int | None = None
     message_sid: str = ""
+    channel: str = "sms"
 
 
 class DeferredCodes:
@@ -145,19 +146,18 @@ class DeferredCodes:
         return OwedText(
             self._reply(campaign, claimed, issued),
             self._coupons.code_pages.media_url(campaign, claimed.identifier),
+            code=issued.code,
         )
 
     def _touch_of(self, claimed: _Claimed) -> Touch:
         """Where the owed code's customer came from: the message-log row that owed it."""
+        asked = select(InboundMessage.channel, InboundMessage.source)
         with self._sessions() as db:
-            logged = db.execute(
-                select(InboundMessage.channel, InboundMessage.source).where(
-                    InboundMessage.message_sid == claimed.message_sid
-                )
-            ).first()
-        if logged is not None and logged.channel == "web":
-            return Touch(LANDING, source=logged.source or "")
-        return Touch(TEXT, claimed.keyword, logged.source or "" if logged is not None else "")
+            logged = db.execute(asked.where(InboundMessage.message_sid == claimed.message_sid))
+            channel, source = logged.first() or ("sms", "")
+        if channel == "web":
+            return Touch(LANDING, source=source or "")
+        return Touch(TEXT, claimed.keyword, source or "")
 
     def _reply(self, campaign: CampaignSpec, claimed: _Claimed, issued: IssuedCode) -> str:
         if campaign.action == "competition":  # also_coupon: the entry's reply, with the code
@@ -233,6 +233,7 @@ class DeferredCodes:
                     DeferredCode.kind,
                     DeferredCode.referral_code_id,
                     DeferredCode.message_sid,
+                    DeferredCode.channel,
                 )
             ).first()
             if row is None:
@@ -248,8 +249,9 @@ class DeferredCodes:
                 row.kind,
                 row.referral_code_id,
                 row.message_sid,
+                row.channel,
             )
-            if is_opted_out(db, claimed.phone_e164):
+            if _stopped(db, claimed.phone_e164, claimed.channel):
                 self._end_in(db, claimed, attempt + 1, OPTED_OUT, "opted_out", None)
                 log.info(
                     "deferred_code_opted_out",
@@ -308,7 +310,7 @@ class DeferredCodes:
     def _hand_to_outbox(self, claimed: _Claimed, attempt: int, owed: OwedText) -> None:
         now = self._clock()
         with self._sessions.begin() as db:
-            if is_opted_out(db, claimed.phone_e164):  # STOP while we were asking Talon.One
+            if _stopped(db, claimed.phone_e164, claimed.channel):  # STOP meanwhile
                 self._end_in(db, claimed, attempt, OPTED_OUT, "opted_out", None)
                 return None
             still_ours = db.execute(
@@ -331,6 +333,8 @@ class DeferredCodes:
                 purpose="deferred_code",
                 campaign_slug=claimed.campaign_slug,
                 media_url=owed.media_url,
+                channel=claimed.channel,
+                template=self._template(claimed, owed),
             )
             db.execute(
                 update(DeferredCode)
@@ -351,6 +355,14 @@ class DeferredCodes:
         # The customer took part when they texted; the points come with the code, once.
         self._awards.took_part("code_sent_by_sms", claimed.campaign_slug, claimed.customer_id)
         return None
+
+    def _template(self, claimed: _Claimed, owed: OwedText) -> Template | None:
+        """On WhatsApp, the campaign's template for when the 24-hour window has closed."""
+        campaign = self._campaigns.by_slug(claimed.campaign_slug)
+        if campaign is None:
+            return None
+        values = {"first_name": claimed.first_name, "code": owed.code, "keyword": claimed.keyword}
+        return whatsapp_template(campaign, values, claimed.channel)
 
     def _end(
         self, claimed: _Claimed, attempt: int, state: str, outcome: str, detail: str | None
@@ -379,3 +391,10 @@ class DeferredCodes:
         if claimed.kind == OWED_REFERRAL_COUPON and claimed.referral_code_id is not None:
             # No coupon for this friend after all: their place on the code is free again.
             give_place_back(db, claimed.referral_code_id, claimed.customer_id)
+
+
+def _stopped(db: Session, phone_e164: str, channel: str) -> bool:
+    """Whether the person opted out of the channel their code goes back on."""
+    if channel == "whatsapp":
+        return is_whatsapp_opted_out(db, phone_e164)
+    return is_opted_out(db, phone_e164)

@@ -24,11 +24,13 @@ from huey.consumer import Consumer
 
 from selfserve.journeys import RETRY, Awards, Birthdays
 from selfserve.queue.deferred_codes import DeferredCodes
+from selfserve.queue.heartbeat import WorkerHeartbeat
 from selfserve.sms import Outbox, backoff_seconds
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "selfserve"
+SHUTDOWN_SECONDS = 8.0  # within a container's 10 s stop timeout
 AWARD_ATTEMPTS = 8  # after these, a still-failing award waits for the customer's next text
 
 
@@ -70,16 +72,20 @@ class Jobs:
         awards: Awards,
         warm_up: Callable[[str, float], bool] | None = None,
         redemptions: Callable[[], object] | None = None,
+        prune_audit: Callable[[], int] | None = None,
         retry_base_seconds: float = 2.0,
         retry_max_seconds: float = 120.0,
     ) -> None:
         self.huey = huey
+        self.heartbeat = WorkerHeartbeat(huey)  # /metrics: is any worker consuming?
+        self.heartbeat.listen()
         self._codes = codes
         self._outbox = outbox
         self._birthdays = birthdays  # a fresh Birthdays (and clock) for each run
         self._awards = awards
         self._warm_up = warm_up  # run one slice; True when more remains
         self._redemptions = redemptions  # sync when due; None: no Management key
+        self._prune_audit = prune_audit  # AUDIT_RETENTION_DAYS, applied once a day
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
         self._deliver_code = huey.task(name="deliver_deferred_code")(self._run_deliver_code)
@@ -92,6 +98,9 @@ class Jobs:
         )
         self.redemptions_tick = huey.periodic_task(crontab(minute="*"), name="redemptions_tick")(
             self._run_redemptions
+        )
+        self.audit_prune = huey.periodic_task(crontab(minute="17", hour="3"), name="audit_prune")(
+            self.prune_audit
         )
 
     def enqueue_code(
@@ -145,6 +154,10 @@ class Jobs:
     def tick(self) -> int:
         """Run the birthday campaigns that are due and re-enqueue lost jobs; returns runs."""
         return len(self._birthdays().run_due())
+
+    def prune_audit(self) -> int:
+        """Delete audit rows past their retention; returns how many (0 when not wired)."""
+        return self._prune_audit() if self._prune_audit is not None else 0
 
     def _run_warm_up(self, campaign_slug: str, share: float) -> None:
         if self._warm_up is not None and self._warm_up(campaign_slug, share):
@@ -226,9 +239,15 @@ class Sweeper:
 def build_consumer(huey: Huey, threads: int) -> Consumer:
     """Huey's consumer with worker threads polling briskly (deferred codes should be prompt).
 
-    Its scheduler runs the periodic tasks (the journeys' birthday tick, every minute).
+    Its scheduler runs the periodic tasks (the journeys' birthday tick, every minute; the
+    audit trail's retention, daily at 03:17 UTC).
+    SIGTERM (what `docker stop` and systemd send) stops it gracefully: no new job starts and
+    a job in flight gets SHUTDOWN_SECONDS to finish (SIGINT stops at once). One still running
+    then is safe to cut short: its database row is the record, and the sweeper hands it on.
     """
     return huey.create_consumer(
+        graceful_signal="TERM",
+        shutdown_timeout=SHUTDOWN_SECONDS,
         workers=threads,
         worker_type="thread",
         periodic=True,

@@ -27,6 +27,7 @@ class OwedText:
     text: str
     media_url: str | None = None
     then: Callable[[], object] | None = None  # after the outbox has it: thank the advocate
+    code: str = ""  # for a WhatsApp template's {code} once the 24-hour window has closed
 
 
 class OwedReferrals:
@@ -47,7 +48,8 @@ class OwedReferrals:
         """The advocate's code (asked of Talon.One once, remembered) in the campaign's reply.
         Raises TalonError as `ReferralCodes.claim` does."""
         referral = self._referrals.advocate_code(campaign, customer_id, phone_e164)
-        return OwedText(self._referrals.advocate_reply(campaign, referral, first_name, keyword))
+        text = self._referrals.advocate_reply(campaign, referral, first_name, keyword)
+        return OwedText(text, code=referral.code)
 
     def friend_coupon(
         self,
@@ -85,4 +87,5 @@ class OwedReferrals:
         then = None
         if redemption is not None:
             then = partial(self._referrals.thank_advocate, redemption, customer_id)
-        return OwedText(text, self._coupons.code_pages.media_url(campaign, identifier), then)
+        media_url = self._coupons.code_pages.media_url(campaign, identifier)
+        return OwedText(text, media_url, then, code=issued.code)

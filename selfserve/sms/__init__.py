@@ -12,13 +12,14 @@ from selfserve.sms.outbox import (
     DEFAULT_RETRIES,
     FAILED,
     SKIPPED,
+    UNCERTAIN,
     WAITING,
     Outbox,
     Retry,
     RetryPolicy,
     backoff_seconds,
 )
-from selfserve.sms.senders import SandboxSender, SmsSender, TwilioSender, record_status
+from selfserve.sms.senders import SandboxSender, SmsSender, Template, TwilioSender, record_status
 from selfserve.sms.words import (
     FORGET_CONFIRMATION,
     FORGET_REQUEST,
@@ -47,7 +48,9 @@ __all__ = [
     "SKIPPED",
     "SandboxSender",
     "SmsSender",
+    "Template",
     "TwilioSender",
+    "UNCERTAIN",
     "WAITING",
     "backoff_seconds",
     "clean_template",

@@ -22,7 +22,6 @@ What survives what:
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,11 +30,15 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from selfserve.customers import is_opted_out, mask_phone, set_opt_out
+from selfserve.customers import is_opted_out, is_whatsapp_opted_out, mask_phone, set_opt_out
 from selfserve.errors import RecipientOptedOut, SmsError
 from selfserve.models import OutboundMessage, utcnow
 from selfserve.ops import insert_ignoring_duplicates
-from selfserve.sms.senders import SmsSender
+from selfserve.sms.retries import DEFAULT_RETRIES, Retry, RetryPolicy, backoff_seconds
+from selfserve.sms.senders import SmsSender, Template
+from selfserve.sms.whatsapp import WhatsAppDelivery, refused_later
+
+__all__ = ["DEFAULT_RETRIES", "Outbox", "Recorded", "Retry", "RetryPolicy", "backoff_seconds"]
 
 log = logging.getLogger(__name__)
 
@@ -47,46 +50,11 @@ FAILED = "failed"
 
 
 @dataclass(frozen=True)
-class Retry:
-    """Run the job again: `attempt` is the row's claim counter, after `delay_seconds`."""
-
-    attempt: int
-    delay_seconds: float
-
-
-@dataclass(frozen=True)
 class Recorded:
     """A text written to the outbox: its row id, and whether this call created it."""
 
     outbound_id: int
     fresh: bool
-
-
-def backoff_seconds(failures: int, base_seconds: float, max_seconds: float) -> float:
-    """Exponential backoff with ±20 % jitter: base, 2×base, 4×base … up to max."""
-    delay = min(base_seconds * (2 ** max(failures - 1, 0)), max_seconds)
-    return delay * random.uniform(0.8, 1.2)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How the worker's jobs hold a row (lease) and wait after a failure (backoff)."""
-
-    lease_seconds: float = 30.0
-    retry_base_seconds: float = 2.0
-    retry_max_seconds: float = 30.0
-
-    @property
-    def lease(self) -> timedelta:
-        """How long a claimed row is the claimer's before a sweeper may hand it on."""
-        return timedelta(seconds=self.lease_seconds)
-
-    def backoff(self, failures: int) -> float:
-        """Seconds to wait after `failures` failures in a row."""
-        return backoff_seconds(failures, self.retry_base_seconds, self.retry_max_seconds)
-
-
-DEFAULT_RETRIES = RetryPolicy()
 
 
 class Outbox:
@@ -108,6 +76,27 @@ class Outbox:
         # queue, rows wait for a sweeper (tests that deliver by hand).
         self._enqueue = enqueue
         self._clock = clock
+        self._whatsapp = WhatsAppDelivery(sessions, sender, clock)
+
+    def after_status(self, message_sid: str, error_code: int | None) -> None:
+        """A status callback refused a WhatsApp message (63016, 63049…): send it again as
+        its template, or by SMS, as sms/whatsapp.py says; anything else needs nothing."""
+        if error_code is None:
+            return
+        with self._sessions.begin() as db:
+            again = refused_later(db, message_sid, error_code, self._clock())
+            if again is None:
+                return
+            row, changes = again
+            db.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == row.id, OutboundMessage.attempts == row.attempts)
+                .values(status=WAITING, lease_until=None, next_attempt_at=self._clock(), **changes)
+            )
+        if self._enqueue is None:
+            self.deliver_and_schedule(row.id, row.attempts)
+        else:
+            self._enqueue(row.id, row.attempts, None)
 
     def send(
         self,
@@ -120,6 +109,8 @@ class Outbox:
         now: bool = False,
         media_url: str | None = None,
         not_before: datetime | None = None,
+        channel: str = "sms",
+        template: Template | None = None,
     ) -> Recorded:
         """Send `body` to `to_e164` reliably, at most once per `dedupe_key`.
 
@@ -140,6 +131,8 @@ class Outbox:
                 campaign_slug=campaign_slug,
                 media_url=media_url,
                 not_before=not_before,
+                channel=channel,
+                template=template,
             )
         wait = (not_before - self._clock()).total_seconds() if not_before else 0.0
         if recorded.fresh and wait > 0:
@@ -162,11 +155,14 @@ class Outbox:
         campaign_slug: str | None = None,
         media_url: str | None = None,
         not_before: datetime | None = None,
+        channel: str = "sms",
+        template: Template | None = None,
     ) -> Recorded:
         """Write the text into the outbox inside the caller's transaction (nothing is sent).
 
         After the commit, call `dispatch(outbound_id)`; if the process dies first, the sweeper
-        finds the row and sends it anyway.
+        finds the row and sends it anyway. On `channel="whatsapp"` the `template` is what
+        goes once the person's 24-hour window has closed (sms/whatsapp.py).
         """
         now = self._clock()
         inserted = insert_ignoring_duplicates(
@@ -182,6 +178,9 @@ class Outbox:
                 "campaign_slug": campaign_slug,
                 "dedupe_key": dedupe_key,
                 "media_url": media_url,
+                "channel": channel,
+                "content_sid": template.content_sid if template else None,
+                "content_variables": template.variables_json() if template else None,
                 "attempts": 0,
                 "failures": 0,
                 "next_attempt_at": max(now, not_before) if not_before else now,
@@ -233,7 +232,10 @@ class Outbox:
             return None
         masked = mask_phone(claimed.to_e164)
         try:
-            sent = self._sender.send(claimed.to_e164, claimed.body, claimed.media_url)
+            if claimed.channel == "whatsapp":
+                sent = self._whatsapp.send(outbound_id, claimed)
+            else:
+                sent = self._sender.send(claimed.to_e164, claimed.body, claimed.media_url)
         except RecipientOptedOut:
             self._record_recipient_opt_out(outbound_id, attempt + 1, claimed.to_e164)
             return None
@@ -272,11 +274,16 @@ class Outbox:
                     OutboundMessage.body,
                     OutboundMessage.purpose,
                     OutboundMessage.media_url,
+                    OutboundMessage.channel,
+                    OutboundMessage.content_sid,
+                    OutboundMessage.content_variables,
+                    OutboundMessage.template_only,
                 )
             ).first()
             if claimed is None:
                 return None
-            if is_opted_out(db, claimed.to_e164):  # checked before every send
+            stopped = is_whatsapp_opted_out if claimed.channel == "whatsapp" else is_opted_out
+            if stopped(db, claimed.to_e164):  # checked before every send, per channel
                 self._finish(db, outbound_id, attempt + 1, status=SKIPPED, detail="opted out")
                 log.info(
                     "sms_skipped_opted_out",

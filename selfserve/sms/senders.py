@@ -8,9 +8,11 @@ the console show.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import requests
@@ -33,7 +35,23 @@ PERMANENT_CODES = {
     21606: "sender cannot send SMS",
     21614: "number cannot receive SMS",
     20003: "bad Twilio credentials",
+    21656: "WhatsApp: ContentVariables not valid for the template",
+    63028: "WhatsApp: the template's variables do not match its content",
 }
+# WhatsApp codes that are worth another go later (63018: the sender's rate limit).
+RETRIED_CODES = frozenset({63018})
+
+
+@dataclass(frozen=True)
+class Template:
+    """An approved WhatsApp Content template: its sid (HX…) and its variables' values."""
+
+    content_sid: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    def variables_json(self) -> str:
+        """ContentVariables as Twilio takes it: one JSON object, as a string."""
+        return json.dumps(dict(self.variables), ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -50,7 +68,18 @@ class SmsSender(Protocol):
 
     provider: str
 
-    def send(self, to_e164: str, body: str, media_url: str | None = None) -> SentMessage: ...
+    def send(
+        self,
+        to_e164: str,
+        body: str,
+        media_url: str | None = None,
+        *,
+        channel: str = "sms",
+        template: Template | None = None,
+    ) -> SentMessage:
+        """Send one message; on `channel="whatsapp"` `to_e164` is the WhatsApp address and
+        a `template` goes instead of the body."""
+        ...
 
 
 class TwilioSender:
@@ -67,6 +96,7 @@ class TwilioSender:
         messaging_service_sid: str,
         status_callback_url: str,
         timeout_seconds: float = 10.0,
+        whatsapp_from: str = "",
     ) -> None:
         http = TwilioHttpClient(timeout=timeout_seconds)
         # twilio falls back to os.environ for an empty mapping, and TWILIO_REGION/TWILIO_EDGE
@@ -78,24 +108,37 @@ class TwilioSender:
         self._from = from_number
         self._service = messaging_service_sid
         self._status_callback = status_callback_url
+        self._whatsapp_from = whatsapp_from
 
-    def send(self, to_e164: str, body: str, media_url: str | None = None) -> SentMessage:
-        """Create one Message (an MMS with `media_url`); Twilio's error codes become domain
-        errors."""
-        sender: dict[str, object] = (
-            {"messaging_service_sid": self._service} if self._service else {"from_": self._from}
-        )
-        if media_url:
-            sender["media_url"] = [media_url]
-        try:
-            message = self._client.messages.create(
-                to=to_e164, body=body, status_callback=self._status_callback, **sender
+    def send(
+        self,
+        to_e164: str,
+        body: str,
+        media_url: str | None = None,
+        *,
+        channel: str = "sms",
+        template: Template | None = None,
+    ) -> SentMessage:
+        """Create one Message (an MMS with `media_url`; on WhatsApp, from our WhatsApp sender,
+        a Content template with no Body when `template` is given); Twilio's error codes
+        become domain errors."""
+        fields: dict[str, object]
+        if channel == "whatsapp":
+            fields = self._whatsapp_fields(to_e164, body, media_url, template)
+        else:
+            fields = {"to": to_e164, "body": body}
+            fields.update(
+                {"messaging_service_sid": self._service} if self._service else {"from_": self._from}
             )
+            if media_url:
+                fields["media_url"] = [media_url]
+        try:
+            message = self._client.messages.create(status_callback=self._status_callback, **fields)
         except TwilioRestException as error:
             if error.code == 21610:
                 raise RecipientOptedOut() from None
             permanent = error.code in PERMANENT_CODES or error.status in (400, 401, 403, 404)
-            if error.status == 429:
+            if error.status == 429 or error.code in RETRIED_CODES:
                 permanent = False
             raise SmsError(
                 f"Twilio answered {error.status} code {error.code}", error.code, permanent=permanent
@@ -118,6 +161,25 @@ class TwilioSender:
             ) from None
         return SentMessage(sid=str(message.sid), status=str(message.status), provider="twilio")
 
+    def _whatsapp_fields(
+        self, address: str, body: str, media_url: str | None, template: Template | None
+    ) -> dict[str, object]:
+        """`whatsapp:`-prefixed To and From (or the Messaging Service); a template replaces
+        Body and media: Twilio fails template text sent as Body (63016)."""
+        fields: dict[str, object] = {"to": f"whatsapp:{address}"}
+        if self._whatsapp_from or not self._service:  # else the Messaging Service's sender
+            fields["from_"] = f"whatsapp:{self._whatsapp_from or self._from}"
+        else:
+            fields["messaging_service_sid"] = self._service
+        if template is not None:
+            fields["content_sid"] = template.content_sid
+            fields["content_variables"] = template.variables_json()
+            return fields
+        fields["body"] = body
+        if media_url:
+            fields["media_url"] = [media_url]
+        return fields
+
 
 def never_reached_provider(error: OSError) -> bool:
     """True when a transport error happened before the request could reach the provider.
@@ -139,7 +201,15 @@ class SandboxSender:
 
     provider = "sandbox"
 
-    def send(self, to_e164: str, body: str, media_url: str | None = None) -> SentMessage:
+    def send(
+        self,
+        to_e164: str,
+        body: str,
+        media_url: str | None = None,
+        *,
+        channel: str = "sms",
+        template: Template | None = None,
+    ) -> SentMessage:
         """Accept the text at once; it is visible in the outbox (its picture's URL too)."""
         return SentMessage(sid="SM" + secrets.token_hex(16), status="sandboxed", provider="sandbox")
 

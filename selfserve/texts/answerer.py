@@ -8,12 +8,11 @@ Talon.One call: it waits for the first delivery's reply and answers the same.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.coupons import (
@@ -26,17 +25,19 @@ from selfserve.coupons import (
     Touch,
     settle_answered_inline,
 )
-from selfserve.customers import remember_language
+from selfserve.customers import remember_language, touch_whatsapp
 from selfserve.errors import TalonError, TalonRejected
 from selfserve.journeys import Awards, Redemption, RedemptionRefused, Referrals
 from selfserve.models import InboundMessage, utcnow
 from selfserve.ops import insert_ignoring_duplicates, write_turn
 from selfserve.talon import TalonClient, log_talon_error
+from selfserve.texts.duplicates import wait_for_first_delivery
 from selfserve.texts.facts import AnsweredBefore
 from selfserve.texts.fast_path import (
     NewCustomer,
     ReturningCustomers,
     ReturningText,
+    Sender,
     read_sender,
 )
 from selfserve.texts.matching import EXACT
@@ -101,7 +102,9 @@ class TextAnswerer:
         """Answer one inbound text; a duplicate MessageSid gets the first delivery's reply."""
         sender = read_sender(text.sender, self._region)
         known: ReturningText | NewCustomer | AnsweredBefore | None = None
-        if sender.phone:
+        # WhatsApp texts take the slow path: their window and per-channel opt-out are
+        # written and read there; the SMS path is unchanged.
+        if sender.phone and sender.channel != "whatsapp":
             known = self._fast_path.find(
                 text.message_sid,
                 sender.phone,
@@ -122,11 +125,11 @@ class TextAnswerer:
             "source": text.source,
             "state": "processing",
         }
-        outcome = self._claim_and_decide(text, sender.phone, claim, known)
+        outcome = self._claim_and_decide(text, sender, claim, known)
         if outcome is None:  # outside the transaction, so the first delivery can finish
-            return self._wait_for_first_delivery(text.message_sid)
+            return wait_for_first_delivery(self._sessions, text.message_sid, self._deadline)
         if isinstance(outcome, Pending):
-            outcome = self._finish(outcome, text.message_sid, text.source or "")
+            outcome = self._finish(outcome, text.message_sid, sender.channel, text.source or "")
         self._awards.took_part(outcome.outcome, outcome.campaign_slug, outcome.customer_id)
         log.info(
             "text_answered",
@@ -143,11 +146,12 @@ class TextAnswerer:
     def _claim_and_decide(
         self,
         text: InboundText,
-        phone: str,
+        sender: Sender,
         claim: dict[str, object],
         known: NewCustomer | AnsweredBefore | None,
     ) -> Outcome | Pending | None:
         """Claim the MessageSid and decide; None when another delivery claimed it first."""
+        phone = sender.phone
         if isinstance(known, NewCustomer):
             # The fast path's read has decided already: the claim is one INSERT, its own
             # transaction, so SQLite's write lock is held for one statement, not for reads.
@@ -170,8 +174,10 @@ class TextAnswerer:
             if not phone:
                 outcome: Outcome | Pending = Outcome(None, "invalid_sender")
             else:
+                if sender.channel == "whatsapp":  # their 24-hour window starts again
+                    touch_whatsapp(db, phone, sender.address or phone, self._clock())
                 outcome = self._router.decide(
-                    db, phone, text.body, text.opt_out_type, text.message_sid
+                    db, phone, text.body, text.opt_out_type, text.message_sid, sender.channel
                 )
             if isinstance(outcome, Outcome):
                 self._record(db, text.message_sid, outcome)
@@ -184,9 +190,12 @@ class TextAnswerer:
             with self._write_turn, self._sessions.begin() as db:
                 remember_language(db, known.who.phone_e164, known.campaign.language, self._clock())
 
-    def _finish(self, pending: Pending, message_sid: str, source: str = "") -> Outcome:
+    def _finish(
+        self, pending: Pending, message_sid: str, channel: str = "sms", source: str = ""
+    ) -> Outcome:
         """The Talon.One part, outside the claim's transaction; then the message log.
-        `source`: the poster location (`src`) the text came from, kept with a fresh code."""
+        An owed code goes back on the channel it was asked on; `source`: the poster
+        location (`src`) the text came from, kept with a fresh code."""
         outcome = self._complete(
             pending,
             message_sid,
@@ -199,7 +208,7 @@ class TextAnswerer:
         with self._write_turn, self._sessions.begin() as db:
             self._record(db, message_sid, outcome)
             if outcome.deferral is not None:
-                owed = self._coupons.owe(db, outcome.deferral)
+                owed = self._coupons.owe(db, replace(outcome.deferral, channel=channel))
         self._coupons.hand_to_worker(owed)
         return outcome
 
@@ -372,25 +381,6 @@ class TextAnswerer:
                 "new_texted": outcome.texted,
             },
         )
-
-    def _wait_for_first_delivery(self, message_sid: str) -> Reply:
-        """A duplicate: wait (briefly) for the first delivery's reply and give the same."""
-        deadline = time.monotonic() + self._deadline
-        delay = 0.02
-        while True:
-            with self._sessions() as db:
-                row = db.execute(
-                    select(
-                        InboundMessage.state, InboundMessage.reply, InboundMessage.outcome
-                    ).where(InboundMessage.message_sid == message_sid)
-                ).first()
-            if row is not None and row.state == "done":
-                return Reply(row.reply, row.outcome or "duplicate", duplicate=True)
-            if time.monotonic() >= deadline:
-                log.warning("duplicate_still_processing", extra={"message_sid": message_sid})
-                return Reply(None, "duplicate_pending", duplicate=True)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
 
 
 def _clean(value: str) -> str:

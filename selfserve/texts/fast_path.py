@@ -36,7 +36,9 @@ from selfserve.customers import (
     CONFIRM_WORDS,
     Identity,
     erasure_key,
+    is_scoped_id,
     pseudonym,
+    scoped_person,
     split_channel,
     to_e164_and_mask,
 )
@@ -49,17 +51,23 @@ from selfserve.texts.message_log import BatchInsert, MessageLogWriter
 
 @dataclass(frozen=True)
 class Sender:
-    """Twilio's `From`, read once: channel, E.164 number ("" when unreadable) and its mask."""
+    """Twilio's `From`, read once: channel, E.164 number ("" when unreadable) and its mask.
+
+    A WhatsApp business-scoped user id (no number) reads as its own person: `phone` is our
+    key for it (customers/whatsapp.py) and `address` the id itself, to write back to."""
 
     channel: str
     phone: str
     masked: str
+    address: str = ""
 
 
 @lru_cache(maxsize=65536)
 def read_sender(sender: str, default_region: str) -> Sender:
     """Parse and mask a `From` value (pure, so cached: returning numbers skip phonenumbers)."""
     channel, address = split_channel(sender)
+    if channel == "whatsapp" and is_scoped_id(address):
+        return Sender(channel, scoped_person(address), f"{address[:3]}…{address[-2:]}", address)
     try:
         phone, masked = to_e164_and_mask(address, default_region)
     except InvalidPhoneNumber:

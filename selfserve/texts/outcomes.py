@@ -257,8 +257,16 @@ class Wording:
         ended = self._(language, "Sorry, {name} has ended.", name=campaign.name)
         return ended + " " + self.keyword_hint(language)
 
-    def opted_out(self, language: str) -> str:
-        """The opt-out confirmation (for words Twilio did not confirm itself)."""
+    def opted_out(self, language: str, channel: str = "sms") -> str:
+        """The opt-out confirmation (for words Twilio did not confirm itself); on WhatsApp
+        it says WhatsApp, since texts go on."""
+        if channel == "whatsapp":
+            return self._(
+                language,
+                "You're unsubscribed from {program} on WhatsApp and will get no more WhatsApp "
+                "messages. Reply START to opt back in.",
+                program=self._program,
+            )
         return self._(
             language,
             "You're unsubscribed from {program} and will get no more texts. "
@@ -266,8 +274,14 @@ class Wording:
             program=self._program,
         )
 
-    def opted_in(self, language: str) -> str:
+    def opted_in(self, language: str, channel: str = "sms") -> str:
         """The opt-in confirmation (for words Twilio did not confirm itself)."""
+        if channel == "whatsapp":
+            return self._(
+                language,
+                "You're subscribed to {program} on WhatsApp again. Reply STOP to opt out.",
+                program=self._program,
+            )
         return self._(
             language,
             "You're subscribed to {program} texts again. Reply STOP to opt out.",

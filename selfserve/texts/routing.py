@@ -29,12 +29,14 @@ from selfserve.customers import (
     Identity,
     identify,
     is_opted_out,
+    is_whatsapp_opted_out,
     language_of,
     pending_subscription,
     record_consent,
     remember_language,
     revoke,
     set_opt_out,
+    set_whatsapp_opt_out,
 )
 from selfserve.journeys import Redemption, RedemptionRefused, Referrals, answer_journey_text
 from selfserve.models import utcnow
@@ -75,17 +77,24 @@ class Router:
         self._clock = clock
 
     def decide(
-        self, db: Session, phone: str, body: str, opt_out_type: str, message_sid: str = ""
+        self,
+        db: Session,
+        phone: str,
+        body: str,
+        opt_out_type: str,
+        message_sid: str = "",
+        channel: str = "sms",
     ) -> Outcome | Pending:
-        """The outcome of a text from `phone`, or the Talon.One part still to do."""
-        compliance = self._compliance(db, phone, body, opt_out_type)
+        """The outcome of a text from `phone` (on sms or whatsapp), or the Talon.One part
+        still to do. Opt-outs and consent are per channel."""
+        compliance = self._compliance(db, phone, body, opt_out_type, channel)
         if compliance is not None:
             return compliance
         # A data-rights request is answered even after STOP: erasure is the person's right.
         rights = self._data_rights.answer(db, phone, normalise_body(body), message_sid)
         if rights is not None:
             return rights
-        if is_opted_out(db, phone, self._secret):
+        if _stopped(db, phone, channel, self._secret):
             return Outcome(None, "ignored_opted_out")
         if normalise_body(body) == MY_CODES_WORD:
             return self._data_rights.my_codes(db, phone)
@@ -105,7 +114,7 @@ class Router:
                 texted=found.texted,
             )
         who = identify(db, phone, self._secret)
-        started = self._start(db, campaign, who, found.keyword)
+        started = self._start(db, campaign, who, found.keyword, channel)
         return replace(started, matched_by=found.matched_by, texted=found.texted)
 
     def _not_matched(self, db: Session, phone: str, body: str, found: Match) -> Outcome | Pending:
@@ -145,40 +154,56 @@ class Router:
             keyword=found.keyword[:64] or None,
         )
 
-    def _compliance(self, db: Session, phone: str, body: str, opt_out_type: str) -> Outcome | None:
-        """STOP, START, HELP and the Y of a double opt-in, before any campaign routing."""
+    def _compliance(
+        self, db: Session, phone: str, body: str, opt_out_type: str, channel: str = "sms"
+    ) -> Outcome | None:
+        """STOP, START, HELP and the Y of a double opt-in, before any campaign routing.
+        On WhatsApp, STOP and START are for WhatsApp only, and always confirmed by us
+        (Twilio's own opt-out handling does not cover WhatsApp)."""
         word = self._compliance_words.classify(body, opt_out_type)
+        whatsapp = channel == "whatsapp"
         if word is not None and not opt_out_type:
             remember_language(db, phone, word.language, self._clock())
         if word is not None and word.kind is Compliance.OPT_OUT:
             # The revoke first, with the words the customer texted (set_opt_out would record
             # a generic one).
-            revoke(db, phone, "keyword", f"Texted {normalise_body(body)[:32]}")
-            set_opt_out(db, phone, True, reason="keyword")
+            revoke(db, phone, "keyword", f"Texted {normalise_body(body)[:32]}", channel)
+            self._set_stopped(db, phone, True, channel)
             # Twilio confirms its own words itself; a word only we understood, we confirm.
-            text = None if word.twilio_confirms else self._wording.opted_out(word.language)
-            return Outcome(text, "opted_out")
+            quiet = word.twilio_confirms and not whatsapp
+            return Outcome(
+                None if quiet else self._wording.opted_out(word.language, channel), "opted_out"
+            )
         if normalise_body(body) in CONFIRM_WORDS and not opt_out_type:
-            confirmed = self._confirm_subscription(db, phone)
+            confirmed = self._confirm_subscription(db, phone, channel)
             if confirmed is not None:
                 return confirmed
             if normalise_body(body) == "Y":
                 return Outcome(self._wording.help(self._wording.default_language), "help")
         if word is not None and word.kind is Compliance.OPT_IN:
-            set_opt_out(db, phone, False, reason="keyword")
-            text = None if word.twilio_confirms else self._wording.opted_in(word.language)
-            return Outcome(text, "opted_in")
+            self._set_stopped(db, phone, False, channel)
+            quiet = word.twilio_confirms and not whatsapp
+            return Outcome(
+                None if quiet else self._wording.opted_in(word.language, channel), "opted_in"
+            )
         if word is not None and word.kind is Compliance.HELP:
             return Outcome(self._wording.help(word.language), "help")
         return None
 
+    def _set_stopped(self, db: Session, phone: str, stopped: bool, channel: str) -> None:
+        """The opt-out register of the channel the word came on."""
+        if channel == "whatsapp":
+            set_whatsapp_opt_out(db, phone, stopped, "keyword", self._clock())
+        else:
+            set_opt_out(db, phone, stopped, reason="keyword")
+
     def _start(
-        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str, channel: str
     ) -> Outcome | Pending:
         if campaign.action in JOURNEY_ACTIONS:
             return self._start_journey(db, campaign, who, keyword)
         if campaign.action == "subscribe":
-            return self._ask_to_subscribe(db, campaign, who, keyword)
+            return self._ask_to_subscribe(db, campaign, who, keyword, channel)
         if campaign.action == "referral":
             return self._start_referral(db, campaign, who, keyword)
         pending = Pending(campaign, who, keyword, identifier="")
@@ -241,7 +266,7 @@ class Router:
         return pending
 
     def _ask_to_subscribe(
-        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str
+        self, db: Session, campaign: CampaignSpec, who: Identity, keyword: str, channel: str
     ) -> Outcome:
         """JOIN: record a pending consent with the exact wording, and ask for a Y."""
         text = render_template(
@@ -256,16 +281,18 @@ class Router:
             text,
             campaign_slug=campaign.slug,
             at=self._clock(),
+            channel=channel,
         )
         return Outcome(text, "subscribe_pending", keyword, campaign.slug, who.customer_id)
 
-    def _confirm_subscription(self, db: Session, phone: str) -> Outcome | None:
-        """Y (or YES) within 24 hours of a JOIN: consent to the wording they were sent."""
-        pending = pending_subscription(db, phone, self._clock())
+    def _confirm_subscription(self, db: Session, phone: str, channel: str) -> Outcome | None:
+        """Y (or YES) within 24 hours of a JOIN on the same channel: consent to the wording
+        they were sent, on that channel."""
+        pending = pending_subscription(db, phone, self._clock(), channel)
         if pending is None:
             return None
         campaign = self._campaigns.by_slug(pending.campaign_slug or "")
-        set_opt_out(db, phone, False, reason="keyword")
+        self._set_stopped(db, phone, False, channel)
         record_consent(
             db,
             phone,
@@ -274,6 +301,7 @@ class Router:
             pending.wording,
             campaign_slug=pending.campaign_slug,
             at=self._clock(),
+            channel=channel,
         )
         who = identify(db, phone, self._secret)
         template = campaign.confirm_reply if campaign else DEFAULT_CONFIRM_REPLY
@@ -286,3 +314,10 @@ class Router:
             },
         )
         return Outcome(reply, "subscribed", "Y", pending.campaign_slug, who.customer_id)
+
+
+def _stopped(db: Session, phone: str, channel: str, identity_secret: str) -> bool:
+    """Whether `phone` opted out of the channel this text came on."""
+    if channel == "whatsapp":
+        return is_whatsapp_opted_out(db, phone)
+    return is_opted_out(db, phone, identity_secret)

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from selfserve.console import AuditRetention, AuditTrail, PasswordPolicy, PwnedPasswords
 from selfserve.coupons import Coupons, RedemptionSync, WarmUps
 from selfserve.journeys import Awards, Birthdays
 from selfserve.models import utcnow
@@ -24,6 +25,8 @@ from selfserve.ops import (
     Settings,
     SharedGauge,
     database_check,
+    migrate,
+    migrations_check,
     queue_check,
     redis_check,
 )
@@ -145,6 +148,7 @@ def build_jobs(
         awards=awards,
         warm_up=warm_ups.run_slice,
         redemptions=(lambda: redemptions.run_if_due(every)) if redemptions else None,
+        prune_audit=AuditRetention(core.writes, settings.audit_retention_days).prune_now,
         retry_base_seconds=settings.talon_retry_base_seconds,
         retry_max_seconds=settings.talon_retry_max_seconds,
     )
@@ -191,17 +195,29 @@ def _services(
         referral_pages=build_referral_pages(core, landing, claims, coupons.pages, outbox),
         code_page_flow=build_code_pages(core, coupons.pages),
         returning=returning,
+        audit=AuditTrail(core.writes),
+        passwords=build_password_policy(settings),
         birthdays=birthdays,
         readiness=_readiness(core, jobs),
         shared_gauges=_gauges(core, jobs),
     )
 
 
+def build_password_policy(settings: Settings) -> PasswordPolicy:
+    """Console password rules, with Pwned Passwords when PASSWORD_BREACH_CHECK=hibp."""
+    if settings.password_breach_check != "hibp":  # noqa: S105 - a mode's name, not a secret
+        return PasswordPolicy()
+    http = httpx.Client(timeout=httpx.Timeout(3.0, connect=2.0))  # fails open when slow
+    return PasswordPolicy(PwnedPasswords(http, settings.pwned_passwords_url))
+
+
 def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
-    """What /readyz checks: the database, Redis when set, the queue."""
+    """What /readyz checks: the database, its migrations, Redis when set, the queue."""
     redis_url = core.settings.redis_url
+    head, known = migrate.head_revision(), migrate.known_revisions()
     return [
         database_check(core.engine),
+        migrations_check(core.engine, head, known, migrate.legacy_revisions()),
         *([redis_check(redis_url)] if redis_url else []),
         queue_check(jobs.huey),
     ]
@@ -210,5 +226,9 @@ def _readiness(core: Core, jobs: Jobs) -> list[ReadinessCheck]:
 def _gauges(core: Core, jobs: Jobs) -> list[SharedGauge]:
     """What /metrics reads from shared state at scrape time."""
     return operational_gauges(
-        core.sessions, core.budget, jobs.huey, core.settings.talon_rate_limit_per_minute
+        core.sessions,
+        core.budget,
+        jobs.huey,
+        core.settings.talon_rate_limit_per_minute,
+        jobs.heartbeat,
     )

@@ -71,6 +71,8 @@ def build_sender(settings: Settings) -> SmsSender:
             settings.twilio_from_number,
             settings.twilio_messaging_service_sid,
             status_callback_url=settings.public_base_url.rstrip("/") + "/webhooks/twilio/status",
+            # The number customers chat with is our WhatsApp sender unless one is named.
+            whatsapp_from=settings.twilio_whatsapp_from or settings.whatsapp_number,
         )
     )
 

@@ -1,7 +1,9 @@
 """A stand-in for Twilio's Messages resource (POST /2010-04-01/Accounts/{sid}/Messages.json).
 
 Checks Basic auth and the form, answers 201 with Twilio's message JSON, mirrors Twilio's
-magic test numbers, records every request, and can be scripted to fail.
+magic test numbers, records every request, and can be scripted to fail. It speaks WhatsApp
+too (`whatsapp:` To and From, tests/stand_ins/whatsapp.py): Meta's 24-hour window, Content
+templates and their variables, the US marketing block.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from email.utils import formatdate
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
+
+from tests.stand_ins.whatsapp import WhatsAppRules
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "twilio-test-token"
@@ -40,6 +44,14 @@ class SentSms:
     sender: str
     status_callback: str
     media_urls: list[str] = field(default_factory=list)  # MMS: every MediaUrl it carried
+    content_sid: str = ""  # WhatsApp: the Content template sent instead of a Body
+    content_variables: dict[str, str] = field(default_factory=dict)
+    has_body: bool = True  # whether the request carried a Body at all
+
+    @property
+    def channel(self) -> str:
+        """whatsapp when it went to a `whatsapp:` address, else sms."""
+        return "whatsapp" if self.to.startswith("whatsapp:") else "sms"
 
 
 class TwilioRestStandIn:
@@ -49,6 +61,7 @@ class TwilioRestStandIn:
         self.messages: list[SentSms] = []
         self.requests: list[dict[str, str]] = []
         self.opted_out: set[str] = set()
+        self.whatsapp = WhatsAppRules()  # windows, templates, the US marketing block
         self._scripted: deque[tuple[int, int | None, float]] = deque()
         self._lock = threading.Lock()
 
@@ -80,10 +93,13 @@ class TwilioRestStandIn:
             time.sleep(delay)
             return _error(status, code, "scripted failure")
         to = form.get("To", "")
-        if not to or not (form.get("Body") or media_urls):
+        if not to or not (form.get("Body") or media_urls or form.get("ContentSid")):
             return _error(400, 21602, "Message body is required.")
         if bool(form.get("From")) == bool(form.get("MessagingServiceSid")):
             return _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
+        refusal = self.whatsapp.refusal(form)
+        if refusal is not None:
+            return _error(400, *refusal)
         if to in MAGIC_NUMBERS:
             status, code, message = MAGIC_NUMBERS[to]
             return _error(status, code, message)
@@ -99,6 +115,9 @@ class TwilioRestStandIn:
                     form.get("From") or form.get("MessagingServiceSid", ""),
                     form.get("StatusCallback", ""),
                     media_urls,
+                    form.get("ContentSid", ""),
+                    json.loads(form.get("ContentVariables") or "{}"),
+                    "Body" in form,
                 )
             )
         return _created(sid, to, form, media_urls)

@@ -1,7 +1,7 @@
 """redemptions: coupon_redemptions, redemption_cursors, first touch on issued_coupons
 
-Revision ID: 0017_redemptions
-Revises: 0016_deferred_by_customer
+Revision ID: 0004_redemptions
+Revises: 0003_whatsapp
 Create Date: 2026-12-08 02:00:00.000000
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import selfserve.models
 
 
-revision = '0017_redemptions'
-down_revision = '0016_deferred_by_customer'
+revision = '0004_redemptions'
+down_revision = '0003_whatsapp'
 branch_labels = None
 depends_on = None
 
