@@ -12,11 +12,12 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
+from babel.dates import format_date
 from flask import Blueprint, Response, abort, render_template, url_for
 
 from handlers.landing.pages import csp_nonce
 from handlers.landing.routes import protect_page
-from handlers.page_words import page_gettext, use_page_language
+from handlers.page_words import page_gettext, page_language, use_page_language
 from handlers.services import services
 from handlers.web import limiter
 from selfserve.landing import PKPASS_TYPE, CodePageFlow, ShownCode, palette_for
@@ -55,6 +56,7 @@ def code_page(token: str) -> Any:
         **_look(shown.brand_colour, shown.accent_colour),
         shown=shown,
         expiry=_date(shown.expires_at),
+        used_on=_day_and_month(shown.used_on),
         barcode_url=url_for("code_pages.barcode", token=token, image_format="svg"),
         pass_url=url_for("code_pages.apple_pass", token=token),
         refresh_seconds=OWED_REFRESH_SECONDS,
@@ -116,6 +118,16 @@ def _look(brand: str, accent: str) -> dict[str, Any]:
 
 def _date(value: datetime | None) -> str:
     return f"{value:%d %b %Y}" if value is not None else ""
+
+
+def _day_and_month(value: datetime | None) -> str:
+    """ "12 Dec" in the page's language ("12 déc." in French)."""
+    if value is None:
+        return ""
+    try:
+        return format_date(value, "d MMM", locale=page_language() or "en")
+    except (ValueError, LookupError):  # a language Babel does not know: English
+        return format_date(value, "d MMM", locale="en")
 
 
 __all__ = ["ShownCode", "bp"]

@@ -17,7 +17,7 @@ from selfserve.console import (
     SecondFactors,
     SingleSignOn,
 )
-from selfserve.coupons import Coupons, WarmUps
+from selfserve.coupons import Coupons, RedemptionSync, WarmUps
 from selfserve.journeys import Birthdays
 from selfserve.landing import CodePageFlow, LandingFlow, ReferralPages
 from selfserve.ops import ReadinessCheck, Settings, SharedGauge, Spool, metrics
@@ -72,6 +72,8 @@ class Services:
     birthdays: Callable[..., Birthdays] = field(repr=False)  # birthdays(clock=utcnow)
     readiness: list[ReadinessCheck] = field(default_factory=list)  # what /readyz checks
     shared_gauges: list[SharedGauge] = field(default_factory=list)  # read when /metrics is scraped
+    # Which codes were redeemed (coupons/redemptions.py); None without TALON_MANAGEMENT_KEY.
+    redemptions: RedemptionSync | None = None
 
     def record_delivery_status(self, message_sid: str, status: str, error_code: int | None) -> None:
         """Apply a Twilio status callback; a 21610 failure records the opt-out."""
@@ -85,6 +87,8 @@ class Services:
         self.drainer.stop()
         self.returning.close()
         self.http.close()
+        if self.redemptions is not None:
+            self.redemptions.close()
         self.passwords.close()
         self.budget.close()
         self.jobs.huey.storage.close()

@@ -45,9 +45,11 @@ from tests.backends import (  # noqa: F401 - hooks and names other test modules 
     worker_redis_url,
 )
 from tests.stand_ins import talon as talon_contract
+from tests.stand_ins import talon_management as talon_management_contract
 from tests.stand_ins import twilio_rest
 from tests.stand_ins.server import ServedApp
 from tests.stand_ins.talon import TalonStandIn
+from tests.stand_ins.talon_management import TalonManagementStandIn
 from tests.stand_ins.twilio_rest import TwilioRestStandIn
 from tests.stand_ins.twilio_webhook import inbound_sms_form
 
@@ -122,6 +124,12 @@ def talon_stand_in() -> Iterator[TalonStandIn]:
 
 
 @pytest.fixture
+def talon_management() -> Iterator[TalonManagementStandIn]:
+    """A Talon.One Management API stand-in (export_effects) on a real socket."""
+    yield from _served(TalonManagementStandIn())
+
+
+@pytest.fixture
 def twilio_stand_in() -> Iterator[TwilioRestStandIn]:
     """A stand-in for Twilio's Messages resource on a real socket."""
     yield from _served(TwilioRestStandIn())
@@ -189,6 +197,21 @@ def _build_app(settings: Settings) -> Flask:
 def app(settings: Settings) -> Iterator[Flask]:
     """The app on a fresh database, with the test campaigns imported."""
     application = _build_app(settings)
+    import_campaigns_text(application, SPRING_CAMPAIGNS)
+    yield application
+    application.extensions["selfserve"].close()
+
+
+@pytest.fixture
+def redemption_app(settings: Settings, talon_management: TalonManagementStandIn) -> Iterator[Flask]:
+    """`app` with TALON_MANAGEMENT_URL and TALON_MANAGEMENT_KEY set to the Management stand-in."""
+    application = _build_app(
+        replace(
+            settings,
+            talon_management_url=talon_management.url,  # type: ignore[attr-defined]
+            talon_management_key=talon_management_contract.MANAGEMENT_KEY,
+        )
+    )
     import_campaigns_text(application, SPRING_CAMPAIGNS)
     yield application
     application.extensions["selfserve"].close()

@@ -25,6 +25,7 @@ CONSOLE_PAGES = [
     "/admin/messages",
     "/admin/stats",
     "/admin/stats.csv",
+    "/admin/stats/daily.csv",
     "/admin/campaigns/spring/posters/web.png",
 ]
 

@@ -80,10 +80,29 @@ class TestViewer:
         assert viewer.get("/admin/campaigns/spring/posters/web.png").status_code == 200
 
     @pytest.mark.parametrize(
-        "path", ["/admin/", "/admin/messages", "/admin/stats", "/admin/stats.csv"]
+        "path",
+        [
+            "/admin/",
+            "/admin/messages",
+            "/admin/stats",
+            "/admin/stats.csv",
+            "/admin/stats/daily.csv",
+        ],
     )
     def test_reads_the_dashboard_stats_and_masked_log(self, viewer, path):
         assert viewer.get(path).status_code == 200
+
+    @pytest.mark.parametrize(
+        ("path", "name"),
+        [("/admin/stats.csv", "selfserve-funnel-"), ("/admin/stats/daily.csv", "selfserve-stats-")],
+    )
+    def test_a_stats_download_is_audited(self, app, viewer, path, name):
+        download = viewer.get(path)
+        assert download.headers["Content-Disposition"].startswith("attachment")
+        row = _audit_rows(app)[-1]
+        assert (row.actor, row.action, row.outcome) == (VIEWER, "download", "ok")
+        assert row.target.startswith(name)
+        assert row.target.endswith(".csv")
 
     @pytest.mark.parametrize("path", ["/admin/users", "/admin/audit", "/admin/audit.csv"])
     def test_cannot_open_owner_pages(self, viewer, path):

@@ -81,6 +81,15 @@ FORM_SECTIONS: list[tuple[str, list[FormField]]] = [
                 only_for="coupon",
             ),
             FormField(
+                "coupon_attributes",
+                "Send where each code came from to Talon.One",
+                "Adds .selfserveSource, .selfserveKeyword and .selfserveChannel to new coupons, "
+                "so Campaign Manager shows them. Define these three custom coupon attributes "
+                "(text) in Talon.One first, or Talon.One refuses the coupons.",
+                kind="checkbox",
+                only_for="coupon",
+            ),
+            FormField(
                 "usage_limit",
                 "Redemptions per code",
                 "Optional. 0 means unlimited.",

@@ -11,17 +11,24 @@ from handlers.admin.access import audit, role_required
 from handlers.admin.blueprint import bp, now
 from handlers.services import services
 from selfserve.console import (
+    BREAKDOWNS,
     channel_counts,
     consent_counts,
     daily_chart,
     daily_stats,
     dashboard,
+    funnel_csv,
+    issued_redeemed_chart,
     log_filters,
     message_log,
     missed_texts,
+    redeemed_today,
+    redemption_funnel,
     source_chart,
+    value_label,
     whatsapp_failures,
 )
+from selfserve.coupons import sync_status
 from selfserve.journeys import competition_summaries
 from selfserve.ops import abuse_per_day
 
@@ -38,9 +45,12 @@ def dashboard_page() -> str:
         competitions = competition_summaries(db, campaigns)
         consent = consent_counts(db)
         missed = missed_texts(db)
+        redeemed = redeemed_today(db, now())
     return render_template(
         "admin/dashboard.html",
         board=board,
+        redeemed_today=redeemed,
+        redemptions_on=services().redemptions is not None,
         competitions=competitions,
         consent=consent,
         missed=missed,
@@ -89,23 +99,36 @@ def _stats_arguments() -> tuple[int, str | None]:
 @bp.get("/stats")
 @role_required("viewer")
 def stats_page() -> str:
-    """Texts and codes per day and per poster source: charts, the table, a CSV link."""
+    """The redemption funnel per campaign (visits → verified → issued → redeemed) with its
+    breakdowns and charts, then texts and codes per day and per poster source; CSV links."""
     days, campaign = _stats_arguments()
     with services().sessions() as db:
         stats = daily_stats(db, now(), days=days, campaign_slug=campaign)
         abuse = abuse_per_day(db, campaign, days=days) if campaign else []
+        funnel = redemption_funnel(db, now(), days=days, campaign_slug=campaign)
+        synced = sync_status(db)
         channels = channel_counts(db, now(), days=days, campaign_slug=campaign)
         failures = whatsapp_failures(db, now(), days=days)
+    campaigns = services().campaigns.all()
     return render_template(
         "admin/stats.html",
         abuse=abuse,
         channels=channels,
         whatsapp_failures=failures,
         stats=stats,
+        funnel=funnel,
+        breakdowns=BREAKDOWNS,
+        value_label=value_label,
+        synced=synced,
+        redemptions_on=services().redemptions is not None,
+        redemption_charts={
+            slug: issued_redeemed_chart(pairs) for slug, pairs in funnel.days.items()
+        },
         days=days,
         windows=STATS_WINDOWS,
         campaign=campaign or "",
-        campaigns=services().campaigns.all(),
+        campaigns=campaigns,
+        campaign_names={item.slug: item.name for item in campaigns},
         day_chart=daily_chart(stats.days),
         sources_chart=source_chart(stats.sources),
     )
@@ -114,7 +137,19 @@ def stats_page() -> str:
 @bp.get("/stats.csv")
 @role_required("viewer")
 def stats_csv() -> Response:
-    """The table behind the charts as CSV: one row per day and poster source."""
+    """The funnel as CSV: per campaign, poster location, keyword and channel, the counts from
+    landing visits to redemptions, the rate, revenue and time to redeem (no phone numbers)."""
+    days, campaign = _stats_arguments()
+    with services().sessions() as db:
+        funnel = redemption_funnel(db, now(), days=days, campaign_slug=campaign)
+    name = f"selfserve-funnel-{funnel.first_day}-to-{funnel.last_day}.csv"
+    return _csv_download(funnel_csv(funnel), name)
+
+
+@bp.get("/stats/daily.csv")
+@role_required("viewer")
+def stats_daily_csv() -> Response:
+    """Texts and codes as CSV: one row per day and poster source."""
     days, campaign = _stats_arguments()
     with services().sessions() as db:
         stats = daily_stats(db, now(), days=days, campaign_slug=campaign)
@@ -126,9 +161,13 @@ def stats_csv() -> Response:
             [row.day.isoformat(), _csv_cell(row.source or "direct"), row.texts, row.codes]
         )
     name = f"selfserve-stats-{stats.first_day}-to-{stats.last_day}.csv"
-    audit("download", name)  # counts per day and source: no phone numbers
+    return _csv_download(buffer.getvalue(), name)
+
+
+def _csv_download(text: str, name: str) -> Response:
+    audit("download", name)  # counts per day, source, campaign, keyword: no phone numbers
     return Response(
-        buffer.getvalue(),
+        text,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

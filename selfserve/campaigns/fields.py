@@ -74,6 +74,8 @@ FIELDS: dict[str, FieldRule] = {
     "identifier": FieldRule(str, DEFAULT_IDENTIFIER),
     "recipient": FieldRule(bool, False),
     "usage_limit": FieldRule(int),
+    # Send the code's first touch (.selfserveSource/Keyword/Channel) as coupon attributes.
+    "coupon_attributes": FieldRule(bool, False),
     "loyalty_program_id": FieldRule(int, required_for=("loyalty",)),
     "reply": FieldRule(str),
     "deferred_reply": FieldRule(str, DEFAULT_DEFERRED_REPLY),
@@ -115,6 +117,7 @@ ACTION_ONLY_FIELDS = {
     "send_at": ("birthday",),
     "barcode": ("coupon", "birthday", "competition"),
     "mms": ("coupon", "birthday", "competition"),
+    "coupon_attributes": ("coupon", "birthday", "competition"),
     "timezone": ("competition", "birthday"),
     **{name: ("competition",) for name in COMPETITION_REPLIES},
     "friend_campaign": ("referral",),

@@ -56,6 +56,12 @@ class CampaignSpec:
         """True when a code reply carries the barcode picture (MMS: dearer, not everywhere)."""
         return bool(self.options.get("mms")) and self.barcode != "none"
 
+    @property
+    def coupon_attributes(self) -> bool:
+        """True when new coupons carry `.selfserveSource`, `.selfserveKeyword` and
+        `.selfserveChannel` custom attributes (they must first be defined in Talon.One)."""
+        return bool(self.options.get("coupon_attributes"))
+
     def option(self, name: str, default: Any = None) -> Any:
         """A field of the definition that has no attribute of its own (offer, colours…)."""
         return self.options.get(name, default)

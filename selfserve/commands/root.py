@@ -13,6 +13,7 @@ from selfserve.commands.factors import reset_mfa_command
 from selfserve.commands.journeys import journeys_groups
 from selfserve.commands.posters import posters_group
 from selfserve.commands.texts import texts_group
+from selfserve.commands.redemptions import redemptions_group
 from selfserve.commands.users import users_group
 from selfserve.commands.wallet import check_command, wallet_group
 from selfserve.console import PosterCampaign, poster_campaign_from
@@ -60,6 +61,7 @@ def build_cli(get_services: Callable[[], Services]) -> list[click.Command]:
         worker_command(get_services),
         texts_group(get_services),
         *journeys_groups(get_services),
+        redemptions_group(get_services),
         check_command(get_services),
         wallet_group,
     ]

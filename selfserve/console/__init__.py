@@ -1,9 +1,10 @@
 """Console: what marketers see and print, and who may see and change it.
 
-Owns the dashboard, message log, statistics and their charts, console users (argon2 hashes,
-roles, passwords, invitations, session rules), the hash-chained audit trail, QR posters (PNG,
-SVG, PDF), the phone simulator's conversation and the dry-run rehearsal of a campaign. It may
-import `journeys`, `coupons` and everything below; never `texts`, `landing` or `queue`.
+Owns the dashboard, message log, statistics and their charts, the redemption funnel,
+console users (argon2 hashes, roles, passwords, invitations, session rules), the hash-chained
+audit trail, QR posters (PNG, SVG, PDF), the phone simulator's conversation and the dry-run
+rehearsal of a campaign. It may import `journeys`, `coupons` and everything below; never
+`texts`, `landing` or `queue`.
 """
 
 from selfserve.console.activity import dashboard
@@ -23,7 +24,7 @@ from selfserve.console.audit_reading import (
     audit_page,
 )
 from selfserve.console.channel_stats import channel_counts, whatsapp_failures
-from selfserve.console.charts import daily_chart, source_chart
+from selfserve.console.charts import daily_chart, issued_redeemed_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
 from selfserve.console.events import RecordAfterTransaction, RecordEvent, log_event
 from selfserve.console.factors import (
@@ -34,6 +35,16 @@ from selfserve.console.factors import (
     SecondFactors,
     TotpEnrolment,
 )
+from selfserve.console.funnel import (
+    ALL_CAMPAIGNS,
+    BREAKDOWNS,
+    DayPair,
+    Funnel,
+    FunnelRow,
+    redeemed_today,
+    redemption_funnel,
+)
+from selfserve.console.funnel_table import CSV_COLUMNS, funnel_csv, value_label
 from selfserve.console.invites import Invitation, accept_invite, create_invite, find_invite
 from selfserve.console.log_entries import log_filters, message_log
 from selfserve.console.missed import MissedText, MissedTexts, missed_texts
@@ -96,6 +107,17 @@ __all__ = [
     "find_user_by_email",
     "log_event",
     "passkey_host_problem",
+    "ALL_CAMPAIGNS",
+    "BREAKDOWNS",
+    "CSV_COLUMNS",
+    "DayPair",
+    "Funnel",
+    "FunnelRow",
+    "funnel_csv",
+    "issued_redeemed_chart",
+    "redeemed_today",
+    "redemption_funnel",
+    "value_label",
     "ABSOLUTE_LIFETIME",
     "SessionStamp",
     "is_session_current",

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from selfserve.console.funnel import DayPair
 from selfserve.console.stats import DayCount, SourceCount
 
 
@@ -77,8 +78,14 @@ def nice_ceiling(value: int, ticks: int = 4) -> tuple[int, int]:
     return value, max(1, value // ticks)  # pragma: no cover - the loop always returns
 
 
-def daily_chart(days: Sequence[DayCount], width: float = 960, height: float = 300) -> Chart:
-    """Texts per day as light bars, with the codes issued that day drawn in front, darker."""
+def daily_chart(
+    days: Sequence[DayCount],
+    width: float = 960,
+    height: float = 300,
+    names: tuple[str, str] = ("texts", "codes issued"),
+) -> Chart:
+    """Texts per day as light bars, with the codes issued that day drawn in front, darker
+    (`names`: what the two numbers are, for the tooltips and the description)."""
     left, top, right, bottom = 48.0, 16.0, width - 12.0, height - 36.0
     top_value, step = nice_ceiling(max((day.texts for day in days), default=0))
     scale = (bottom - top) / top_value
@@ -90,7 +97,7 @@ def daily_chart(days: Sequence[DayCount], width: float = 960, height: float = 30
     for index, day in enumerate(days):
         x = left + index * slot + (slot - bar_width) / 2
         when = f"{day.day.day} {day.day:%b}"
-        title = f"{when}: {day.texts} texts, {day.codes} codes issued"
+        title = f"{when}: {day.texts} {names[0]}, {day.codes} {names[1]}"
         bars.append(_column(x, bottom, bar_width, day.texts * scale, "texts", title))
         bars.append(_column(x, bottom, bar_width, day.codes * scale, "codes", title))
         if index % label_every == 0 or index == len(days) - 1 and len(days) <= 10:
@@ -101,12 +108,20 @@ def daily_chart(days: Sequence[DayCount], width: float = 960, height: float = 30
     texts = sum(day.texts for day in days)
     codes = sum(day.codes for day in days)
     description = (
-        f"{texts} texts and {codes} codes issued between {days[0].day:%d %b} and "
+        f"{texts} {names[0]} and {codes} {names[1]} between {days[0].day:%d %b} and "
         f"{days[-1].day:%d %b}"
         if days
         else "No days to show"
     )
     return Chart(width, height, left, top, right, bottom, bars, gridlines, labels, description)
+
+
+def issued_redeemed_chart(
+    days: Sequence[DayPair], width: float = 960, height: float = 220
+) -> Chart:
+    """A campaign's codes issued per day (light) and redemptions that day (dark, in front)."""
+    counts = [DayCount(day.day, day.issued, day.redeemed) for day in days]
+    return daily_chart(counts, width, height, names=("codes issued", "redeemed"))
 
 
 def source_chart(sources: Sequence[SourceCount], width: float = 960, limit: int = 10) -> Chart:

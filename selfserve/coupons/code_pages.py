@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from selfserve.campaigns import CampaignSpec
+from selfserve.coupons.redeemed import redeemed_on
 from selfserve.coupons.replies import code_reply
 from selfserve.models import DeferredCode, IssuedCoupon
 
@@ -42,6 +43,7 @@ class CodePage:
     code: str | None
     expires_at: datetime | None
     starts_at: datetime | None
+    used_on: datetime | None = None  # redeemed at a till (the redemption sync saw it)
 
     @property
     def owed(self) -> bool:
@@ -111,9 +113,14 @@ class CodePages:
                 IssuedCoupon.code,
                 IssuedCoupon.expires_at,
                 IssuedCoupon.starts_at,
+                IssuedCoupon.id,
             ).where(IssuedCoupon.code_token == token)
         ).first()
-        page = CodePage(token, *issued) if issued is not None else self._owed(db, token)
+        if issued is not None:
+            used_on = redeemed_on(db, [issued.id]).get(issued.id)
+            page: CodePage | None = CodePage(token, *issued[:5], used_on=used_on)
+        else:
+            page = self._owed(db, token)
         if page is None or not self._is_token_of(page):
             return None
         return page

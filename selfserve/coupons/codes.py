@@ -30,12 +30,14 @@ from selfserve.coupons.deferrals import (
 )
 from selfserve.coupons.issued import (
     CAPPED,
+    WARM_UP,
     ClaimResult,
     CodeCaps,
     Deferred,
     Issued,
     IssuedCode,
     Refused,
+    Touch,
     find_issued_code,
     take_warm_code,
 )
@@ -118,6 +120,7 @@ class Coupons:
         nothing_owed: bool = False,
         then: Callable[[Session, IssuedCode], None] | None = None,
         attributes: tuple[tuple[str, str], ...] = (),
+        touch: Touch | None = None,
     ) -> ClaimResult:
         """The customer's code, or why not. `may_owe`: a code Talon.One cannot give now is
         owed (Deferred) rather than refused. `known_missing`, `then` and `attributes` as for
@@ -126,7 +129,8 @@ class Coupons:
         today's counts are zero, no need to count them). A plain claim (no `attributes`)
         of a code owed as a referred friend's coupon is Deferred(owed_already=True) without
         asking Talon.One: the worker creates it with `.referralCode` and thanks the advocate
-        (`nothing_owed`: the caller has just read that no code is owed in the campaign)."""
+        (`nothing_owed`: the caller has just read that no code is owed in the campaign).
+        `touch`: where the customer came from, kept with a fresh code."""
         if not attributes and not nothing_owed:
             with self._sessions() as db:
                 if owed_with_referral(db, campaign.slug, identifier):
@@ -148,6 +152,7 @@ class Coupons:
                 known_missing=known_missing,
                 then=then,
                 attributes=attributes,
+                touch=touch,
             )
         except TalonError as error:
             return self._unanswered(campaign, error, may_owe)
@@ -194,6 +199,7 @@ class Coupons:
         then: Callable[[Session, IssuedCode], None] | None = None,
         attributes: tuple[tuple[str, str], ...] = (),
         warm: bool = False,
+        touch: Touch | None = None,
     ) -> IssuedCode:
         """Create or retrieve the customer's coupon at Talon.One and keep it.
 
@@ -201,13 +207,18 @@ class Coupons:
         `attributes`: the coupon's custom attributes (a referred friend's `referralCode`).
         `then(db, code)` runs inside the transaction that stores a fresh code. `dry_run`
         asks Talon.One with X-DRY-RUN and stores nothing. `warm`: a warm-up fetches the
-        code ahead of the customer's ask (stored as not yet asked for). Raises TalonRejected
+        code ahead of the customer's ask (stored as not yet asked for). `touch`: where the
+        customer came from (kept with a fresh code; sent as custom coupon attributes when the
+        campaign sets `coupon_attributes`). Raises TalonRejected
         (configuration) or TalonUnavailable/TalonRateLimited (transient).
         """
         if not known_missing:
             known = self._known(campaign.slug, identifier, warm=warm)
             if known is not None:
                 return known
+        touch = touch or Touch(WARM_UP if warm else "")
+        if campaign.coupon_attributes:
+            attributes = (*attributes, *touch.attributes())
         coupon = self._talon.coupon(
             _request_for(campaign, customer_id, identifier, attributes), dry_run=dry_run
         )
@@ -216,7 +227,9 @@ class Coupons:
             # do we, or the rehearsal's code would be handed out again as a real one.
             return IssuedCode(coupon.code, coupon.expires_at, coupon.starts_at, fresh=True)
         with self._write_turn, self._sessions.begin() as db:
-            fresh = self._remember(db, campaign.slug, customer_id, identifier, coupon, warm=warm)
+            fresh = self._remember(
+                db, campaign.slug, customer_id, identifier, coupon, warm=warm, touch=touch
+            )
             if then is not None and not warm:
                 then(db, fresh)
         return fresh
@@ -280,6 +293,7 @@ class Coupons:
         coupon: Coupon,
         *,
         warm: bool = False,
+        touch: Touch,
     ) -> IssuedCode:
         """Store Talon.One's answer once: ours, or the one another process stored first."""
         inserted = insert_ignoring_duplicates(
@@ -296,6 +310,9 @@ class Coupons:
                 "issued_at": self._clock(),
                 "code_token": self.code_pages.token_for(campaign_slug, identifier),
                 "warm": warm,
+                "channel": touch.channel[:16] or None,
+                "keyword": touch.keyword[:64] or None,
+                "source": touch.source[:64] or None,
             },
         )
         if not inserted and not warm:

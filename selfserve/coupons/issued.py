@@ -54,6 +54,33 @@ class Refused:
 
 
 ClaimResult = Issued | Deferred | Refused
+
+# How a code reached its customer (Touch.channel): the redemption reports' "channel".
+TEXT, LANDING, REFERRAL, BIRTHDAY, WARM_UP = "text", "landing", "referral", "birthday", "warm-up"
+
+
+@dataclass(frozen=True)
+class Touch:
+    """Where a code's customer came from, kept with the code when it is first stored (first
+    touch): the channel, the keyword texted, and the poster location (`src`)."""
+
+    channel: str
+    keyword: str = ""
+    source: str = ""
+
+    def attributes(self) -> tuple[tuple[str, str], ...]:
+        """Custom coupon attributes for Talon.One (campaign `coupon_attributes = true`)."""
+        named = (
+            ("selfserveSource", self.source),
+            ("selfserveKeyword", self.keyword),
+            ("selfserveChannel", self.channel),
+        )
+        return tuple((name, value) for name, value in named if value)
+
+
+REFERRAL_TOUCH = Touch(REFERRAL)  # a referred friend's coupon
+
+
 CAPPED = "capped"  # Refused.outcome: a new code over a per-person cap
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, whatsapp_template
-from selfserve.coupons import Coupons, IssuedCode
+from selfserve.coupons import BIRTHDAY, Coupons, IssuedCode, Touch
 from selfserve.customers import marketing_channel, mask_phone, next_send_time, recipient_zone
 from selfserve.errors import TalonError, TalonRateLimited, TalonRejected
 from selfserve.journeys import sends as journeys
@@ -102,7 +102,7 @@ class BirthdayTexts:
             )
         identifier = identifier_on(campaign, customer_id, "", day)
         try:
-            issued = self._coupons.issue(campaign, customer_id, identifier)
+            issued = self._coupons.issue(campaign, customer_id, identifier, touch=Touch(BIRTHDAY))
         except TalonError as error:
             return self._failed(campaign_slug, customer_id, day, identifier, recipient, error)
         return self._text(campaign, customer_id, day, identifier, recipient, issued)

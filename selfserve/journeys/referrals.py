@@ -4,11 +4,10 @@ A friend who texts an advocate's referral code (any case, spaces or dashes optio
 referral campaign's `friend_campaign` coupon, created with the code as the coupon's custom
 attribute `referralCode`; the friend's place is taken before Talon.One is asked (the use under
 UNIQUE (code, friend) and the code's `uses` counter raised only below its usage limit, in one
-transaction; given back when no coupon comes of it), and the advocate then gets
-`advocate_points` (once per friend: the use's `points_state` is claimed before the call, as
-for award_points). Refusals: the advocate's own code, a code used `usage_limit` times, a friend
-who already has the friend campaign's coupon.
-An unknown or expired code is not a referral at all: the caller answers it as any unknown word.
+transaction; given back when no coupon comes of it), and the advocate then gets `advocate_points`
+(once per friend: the use's `points_state` is claimed before the call, as for award_points).
+Refusals: the advocate's own code, a code used `usage_limit` times, a friend who already has the
+friend campaign's coupon. An unknown or expired code is no referral: answered as any unknown word.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, render_template, whatsapp_template
 from selfserve.coupons import (
+    REFERRAL_TOUCH,
     ClaimResult,
     Coupons,
     Deferred,
@@ -237,6 +237,7 @@ class Referrals:
             may_owe=self._coupons.can_owe,
             then=then,
             attributes=redemption.attributes,
+            touch=REFERRAL_TOUCH,
         )
         if placed and not isinstance(result, Issued | Deferred):
             self._give_place_back(redemption.referral.id, friend_customer_id)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selfserve.campaigns import CampaignBook, CampaignSpec, format_points, render_template
 from selfserve.coupons import (
     DEFERRED_OUTCOME,
+    LANDING,
     OWED_COUPON,
     OWED_REFERRAL_COUPON,
     ClaimResult,
@@ -27,6 +28,7 @@ from selfserve.coupons import (
     Deferred,
     Issued,
     IssuedCode,
+    Touch,
     settle_answered_inline,
 )
 from selfserve.customers import Identity, identify, mask_phone
@@ -208,6 +210,7 @@ class LandingClaims:
             who.customer_id,
             identifier,
             may_owe=self._coupons.can_owe and campaign.action == "coupon",
+            touch=Touch(LANDING, source=verified.source or ""),
         )
         return self._answer(campaign, verified, who, identifier, claimed, fields)
 
@@ -301,7 +304,12 @@ class LandingClaims:
         if answer.needs_code:
             identifier = self._coupons.identifier_for(campaign, who.customer_id, fields["keyword"])
             try:
-                issued = self._coupons.issue(campaign, who.customer_id, identifier)
+                issued = self._coupons.issue(
+                    campaign,
+                    who.customer_id,
+                    identifier,
+                    touch=Touch(LANDING, source=verified.source or ""),
+                )
             except TalonError as error:
                 log_talon_error(campaign.slug, error)
                 return Claim("unavailable", campaign.name, entry=answer.outcome)

@@ -39,6 +39,12 @@ class ShownCode:
     brand_colour: str
     accent_colour: str
     language: str = ""  # the campaign's `language` ("" = the first of SMS_LANGUAGES)
+    used_on: datetime | None = None  # redeemed at a till: no barcode, no wallet
+
+    @property
+    def used(self) -> bool:
+        """True once the code was redeemed (the page says so, and a till cannot scan it)."""
+        return self.used_on is not None
 
     @property
     def owed(self) -> bool:
@@ -82,15 +88,19 @@ class CodePageFlow:
             google_wallet_url=self._google.save_url(facts)
             if facts is not None and self._works(self._google)
             else "",
+            used_on=page.used_on,
             brand_colour=str(campaign.option("brand_colour", "") or ""),
             accent_colour=str(campaign.option("accent_colour", "") or ""),
             language=campaign.language,
         )
 
     def barcode(self, token: str, image_format: str) -> bytes | None:
-        """The code's barcode picture (png or svg); None without a code or a barcode."""
+        """The code's barcode picture (png or svg); None without a code or a barcode, or
+        once the code was used (a till must not scan it twice)."""
         found = self._find(token)
         if found is None or found[0].code is None or found[1].barcode == "none":
+            return None
+        if found[0].used_on is not None:
             return None
         return barcode_image(found[0].code, found[1].barcode, image_format)
 
@@ -131,7 +141,7 @@ class CodePageFlow:
 
 
 def _facts(page: CodePage, campaign: CampaignSpec) -> PassFacts | None:
-    if page.code is None:
+    if page.code is None or page.used_on is not None:  # no wallet pass for a used code
         return None
     brand = palette_for(str(campaign.option("brand_colour", "") or ""), "").brand
     return PassFacts(

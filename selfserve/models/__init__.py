@@ -38,6 +38,7 @@ from selfserve.models.journeys import (
 )
 from selfserve.models.landing import LandingVisit, PhoneVerification
 from selfserve.models.messages import MISSED_STATE, InboundMessage, OutboundMessage
+from selfserve.models.redemptions import CouponRedemption, RedemptionCursor
 from selfserve.models.referrals import Erasure, ErasureRequest, ReferralCode, ReferralUse
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "ConsoleTotp",
     "ConsoleInvite",
     "ConsoleUser",
+    "CouponRedemption",
     "Customer",
     "DeferredCode",
     "Erasure",
@@ -73,6 +75,7 @@ __all__ = [
     "OptOut",
     "OutboundMessage",
     "PhoneVerification",
+    "RedemptionCursor",
     "ReferralCode",
     "ReferralUse",
     "ScreenKey",

@@ -14,7 +14,11 @@ class IssuedCoupon(Base):
     """A code Talon.One gave us for one identifier: asked for once, kept for good."""
 
     __tablename__ = "issued_coupons"
-    __table_args__ = (UniqueConstraint("campaign_slug", "identifier"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_slug", "identifier"),
+        # The redemption sync finds our code by the value Talon.One reports.
+        Index("ix_issued_coupons_code", "code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_slug: Mapped[str] = mapped_column(String(64))
@@ -31,6 +35,11 @@ class IssuedCoupon(Base):
     # Fetched ahead by a warm-up (`campaigns warm`) and not yet asked for: the customer's
     # first ask counts as the code being issued (message log, reports), not the warm-up.
     warm: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # First touch, for the redemption reports: how the code reached its customer (text,
+    # landing, referral, birthday, warm-up), the keyword texted and the poster's `src`.
+    channel: Mapped[str | None] = mapped_column(String(16))
+    keyword: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))
 
 
 class WarmUp(Base):

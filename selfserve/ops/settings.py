@@ -51,6 +51,10 @@ class Settings:
     talon_rate_window_seconds: float = 60.0
     talon_retry_base_seconds: float = 2.0
     talon_retry_max_seconds: float = 30.0
+    # Redemptions (docs/redemptions.md): the Management API, read by the redemption sync.
+    talon_management_url: str = ""  # empty: https:// + TALON_DEPLOYMENT_HOST
+    talon_management_key: str = field(default="", repr=False)  # empty: redemptions off
+    redemptions_sync_minutes: int = 15
     worker_threads: int = 4
     worker_lease_seconds: float = 30.0
     redis_url: str = field(default="", repr=False)
@@ -193,12 +197,10 @@ class Settings:
 
     def _validate_web_and_sms(self) -> None:
         """The URLs, the region, the Twilio sender, the proxy hops and the quiet hours."""
-        for name in (
-            "public_base_url",
-            "twilio_api_base_url",
-            "talon_cep_url",
-            "pwned_passwords_url",
-        ):
+        urls = ("public_base_url", "twilio_api_base_url", "talon_cep_url", "pwned_passwords_url")
+        for name in (*urls, "talon_management_url"):
+            if name == "talon_management_url" and not self.talon_management_url:
+                continue
             parts = urlsplit(getattr(self, name))
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise SettingsError(f"{name.upper()} must be an http(s) URL")
@@ -233,6 +235,8 @@ class Settings:
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be more than 0")
+        if self.redemptions_sync_minutes < 1:
+            raise SettingsError("REDEMPTIONS_SYNC_MINUTES must be at least 1")
         if self.talon_inline_pause_seconds < 0:
             raise SettingsError("TALON_INLINE_PAUSE_SECONDS must be 0 or more")
         if self.worker_lease_seconds <= self.talon_timeout_seconds:
@@ -329,6 +333,19 @@ class Settings:
     def talon_base_url(self) -> str:
         """Where the Talon.One client points: the real CEP URL or the built-in sandbox."""
         return SANDBOX_TALON_URL if self.talon_sandbox else self.talon_cep_url.rstrip("/")
+
+    @property
+    def talon_management_base_url(self) -> str:
+        """Where the Management API's `/v1/...` paths live: the deployment's own host."""
+        if self.talon_management_url:
+            return self.talon_management_url.rstrip("/")
+        host = self.talon_deployment_host.rstrip("/")
+        return host if "://" in host or not host else f"https://{host}"
+
+    @property
+    def redemptions_on(self) -> bool:
+        """True when the redemption sync can run: a Management API key and somewhere to ask."""
+        return bool(self.talon_management_key and self.talon_management_base_url)
 
     @property
     def talon_key(self) -> str:

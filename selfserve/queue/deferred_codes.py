@@ -14,26 +14,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.campaigns import CampaignBook, CampaignSpec, whatsapp_template
 from selfserve.coupons import (
     FAILED,
+    LANDING,
     OPTED_OUT,
     OWED_COUPON,
     OWED_REFERRAL_CODE,
     OWED_REFERRAL_COUPON,
     PENDING,
     SMS_QUEUED,
+    TEXT,
     Coupons,
     IssuedCode,
+    Touch,
     set_inbound_outcome,
 )
 from selfserve.customers import is_opted_out, is_whatsapp_opted_out, mask_phone
 from selfserve.errors import TalonRateLimited, TalonRejected, TalonUnavailable
 from selfserve.journeys import Awards, entry_reply, give_place_back
-from selfserve.models import DeferredCode, utcnow
+from selfserve.models import DeferredCode, InboundMessage, utcnow
 from selfserve.queue.owed_referrals import OwedReferrals, OwedText
 from selfserve.sms import DEFAULT_RETRIES, Outbox, Retry, RetryPolicy, Template
 
@@ -59,6 +62,7 @@ class _Claimed:
     first_name: str
     kind: str = OWED_COUPON
     referral_code_id: int | None = None
+    message_sid: str = ""
     channel: str = "sms"
 
 
@@ -136,12 +140,24 @@ class DeferredCodes:
                 first_name=claimed.first_name,
                 keyword=claimed.keyword,
             )
-        issued = self._coupons.issue(campaign, claimed.customer_id, claimed.identifier)
+        issued = self._coupons.issue(
+            campaign, claimed.customer_id, claimed.identifier, touch=self._touch_of(claimed)
+        )
         return OwedText(
             self._reply(campaign, claimed, issued),
             self._coupons.code_pages.media_url(campaign, claimed.identifier),
             code=issued.code,
         )
+
+    def _touch_of(self, claimed: _Claimed) -> Touch:
+        """Where the owed code's customer came from: the message-log row that owed it."""
+        asked = select(InboundMessage.channel, InboundMessage.source)
+        with self._sessions() as db:
+            logged = db.execute(asked.where(InboundMessage.message_sid == claimed.message_sid))
+            channel, source = logged.first() or ("sms", "")
+        if channel == "web":
+            return Touch(LANDING, source=source or "")
+        return Touch(TEXT, claimed.keyword, source or "")
 
     def _reply(self, campaign: CampaignSpec, claimed: _Claimed, issued: IssuedCode) -> str:
         if campaign.action == "competition":  # also_coupon: the entry's reply, with the code
@@ -216,6 +232,7 @@ class DeferredCodes:
                     DeferredCode.first_name,
                     DeferredCode.kind,
                     DeferredCode.referral_code_id,
+                    DeferredCode.message_sid,
                     DeferredCode.channel,
                 )
             ).first()
@@ -231,6 +248,7 @@ class DeferredCodes:
                 row.first_name or "",
                 row.kind,
                 row.referral_code_id,
+                row.message_sid,
                 row.channel,
             )
             if _stopped(db, claimed.phone_e164, claimed.channel):

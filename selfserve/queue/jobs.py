@@ -60,7 +60,9 @@ class Jobs:
     - `award_loyalty_points(campaign, customer, attempt)`: a campaign's `award_points`, off the
       webhook's path; surely-failed calls are retried with backoff;
     - `warm_up(campaign, share)`: one slice of a warm-up (coupons/warm_up.py), queued again
-      until the campaign's directory customers all have their code.
+      until the campaign's directory customers all have their code;
+    - `redemptions_tick`, every minute in the worker's scheduler: the redemption sync
+      (coupons/redemptions.py), which reads Talon.One only every REDEMPTIONS_SYNC_MINUTES.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Jobs:
         birthdays: Callable[[], Birthdays],
         awards: Awards,
         warm_up: Callable[[str, float], bool] | None = None,
+        redemptions: Callable[[], object] | None = None,
         prune_audit: Callable[[], int] | None = None,
         retry_base_seconds: float = 2.0,
         retry_max_seconds: float = 120.0,
@@ -86,6 +89,7 @@ class Jobs:
         self._birthdays = birthdays  # a fresh Birthdays (and clock) for each run
         self._awards = awards
         self._warm_up = warm_up  # run one slice; True when more remains
+        self._redemptions = redemptions  # sync when due; None: no Management key
         self._prune_audit = prune_audit  # AUDIT_RETENTION_DAYS, applied once a day
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
@@ -102,6 +106,9 @@ class Jobs:
             self.reconcile_texts = huey.periodic_task(
                 _every(reconcile_every_minutes), name="reconcile_texts"
             )(self._run_reconcile)
+        self.redemptions_tick = huey.periodic_task(crontab(minute="*"), name="redemptions_tick")(
+            self._run_redemptions
+        )
         self.audit_prune = huey.periodic_task(crontab(minute="17", hour="3"), name="audit_prune")(
             self.prune_audit
         )
@@ -172,6 +179,13 @@ class Jobs:
     def _run_reconcile(self) -> None:
         if self._reconcile is not None:
             self._reconcile()
+    def sync_redemptions(self) -> None:
+        """Run the redemption sync if it is due (REDEMPTIONS_SYNC_MINUTES)."""
+        if self._redemptions is not None:
+            self._redemptions()  # Talon.One's trouble is logged and waits for the next turn
+
+    def _run_redemptions(self) -> None:
+        self.sync_redemptions()
 
     def _run_deliver_code(self, deferred_id: int, attempt: int) -> None:
         retry = self._codes.deliver(deferred_id, attempt)

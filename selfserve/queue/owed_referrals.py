@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from selfserve.campaigns import CampaignSpec
-from selfserve.coupons import Coupons
+from selfserve.coupons import REFERRAL_TOUCH, Coupons
 from selfserve.journeys import Referrals
 
 
@@ -73,6 +73,7 @@ class OwedReferrals:
             customer_id,
             identifier,
             attributes=redemption.attributes if redemption else (),
+            touch=REFERRAL_TOUCH,
         )
         text = self._coupons.code_pages.reply(
             campaign,

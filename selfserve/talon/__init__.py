@@ -1,4 +1,4 @@
-"""Talon.One: the customer-engagement (CEP) client and the shared call budget.
+"""Talon.One: the CEP client, the shared call budget, and the Management API client.
 
 Owns every HTTP call to Talon.One (headers, error mapping, timeouts, the `X-DRY-RUN`
 switch) and the moving-window budget every process shares. Only `selfserve.coupons` asks
@@ -22,13 +22,16 @@ from selfserve.talon.client import (
     log_talon_error,
 )
 from selfserve.talon.connections import HttpRequests, OneConnectionTransports
+from selfserve.talon.management import CouponEffect, ManagementClient
 
 __all__ = [
     "Coupon",
+    "CouponEffect",
     "HttpRequests",
     "OneConnectionTransports",
     "CouponRequest",
     "LoyaltyBalance",
+    "ManagementClient",
     "MARGIN_SECONDS",
     "RedisBudget",
     "Referral",

@@ -8,20 +8,21 @@ Talon.One call: it waits for the first delivery's reply and answers the same.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selfserve.coupons import (
+    TEXT,
     ClaimResult,
     Coupons,
     Deferred,
     Issued,
     IssuedCode,
+    Touch,
     settle_answered_inline,
 )
 from selfserve.customers import remember_language, touch_whatsapp
@@ -30,6 +31,7 @@ from selfserve.journeys import Awards, Redemption, RedemptionRefused, Referrals
 from selfserve.models import InboundMessage, utcnow
 from selfserve.ops import insert_ignoring_duplicates, write_turn
 from selfserve.talon import TalonClient, log_talon_error
+from selfserve.texts.duplicates import wait_for_first_delivery
 from selfserve.texts.facts import AnsweredBefore
 from selfserve.texts.fast_path import (
     NewCustomer,
@@ -125,9 +127,9 @@ class TextAnswerer:
         }
         outcome = self._claim_and_decide(text, sender, claim, known)
         if outcome is None:  # outside the transaction, so the first delivery can finish
-            return self._wait_for_first_delivery(text.message_sid)
+            return wait_for_first_delivery(self._sessions, text.message_sid, self._deadline)
         if isinstance(outcome, Pending):
-            outcome = self._finish(outcome, text.message_sid, sender.channel)
+            outcome = self._finish(outcome, text.message_sid, sender.channel, text.source or "")
         self._awards.took_part(outcome.outcome, outcome.campaign_slug, outcome.customer_id)
         log.info(
             "text_answered",
@@ -188,11 +190,17 @@ class TextAnswerer:
             with self._write_turn, self._sessions.begin() as db:
                 remember_language(db, known.who.phone_e164, known.campaign.language, self._clock())
 
-    def _finish(self, pending: Pending, message_sid: str, channel: str = "sms") -> Outcome:
+    def _finish(
+        self, pending: Pending, message_sid: str, channel: str = "sms", source: str = ""
+    ) -> Outcome:
         """The Talon.One part, outside the claim's transaction; then the message log.
-        An owed code goes back on the channel it was asked on."""
+        An owed code goes back on the channel it was asked on; `source`: the poster
+        location (`src`) the text came from, kept with a fresh code."""
         outcome = self._complete(
-            pending, message_sid, record=lambda db, done: self._record(db, message_sid, done)
+            pending,
+            message_sid,
+            record=lambda db, done: self._record(db, message_sid, done),
+            source=source,
         )
         if outcome.recorded:
             return outcome
@@ -253,6 +261,7 @@ class TextAnswerer:
         pending: Pending,
         message_sid: str,
         record: Callable[[Session, Outcome], None],
+        source: str = "",
     ) -> Outcome:
         """Do the Talon.One part, outside any database transaction.
 
@@ -285,6 +294,7 @@ class TextAnswerer:
                 first_code=pending.first_code,
                 nothing_owed=pending.nothing_owed,
                 then=record_with_the_code,
+                touch=Touch(TEXT, pending.keyword, source),
             )
         if recorded:
             return recorded[0]
@@ -371,25 +381,6 @@ class TextAnswerer:
                 "new_texted": outcome.texted,
             },
         )
-
-    def _wait_for_first_delivery(self, message_sid: str) -> Reply:
-        """A duplicate: wait (briefly) for the first delivery's reply and give the same."""
-        deadline = time.monotonic() + self._deadline
-        delay = 0.02
-        while True:
-            with self._sessions() as db:
-                row = db.execute(
-                    select(
-                        InboundMessage.state, InboundMessage.reply, InboundMessage.outcome
-                    ).where(InboundMessage.message_sid == message_sid)
-                ).first()
-            if row is not None and row.state == "done":
-                return Reply(row.reply, row.outcome or "duplicate", duplicate=True)
-            if time.monotonic() >= deadline:
-                log.warning("duplicate_still_processing", extra={"message_sid": message_sid})
-                return Reply(None, "duplicate_pending", duplicate=True)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
 
 
 def _clean(value: str) -> str:

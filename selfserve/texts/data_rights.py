@@ -2,8 +2,8 @@
 
 FORGET ME is answered with what FORGET will do; a FORGET from that number within 10 minutes
 erases the person (selfserve.customers.erase_person) inside the text's own transaction, so
-its message-log row is rewritten with the rest. MYCODES lists the number's unexpired codes,
-newest first, as many as fit two GSM-7 segments.
+its message-log row is rewritten with the rest. MYCODES lists the number's unexpired codes
+not yet redeemed, newest first, as many as fit two GSM-7 segments.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from selfserve.campaigns import CampaignBook
+from selfserve.coupons import redeemed_on
 from selfserve.customers import erase_person, erasure_key, identify, language_of, mask_phone
 from selfserve.models import ErasureRequest, IssuedCoupon, ReferralCode, utcnow
 from selfserve.ops import insert_ignoring_duplicates
@@ -37,6 +38,7 @@ class HeldCode:
     code: str
     expires_at: datetime | None
     issued_at: datetime
+    used_on: datetime | None = None  # redeemed at a till (the redemption sync saw it)
 
 
 class DataRights:
@@ -103,9 +105,20 @@ class DataRights:
         )
 
     def my_codes(self, db: Session, phone: str) -> Outcome:
-        """MYCODES: the unexpired codes, newest first, as many as fit two segments."""
+        """MYCODES: the unexpired codes not yet redeemed, newest first, as many as fit two
+        segments; when every one left was redeemed, the newest is named as used (without
+        its code: it would not work at a till again)."""
         who = identify(db, phone, self._secret)
-        held = self._held_codes(db, who.customer_id)
+        every = self._held_codes(db, who.customer_id)
+        held = [code for code in every if code.used_on is None]
+        if not held and every:
+            used = every[0]
+            assert used.used_on is not None  # noqa: S101 - every code left is used
+            text = self._say(db, phone, "Your codes:") + f"\n{used.campaign_name}: "
+            text += self._say(
+                db, phone, "used on {date}", date=f"{used.used_on.day} {used.used_on:%b}"
+            )
+            return Outcome(text, "my_codes", MY_CODES_WORD, customer_id=who.customer_id)
         if not held:
             keywords = self._campaigns.active_keywords()
             text = self._say(db, phone, "You have no codes yet.")
@@ -140,8 +153,10 @@ class DataRights:
                 IssuedCoupon.code,
                 IssuedCoupon.expires_at,
                 IssuedCoupon.issued_at,
+                IssuedCoupon.id,
             ).where(IssuedCoupon.customer_id == customer_id)
         ).all()
+        used = redeemed_on(db, [row.id for row in coupons])
         referrals = db.execute(
             select(
                 ReferralCode.campaign_slug,
@@ -151,8 +166,14 @@ class DataRights:
             ).where(ReferralCode.advocate_customer_id == customer_id)
         ).all()
         held = [
-            HeldCode(self._name_of(row.campaign_slug), row.code, row.expires_at, row.issued_at)
-            for row in [*coupons, *referrals]
+            HeldCode(
+                self._name_of(row.campaign_slug),
+                row.code,
+                row.expires_at,
+                row.issued_at,
+                used.get(row.id) if index < len(coupons) else None,
+            )
+            for index, row in enumerate([*coupons, *referrals])
             if row.expires_at is None or _utc(row.expires_at) > now
         ]
         return sorted(held, key=lambda code: _utc(code.issued_at), reverse=True)

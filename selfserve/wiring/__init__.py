@@ -10,7 +10,7 @@ it, and it never imports flask or handlers (the Talon.One sandbox app is passed 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,7 +22,7 @@ from selfserve.console import (
     PwnedPasswords,
     missed_texts,
 )
-from selfserve.coupons import Coupons, WarmUps
+from selfserve.coupons import Coupons, RedemptionSync, WarmUps
 from selfserve.journeys import Awards, Birthdays
 from selfserve.models import utcnow
 from selfserve.ops import (
@@ -42,6 +42,7 @@ from selfserve.ops import (
 from selfserve.queue import DeferredCodes, Jobs, OwedReferrals, build_huey, operational_gauges
 from selfserve.services import Services
 from selfserve.sms import ComplianceWords, Outbox
+from selfserve.talon import ManagementClient
 from selfserve.texts import MessageLogWriter, Reconciler, ReturningCustomers
 from selfserve.wiring.core import Core, build_core
 from selfserve.wiring.outages import build_outages
@@ -93,8 +94,14 @@ def build_services(settings: Settings, talon_sandbox: Callable[[], Any]) -> Serv
     birthdays = birthdays_factory(core, coupons.worker, outbox, jobs)
     reconcilers: list[Reconciler] = []  # built with the texts, after the queue
     reconcile = None if settings.sms_sandbox else _scheduled(reconcilers, settings)
-    queue.append(build_jobs(core, deferred, outbox, birthdays, awards, coupons.warm_ups, reconcile))
+    redemptions = build_redemptions(core)
+    queue.append(
+        build_jobs(
+            core, deferred, outbox, birthdays, awards, coupons.warm_ups, redemptions, reconcile
+        )
+    )
     services = _services(core, awards, outbox, coupons, deferred, birthdays, jobs())
+    services.redemptions = redemptions
     if services.reconciler is not None:
         reconcilers.append(services.reconciler)
     return services
@@ -108,6 +115,20 @@ def _scheduled(reconcilers: list[Reconciler], settings: Settings) -> Callable[[]
         return reconcilers[0].run_scheduled(every) if reconcilers else None
 
     return reconcile
+
+
+def build_redemptions(core: Core) -> RedemptionSync | None:
+    """The redemption sync over Talon.One's Management API; None without a Management key."""
+    settings = core.settings
+    if not settings.redemptions_on:
+        return None
+    timeout = httpx.Timeout(60.0, connect=5.0)  # an export of many effects takes a while
+    management = ManagementClient(
+        settings.talon_management_base_url,
+        settings.talon_management_key,
+        httpx.Client(timeout=timeout),
+    )
+    return RedemptionSync(core.writes, core.campaigns, management)
 
 
 def birthdays_factory(
@@ -141,10 +162,12 @@ def build_jobs(
     birthdays: Callable[..., Birthdays],
     awards: Awards,
     warm_ups: WarmUps,
+    redemptions: RedemptionSync | None = None,
     reconcile: Callable[[], object] | None = None,
 ) -> Jobs:
     """The task queue (SQLite or Redis) with what each of its jobs runs."""
     settings = core.settings
+    every = timedelta(minutes=settings.redemptions_sync_minutes)
     return Jobs(
         build_huey(settings.redis_url, settings.queue_path),
         codes=deferred,
@@ -152,6 +175,7 @@ def build_jobs(
         birthdays=birthdays,
         awards=awards,
         warm_up=warm_ups.run_slice,
+        redemptions=(lambda: redemptions.run_if_due(every)) if redemptions else None,
         prune_audit=AuditRetention(core.writes, settings.audit_retention_days).prune_now,
         retry_base_seconds=settings.talon_retry_base_seconds,
         retry_max_seconds=settings.talon_retry_max_seconds,

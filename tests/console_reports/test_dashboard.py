@@ -37,6 +37,7 @@ class TestMasking:
             "/admin/messages?campaign=spring&outcome=code_issued",
             "/admin/stats",
             "/admin/stats.csv",
+            "/admin/stats/daily.csv",
         ]
         shown = {page: console.get(page).get_data(as_text=True) for page in pages}
         assert "+61 4•• ••• •56" in shown["/admin/messages"]

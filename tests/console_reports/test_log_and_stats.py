@@ -178,7 +178,9 @@ class TestStats:
     def test_the_page_draws_an_svg_chart_and_the_table_behind_it(self, app, console):
         send_text(app.test_client(), "SPRING")
         html = console.get("/admin/stats?days=7").get_data(as_text=True)
-        chart = re.search(r'<svg class="chart".*?</svg>', html, re.DOTALL).group(0)
+        chart = re.search(
+            r'<svg class="chart"[^>]*id="chart-days".*?</svg>', html, re.DOTALL
+        ).group(0)
         assert 'role="img"' in chart
         assert re.search(r'<rect class="bar-texts"[^>]*height="[1-9]', chart)
         assert re.search(r'<rect class="bar-codes"[^>]*height="[1-9]', chart)
@@ -195,7 +197,7 @@ class TestStats:
                 {"received_at": NOW, "outcome": "code_issued"},
             ],
         )
-        response = console.get("/admin/stats.csv?days=7")
+        response = console.get("/admin/stats/daily.csv?days=7")
         assert response.mimetype == "text/csv"
         assert response.headers["Content-Disposition"].startswith("attachment; filename=")
         rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))

@@ -131,7 +131,7 @@ def test_a_marketer_creates_a_campaign_texts_it_and_sees_it_logged_and_charted(
     shot(page, "4-messages")
 
     page.click("nav >> text=Stats")
-    chart = page.locator("svg.chart").first
+    chart = page.locator("svg.chart#chart-days")
     chart.wait_for()
     assert chart.locator("rect.bar-codes").count() >= 1
     assert page.locator("#stats-table").is_visible()
