@@ -12,8 +12,8 @@ from selfserve.commands.database import db_group
 from selfserve.commands.factors import reset_mfa_command
 from selfserve.commands.journeys import journeys_groups
 from selfserve.commands.posters import posters_group
-from selfserve.commands.texts import texts_group
 from selfserve.commands.redemptions import redemptions_group
+from selfserve.commands.texts import texts_group
 from selfserve.commands.users import users_group
 from selfserve.commands.wallet import check_command, wallet_group
 from selfserve.console import PosterCampaign, poster_campaign_from

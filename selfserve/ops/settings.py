@@ -13,6 +13,7 @@ import limits
 import phonenumbers
 
 from selfserve.errors import SettingsError
+from selfserve.ops.outage_settings import validate_outages
 from selfserve.ops.quiet_hours import QuietHours
 from selfserve.ops.sign_in_settings import mfa_setting, validate_sign_in
 
@@ -188,6 +189,7 @@ class Settings:
         self._validate_talon_and_worker()
         self._validate_one_time_codes()
         validate_sign_in(self)
+        validate_outages(self)
         self._validate_console()
         if not self.talon_sandbox and not self.talon_deployment_host:
             raise SettingsError(
@@ -246,14 +248,6 @@ class Settings:
             )
         if self.worker_threads < 1:
             raise SettingsError("WORKER_THREADS must be at least 1")
-        if not 0 < self.database_timeout_seconds <= 10:
-            raise SettingsError("DATABASE_TIMEOUT_SECONDS must be more than 0 and at most 10")
-        if self.reconcile_every_minutes < 1 or self.reconcile_max_age_minutes < 1:
-            raise SettingsError(
-                "RECONCILE_EVERY_MINUTES and RECONCILE_MAX_AGE_MINUTES must be at least 1"
-            )
-        if not self.spooled_reply.strip():
-            raise SettingsError("SPOOLED_REPLY must not be empty")
 
     def _validate_console(self) -> None:
         """The console's idle timeout, breach check and audit retention."""

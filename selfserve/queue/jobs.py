@@ -179,6 +179,7 @@ class Jobs:
     def _run_reconcile(self) -> None:
         if self._reconcile is not None:
             self._reconcile()
+
     def sync_redemptions(self) -> None:
         """Run the redemption sync if it is due (REDEMPTIONS_SYNC_MINUTES)."""
         if self._redemptions is not None:
