@@ -26,7 +26,7 @@ from selfserve.console.audit_reading import (
 from selfserve.console.channel_stats import channel_counts, whatsapp_failures
 from selfserve.console.charts import daily_chart, issued_redeemed_chart, source_chart
 from selfserve.console.consent_report import ConsentCount, consent_counts
-from selfserve.console.events import RecordAfterTransaction, RecordEvent, log_event
+from selfserve.console.events import RecordAfterTransaction, RecordEvent
 from selfserve.console.factors import (
     RECOVERY_CODE,
     TOTP,
@@ -105,7 +105,6 @@ __all__ = [
     "TOTP",
     "TotpEnrolment",
     "find_user_by_email",
-    "log_event",
     "passkey_host_problem",
     "ALL_CAMPAIGNS",
     "BREAKDOWNS",
