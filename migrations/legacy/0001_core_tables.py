@@ -40,6 +40,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('customer_id', name=op.f('uq_customers_customer_id')),
     sa.UniqueConstraint('phone_e164', name=op.f('uq_customers_phone_e164'))
     )
+    _messages_and_coupons()
+
+
+def _messages_and_coupons() -> None:
+    """Inbound messages and issued coupons, with their indexes."""
     op.create_table('inbound_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_sid', sa.String(length=64), nullable=False),
@@ -79,7 +84,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('issued_coupons', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_issued_coupons_customer_id'), ['customer_id'], unique=False)
+    _opt_outs_outbound_and_keywords()
 
+
+def _opt_outs_outbound_and_keywords() -> None:
+    """Opt-outs, outbound messages and keywords."""
     op.create_table('opt_outs',
     sa.Column('phone_e164', sa.String(length=16), nullable=False),
     sa.Column('opted_out', sa.Boolean(), nullable=False),

@@ -43,7 +43,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('birthday_sends', schema=None) as batch_op:
         batch_op.create_index('ix_birthday_sends_state_next', ['state', 'next_attempt_at'], unique=False)
+    _competitions()
 
+
+def _competitions() -> None:
+    """Competition counters, draws and entries."""
     op.create_table('competition_counters',
     sa.Column('campaign_slug', sa.String(length=64), nullable=False),
     sa.Column('last_entry_number', sa.Integer(), nullable=False),
@@ -75,6 +79,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('campaign_slug', 'customer_id', name='uq_competition_entries_customer'),
     sa.UniqueConstraint('campaign_slug', 'entry_number', name='uq_competition_entries_number')
     )
+    _loyalty_and_winners()
+
+
+def _loyalty_and_winners() -> None:
+    """Loyalty awards and competition winners."""
     op.create_table('loyalty_awards',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_slug', sa.String(length=64), nullable=False),

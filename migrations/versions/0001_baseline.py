@@ -2,7 +2,6 @@
 
 Revision ID: 0001_baseline
 Revises:
-Create Date: 2026-12-08 02:00:00.000000
 
 Tables in their final shape, columns in the old chain's order (tests/test_migration_baseline.py
 compares both schemas on SQLite and PostgreSQL). `db upgrade` carries a database stamped with
@@ -25,8 +24,9 @@ def _utc() -> selfserve.models.UtcDateTime:
 
 
 def upgrade() -> None:
-    for create in (_core_tables, _console_consent_and_landing, _deferred_codes_and_journeys,
-                   _referrals_and_data_rights, _abuse_languages_and_warm_ups):
+    for create in (_core_tables, _coupons_opt_outs_and_keywords, _console_consent_and_landing,
+                   _deferred_codes_and_journeys, _birthdays, _competitions_and_loyalty,
+                   _loyalty_and_winners, _referrals_and_data_rights, _abuse_languages_and_warm_ups):
         create()
 
 
@@ -77,6 +77,9 @@ def _core_tables() -> None:
     op.create_index(op.f('ix_inbound_messages_customer_id'), 'inbound_messages', ['customer_id'], unique=False)
     op.create_index(op.f('ix_inbound_messages_outcome'), 'inbound_messages', ['outcome'], unique=False)
     op.create_index(op.f('ix_inbound_messages_received_at'), 'inbound_messages', ['received_at'], unique=False)
+
+
+def _coupons_opt_outs_and_keywords() -> None:
     op.create_table('issued_coupons',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_slug', sa.String(length=64), nullable=False),
@@ -217,8 +220,6 @@ def _deferred_codes_and_journeys() -> None:
     )
     op.create_index('ix_deferred_codes_state_next', 'deferred_codes', ['state', 'next_attempt_at'], unique=False)
     op.create_index('ix_deferred_codes_customer_id', 'deferred_codes', ['customer_id'], unique=False)
-    _birthdays()
-    _competitions_and_loyalty()
 
 
 def _birthdays() -> None:
@@ -278,6 +279,9 @@ def _competitions_and_loyalty() -> None:
     sa.UniqueConstraint('campaign_slug', 'customer_id', name='uq_competition_entries_customer'),
     sa.UniqueConstraint('campaign_slug', 'entry_number', name='uq_competition_entries_number')
     )
+
+
+def _loyalty_and_winners() -> None:
     op.create_table('loyalty_awards',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_slug', sa.String(length=64), nullable=False),
@@ -384,17 +388,13 @@ def _abuse_languages_and_warm_ups() -> None:
     )
 
 
-# Children before the tables their foreign keys point at.
-TABLES_LAST_FIRST = (
-    'warm_ups', 'number_languages', 'screen_keys', 'abuse_counts', 'erasures', 'erasure_requests',
-    'referral_uses', 'referral_codes', 'competition_winners', 'loyalty_awards',
-    'competition_entries', 'competition_draws', 'competition_counters', 'birthday_sends',
-    'birthday_runs', 'deferred_codes', 'phone_verifications', 'landing_visits', 'console_users',
-    'consent_records', 'keywords', 'outbound_messages', 'opt_outs', 'issued_coupons',
-    'inbound_messages', 'customers', 'campaigns',
-)
-
-
 def downgrade() -> None:
-    for table in TABLES_LAST_FIRST:
+    for table in (  # children before the tables their foreign keys point at
+        'warm_ups', 'number_languages', 'screen_keys', 'abuse_counts', 'erasures',
+        'erasure_requests', 'referral_uses', 'referral_codes', 'competition_winners',
+        'loyalty_awards', 'competition_entries', 'competition_draws', 'competition_counters',
+        'birthday_sends', 'birthday_runs', 'deferred_codes', 'phone_verifications',
+        'landing_visits', 'console_users', 'consent_records', 'keywords', 'outbound_messages',
+        'opt_outs', 'issued_coupons', 'inbound_messages', 'customers', 'campaigns',
+    ):
         op.drop_table(table)  # its indexes go with it

@@ -46,7 +46,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('console_recovery_codes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_console_recovery_codes_user_id'), ['user_id'], unique=False)
+    _sso_and_totp()
 
+
+def _sso_and_totp() -> None:
+    """SSO identities and TOTP secrets, with their indexes."""
     op.create_table('console_sso_identities',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issuer', sa.String(length=255), nullable=False),
